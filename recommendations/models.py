@@ -1,0 +1,556 @@
+import hashlib
+from datetime import date
+from typing import Self
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models.functions import Length, Trim
+from django.db.models.lookups import Exact, GreaterThan
+from django.urls import reverse
+from django.utils import timezone
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def offsets_constraints(prefix: str) -> list[models.BaseConstraint]:
+    """A span of source text starts at or after 0 and is not empty."""
+    return [
+        models.CheckConstraint(
+            condition=Q(start_offset__gte=0) & Q(end_offset__gt=F("start_offset")),
+            name=f"{prefix}_offsets_ordered",
+        ),
+    ]
+
+
+class Tier(models.TextChoices):
+    TIER_1 = "TIER_1", "Tier 1"
+    TIER_2 = "TIER_2", "Tier 2"
+    TIER_2_WATCH_LIST = "TIER_2_WATCH_LIST", "Tier 2 Watch List"
+    TIER_3 = "TIER_3", "Tier 3"
+    SPECIAL_CASE = "SPECIAL_CASE", "Special Case"
+
+
+class Report(models.Model):
+    Tier = Tier
+
+    slug = models.SlugField(max_length=80, unique=True, help_text="e.g. norway-2024")
+    title = models.CharField(max_length=200)
+    country = models.CharField(max_length=100)
+    year = models.PositiveSmallIntegerField()
+    tier = models.CharField(max_length=20, choices=Tier)
+    source_text = models.TextField(help_text="The chapter exactly as imported; never edited.")
+    source_sha256 = models.CharField("source SHA-256", max_length=64)
+    source_name = models.CharField(max_length=255, help_text="Where the text came from.")
+    imported_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-year", "country"]
+        constraints = [
+            models.UniqueConstraint(fields=["country", "year"], name="report_unique_country_year"),
+            models.CheckConstraint(
+                condition=Q(year__gte=2000) & Q(year__lte=2100), name="report_year_plausible"
+            ),
+            models.CheckConstraint(condition=Q(tier__in=Tier.values), name="report_tier_valid"),
+            models.CheckConstraint(
+                condition=Exact(Length("source_sha256"), 64), name="report_sha256_length"
+            ),
+            models.CheckConstraint(
+                condition=~Q(source_text=""), name="report_source_text_not_empty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country} {self.year} ({self.get_tier_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:recommendations_report_change", args=[self.pk])
+
+    def section_at(self, start: int, end: int) -> "Section | None":
+        return self.sections.filter(start_offset__lte=start, end_offset__gte=end).first()
+
+    def integrity_errors(self) -> list[str]:
+        if sha256_hex(self.source_text) != self.source_sha256:
+            return [f"report {self.slug}: source text does not match its stored SHA-256"]
+        return []
+
+    def clean(self) -> None:
+        errors = self.integrity_errors()
+        if errors:
+            raise ValidationError(errors)
+
+
+class SourceSpan(models.Model):
+    """Something that stands at [start_offset, end_offset) in its report's source text."""
+
+    start_offset = models.PositiveIntegerField()
+    end_offset = models.PositiveIntegerField()
+
+    class Meta:
+        abstract = True
+
+    @property
+    def source_slice(self) -> str:
+        return self.report.source_text[self.start_offset : self.end_offset]
+
+    def span_errors(self, expected_text: str | None = None) -> list[str]:
+        """Why these offsets (and the text expected at them) do not fit the report."""
+        label = f"{self._meta.verbose_name} {self.pk or '(new)'}"
+        length = len(self.report.source_text)
+        if not 0 <= self.start_offset < self.end_offset <= length:
+            return [
+                f"{label}: offsets {self.start_offset}–{self.end_offset} lie outside "
+                f"the report text (0–{length})"
+            ]
+        if expected_text is not None and self.source_slice != expected_text:
+            return [
+                f"{label}: text is not verbatim in report {self.report.slug} "
+                f"at {self.start_offset}–{self.end_offset}"
+            ]
+        return []
+
+
+class SectionKind(models.TextChoices):
+    SUMMARY = "SUMMARY", "Summary"
+    RECOMMENDATIONS = "RECOMMENDATIONS", "Prioritized recommendations"
+    PROSECUTION = "PROSECUTION", "Prosecution"
+    PROTECTION = "PROTECTION", "Protection"
+    PREVENTION = "PREVENTION", "Prevention"
+    TRAFFICKING_PROFILE = "TRAFFICKING_PROFILE", "Trafficking profile"
+
+
+class Section(SourceSpan):
+    Kind = SectionKind
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="sections")
+    kind = models.CharField(max_length=20, choices=Kind)
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["report", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "kind"], name="section_unique_kind"),
+            models.UniqueConstraint(fields=["report", "position"], name="section_unique_position"),
+            models.CheckConstraint(
+                condition=Q(kind__in=SectionKind.values), name="section_kind_valid"
+            ),
+            *offsets_constraints("section"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report.slug} · {self.get_kind_display()}"
+
+    def clean(self) -> None:
+        if self.report_id and (errors := self.span_errors()):
+            raise ValidationError(errors)
+
+
+class Paragraph(SourceSpan):
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="paragraphs")
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="paragraphs")
+    position = models.PositiveSmallIntegerField(help_text="Order within the report.")
+
+    class Meta:
+        ordering = ["report", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "position"], name="paragraph_unique_position"
+            ),
+            *offsets_constraints("paragraph"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report.slug} ¶{self.position}"
+
+    @property
+    def text(self) -> str:
+        return self.source_slice
+
+    def clean(self) -> None:
+        if self.report_id and (errors := self.span_errors()):
+            raise ValidationError(errors)
+
+
+class Pillar(models.TextChoices):
+    PROSECUTION = "PROSECUTION", "Prosecution"
+    PROTECTION = "PROTECTION", "Protection"
+    PREVENTION = "PREVENTION", "Prevention"
+    CROSS_CUTTING = "CROSS_CUTTING", "Cross-cutting"
+
+
+class Status(models.TextChoices):
+    """Ordinal, worst to best; `Not assessed` is the absence of an assessment."""
+
+    REGRESSED = "REGRESSED", "Regressed"
+    NO_PROGRESS = "NO_PROGRESS", "No progress"
+    IN_PROGRESS = "IN_PROGRESS", "In progress"
+    PARTIALLY_IMPLEMENTED = "PARTIALLY_IMPLEMENTED", "Partially implemented"
+    IMPLEMENTED = "IMPLEMENTED", "Implemented"
+
+    @classmethod
+    def rank(cls, value: str) -> int:
+        return cls.values.index(value)
+
+    @classmethod
+    def steps_apart(cls, first: str | None, second: str | None) -> int | None:
+        if not first or not second:
+            return None
+        return abs(cls.rank(first) - cls.rank(second))
+
+
+class RecommendationQuerySet(models.QuerySet):
+    def with_positions(self) -> Self:
+        """Annotate each recommendation with the latest government and NGO assessment.
+
+        Adds `government_assessment_id`, `government_status`, `government_assessed_at`,
+        and the same three for `ngo_`; `Recommendation.divergence` reads them.
+        """
+        annotations = {}
+        for prefix, kind in (
+            ("government", Organization.Kind.GOVERNMENT),
+            ("ngo", Organization.Kind.NGO),
+        ):
+            latest = Assessment.objects.filter(
+                recommendation=OuterRef("pk"), organization__kind=kind
+            ).order_by("-created_at", "-pk")
+            annotations[f"{prefix}_assessment_id"] = Subquery(latest.values("pk")[:1])
+            annotations[f"{prefix}_status"] = Subquery(latest.values("status")[:1])
+            annotations[f"{prefix}_assessed_at"] = Subquery(latest.values("created_at")[:1])
+        return self.annotate(**annotations)
+
+
+class Recommendation(SourceSpan):
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="recommendations")
+    number = models.PositiveSmallIntegerField(help_text="1–n in report order.")
+    text = models.TextField(help_text="Exactly as in the report.")
+    short_title = models.CharField(max_length=80)
+    pillar = models.CharField(max_length=20, choices=Pillar)
+
+    objects = RecommendationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["report", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "number"], name="recommendation_unique_number"
+            ),
+            models.CheckConstraint(
+                condition=Q(number__gte=1) & Q(number__lte=99), name="recommendation_number_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(pillar__in=Pillar.values), name="recommendation_pillar_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_offset=F("start_offset") + Length("text")),
+                name="recommendation_offsets_match_text",
+            ),
+            *offsets_constraints("recommendation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}. {self.short_title}"
+
+    @property
+    def divergence(self) -> int | None:
+        """Steps apart of the annotated government and NGO positions (see with_positions)."""
+        return Status.steps_apart(self.government_status, self.ngo_status)
+
+    def integrity_errors(self) -> list[str]:
+        return self.span_errors(expected_text=self.text)
+
+    def clean(self) -> None:
+        if self.report_id and (errors := self.integrity_errors()):
+            raise ValidationError(errors)
+
+
+class EvidenceItem(SourceSpan):
+    report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="evidence_items")
+    section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="evidence_items")
+    quote = models.TextField(help_text="Verbatim from the report text; never a paraphrase.")
+    note = models.TextField(blank=True, help_text="Why this quote matters (optional).")
+    recommendations = models.ManyToManyField(
+        Recommendation, through="EvidenceLink", related_name="evidence_items"
+    )
+
+    class Meta:
+        ordering = ["report", "start_offset", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "start_offset", "end_offset"], name="evidence_unique_span"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_offset=F("start_offset") + Length("quote")),
+                name="evidence_offsets_match_quote",
+            ),
+            *offsets_constraints("evidence"),
+        ]
+
+    def __str__(self) -> str:
+        short = self.quote if len(self.quote) <= 70 else self.quote[:67] + "…"
+        return f"“{short}”"
+
+    def integrity_errors(self) -> list[str]:
+        errors = self.span_errors(expected_text=self.quote)
+        if not errors and self.section_id:
+            section = self.section
+            if section.report_id != self.report_id:
+                errors.append(f"evidence item {self.pk}: section belongs to another report")
+            elif (
+                not section.start_offset
+                <= self.start_offset
+                < self.end_offset
+                <= (section.end_offset)
+            ):
+                errors.append(
+                    f"evidence item {self.pk}: quote at {self.start_offset}–{self.end_offset} "
+                    f"is not inside section {section.kind}"
+                )
+        return errors
+
+    def clean(self) -> None:
+        if self.report_id and (errors := self.integrity_errors()):
+            raise ValidationError(errors)
+
+    def paragraph(self) -> Paragraph | None:
+        return (
+            self.report.paragraphs.filter(
+                start_offset__lte=self.start_offset, end_offset__gte=self.end_offset
+            )
+            .order_by("position")
+            .first()
+        )
+
+
+class Stance(models.TextChoices):
+    GAP = "GAP", "Gap"
+    PROGRESS = "PROGRESS", "Progress"
+    CONTEXT = "CONTEXT", "Context"
+
+
+class EvidenceLink(models.Model):
+    Stance = Stance
+
+    evidence = models.ForeignKey(EvidenceItem, on_delete=models.CASCADE, related_name="links")
+    recommendation = models.ForeignKey(
+        Recommendation, on_delete=models.CASCADE, related_name="evidence_links"
+    )
+    stance = models.CharField(max_length=10, choices=Stance)
+
+    class Meta:
+        ordering = ["recommendation", "evidence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["evidence", "recommendation"], name="evidencelink_unique_pair"
+            ),
+            models.CheckConstraint(
+                condition=Q(stance__in=Stance.values), name="evidencelink_stance_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_stance_display()} for recommendation {self.recommendation.number}"
+
+    def clean(self) -> None:
+        if (
+            self.evidence_id
+            and self.recommendation_id
+            and self.evidence.report_id != self.recommendation.report_id
+        ):
+            raise ValidationError("Evidence and recommendation must belong to the same report.")
+
+
+class OrganizationKind(models.TextChoices):
+    NGO = "NGO", "NGO"
+    GOVERNMENT = "GOVERNMENT", "Government"
+    OTHER = "OTHER", "Other"
+
+
+class Organization(models.Model):
+    Kind = OrganizationKind
+
+    name = models.CharField(max_length=200, unique=True)
+    short_name = models.CharField(max_length=40, blank=True)
+    kind = models.CharField(max_length=20, choices=Kind)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=OrganizationKind.values), name="organization_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_name(self) -> str:
+        return self.short_name or self.name
+
+
+class Role(models.TextChoices):
+    REVIEWER = "REVIEWER", "Reviewer"
+    OBSERVER = "OBSERVER", "Observer"
+
+
+class Membership(models.Model):
+    """Ties a user to their one organization and says whether they may write."""
+
+    Role = Role
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role, default=Role.REVIEWER)
+
+    class Meta:
+        ordering = ["organization", "user"]
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()}, {self.organization}"
+
+    @property
+    def can_write(self) -> bool:
+        return self.role == self.Role.REVIEWER
+
+
+class ReviewCycle(models.Model):
+    """The period an assessment speaks for; TIP reporting periods run 1 April – 31 March."""
+
+    name = models.CharField(max_length=40, unique=True, help_text="e.g. 2024–25")
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+
+    class Meta:
+        ordering = ["-starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gt=F("starts_on")), name="reviewcycle_ends_after_start"
+            ),
+            models.UniqueConstraint(fields=["starts_on"], name="reviewcycle_unique_start"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def containing(cls, day: date | None = None) -> "ReviewCycle | None":
+        day = day or timezone.localdate()
+        return cls.objects.filter(starts_on__lte=day, ends_on__gte=day).first()
+
+
+class AppendOnlyError(Exception):
+    pass
+
+
+class AssessmentQuerySet(models.QuerySet):
+    def update(self, **kwargs) -> int:
+        raise AppendOnlyError("Assessments are append-only; record a new one instead.")
+
+    def delete(self):
+        raise AppendOnlyError("Assessments are append-only and cannot be deleted.")
+
+    def latest_per_organization(self) -> Self:
+        """Each organization's current position: its newest assessment per recommendation."""
+        newest = Assessment.objects.filter(
+            recommendation=OuterRef("recommendation"), organization=OuterRef("organization")
+        ).order_by("-created_at", "-pk")
+        return self.filter(pk=Subquery(newest.values("pk")[:1]))
+
+
+class Assessment(models.Model):
+    """One organization's judgement of one recommendation. Append-only: never edited."""
+
+    recommendation = models.ForeignKey(
+        Recommendation, on_delete=models.PROTECT, related_name="assessments"
+    )
+    cycle = models.ForeignKey(ReviewCycle, on_delete=models.PROTECT, related_name="assessments")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="assessments"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assessments"
+    )
+    status = models.CharField(max_length=24, choices=Status)
+    rationale = models.TextField()
+    cited_evidence = models.ManyToManyField(
+        EvidenceItem, blank=True, related_name="citing_assessments"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = AssessmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["recommendation", "organization", "-created_at"],
+                name="assessment_position_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=Status.values), name="assessment_status"),
+            models.CheckConstraint(
+                condition=GreaterThan(Length(Trim("rationale")), 0),
+                name="assessment_rationale_required",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.organization} on recommendation {self.recommendation.number}: "
+            f"{self.get_status_display()}"
+        )
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("Assessments are append-only; record a new one instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Assessments are append-only and cannot be deleted.")
+
+
+class Comment(models.Model):
+    recommendation = models.ForeignKey(
+        Recommendation, on_delete=models.CASCADE, related_name="comments"
+    )
+    evidence = models.ForeignKey(
+        EvidenceItem, on_delete=models.SET_NULL, null=True, blank=True, related_name="comments"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="comments"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tracker_comments"
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=GreaterThan(Length(Trim("body")), 0), name="comment_body_required"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Comment by {self.author} on recommendation {self.recommendation.number}"
+
+    def clean(self) -> None:
+        if (
+            self.evidence_id
+            and self.recommendation_id
+            and self.evidence.report_id != self.recommendation.report_id
+        ):
+            raise ValidationError("The evidence item belongs to another report.")
