@@ -1,2 +1,353 @@
+from django import forms
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import ValidationError
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
 
-# Register your models here.
+from .models import (
+    Assessment,
+    Comment,
+    EvidenceItem,
+    EvidenceLink,
+    Membership,
+    Organization,
+    Paragraph,
+    Recommendation,
+    Report,
+    ReviewCycle,
+    Section,
+)
+from .quotes import nearest_match, occurrences
+
+User = get_user_model()
+
+
+def quote_in_context(item: EvidenceItem) -> str:
+    """The quote marked inside its paragraph, so a coordinator sees what surrounds it."""
+    if not item.pk:
+        return "—"
+    paragraph = item.paragraph()
+    text = item.report.source_text
+    start, end = (
+        (paragraph.start_offset, paragraph.end_offset)
+        if paragraph
+        else (item.start_offset, item.end_offset)
+    )
+    return format_html(
+        '<div class="quote-context">{}<mark>{}</mark>{}</div>',
+        text[start : item.start_offset],
+        text[item.start_offset : item.end_offset],
+        text[item.end_offset : end],
+    )
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    list_display = [
+        "slug",
+        "country",
+        "year",
+        "tier",
+        "recommendation_count",
+        "evidence_count",
+        "imported_at",
+    ]
+    list_filter = ["tier", "year"]
+    search_fields = ["slug", "country", "title"]
+    readonly_fields = ["source_text", "source_sha256", "source_name", "imported_at"]
+    fields = [
+        "slug",
+        "title",
+        "country",
+        "year",
+        "tier",
+        "source_name",
+        "source_sha256",
+        "imported_at",
+        "source_text",
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                recommendation_total=Count("recommendations", distinct=True),
+                evidence_total=Count("evidence_items", distinct=True),
+            )
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Reports enter through import_tip_report, which keeps text and SHA-256 together.
+        return False
+
+    @admin.display(description="recommendations", ordering="recommendation_total")
+    def recommendation_count(self, report: Report) -> int:
+        return report.recommendation_total
+
+    @admin.display(description="evidence items", ordering="evidence_total")
+    def evidence_count(self, report: Report) -> int:
+        return report.evidence_total
+
+
+@admin.register(Section)
+class SectionAdmin(admin.ModelAdmin):
+    list_display = ["report", "position", "kind", "start_offset", "end_offset"]
+    list_filter = ["report", "kind"]
+    readonly_fields = ["report", "kind", "position", "start_offset", "end_offset"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Paragraph)
+class ParagraphAdmin(admin.ModelAdmin):
+    list_display = ["report", "position", "section", "opening"]
+    list_filter = ["report", "section__kind"]
+    list_select_related = ["report", "section__report"]
+    readonly_fields = ["report", "section", "position", "start_offset", "end_offset", "text"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="opens with")
+    def opening(self, paragraph: Paragraph) -> str:
+        return paragraph.text[:90] + "…"
+
+
+class EvidenceLinkFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        report = getattr(self.instance, "report", None)
+        if report is None:
+            return
+        for form in self.forms:
+            recommendation = form.cleaned_data.get("recommendation")
+            if (
+                recommendation
+                and not form.cleaned_data.get("DELETE")
+                and recommendation.report_id != report.pk
+            ):
+                raise ValidationError(f"Recommendation {recommendation} belongs to another report.")
+
+
+class EvidenceLinkInline(admin.TabularInline):
+    model = EvidenceLink
+    formset = EvidenceLinkFormSet
+    extra = 1
+    autocomplete_fields = ["recommendation"]
+
+
+class RecommendationEvidenceInline(admin.TabularInline):
+    model = EvidenceLink
+    extra = 0
+    fields = ["evidence", "stance"]
+    autocomplete_fields = ["evidence"]
+    verbose_name = "evidence item"
+    verbose_name_plural = "evidence"
+
+
+@admin.register(Recommendation)
+class RecommendationAdmin(admin.ModelAdmin):
+    list_display = ["number", "short_title", "pillar", "report", "evidence_count"]
+    list_display_links = ["number", "short_title"]
+    list_filter = ["report", "pillar"]
+    search_fields = ["short_title", "text"]
+    list_select_related = ["report"]
+    readonly_fields = ["report", "number", "text", "start_offset", "end_offset"]
+    fields = ["report", "number", "short_title", "pillar", "text", "start_offset", "end_offset"]
+    inlines = [RecommendationEvidenceInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(evidence_total=Count("evidence_links"))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Recommendations come from the report text through the importer.
+        return False
+
+    @admin.display(description="evidence items", ordering="evidence_total")
+    def evidence_count(self, recommendation: Recommendation) -> int:
+        return recommendation.evidence_total
+
+
+class EvidenceItemForm(forms.ModelForm):
+    """The coordinator pastes a quote; the form finds it in the report and sets the offsets."""
+
+    start_offset = forms.IntegerField(
+        required=False,
+        min_value=0,
+        help_text="Only needed when the quote occurs more than once in the report.",
+    )
+
+    class Meta:
+        model = EvidenceItem
+        fields = ["report", "quote", "start_offset", "note"]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        report, quote = cleaned.get("report"), cleaned.get("quote")
+        if not report or not quote:
+            return cleaned
+        starts = occurrences(report.source_text, quote)
+        if not starts:
+            nearest = nearest_match(report.source_text, quote)
+            hint = nearest.describe(quote) if nearest else "Nothing in the report comes close."
+            raise ValidationError({"quote": f"This quote is not verbatim in {report}. {hint}"})
+        wanted = cleaned.get("start_offset")
+        if wanted is None:
+            if len(starts) > 1:
+                raise ValidationError(
+                    {
+                        "start_offset": "The quote occurs "
+                        f"{len(starts)} times, at characters {', '.join(map(str, starts))}; "
+                        "enter the one you mean."
+                    }
+                )
+            wanted = starts[0]
+        elif wanted not in starts:
+            raise ValidationError(
+                {
+                    "start_offset": f"The quote does not start at character {wanted}; "
+                    f"it starts at {', '.join(map(str, starts))}."
+                }
+            )
+        end = wanted + len(quote)
+        section = report.section_at(wanted, end)
+        if section is None:
+            raise ValidationError({"quote": "The quote spans two sections; quote one at a time."})
+        cleaned["start_offset"] = wanted
+        self.instance.start_offset = wanted
+        self.instance.end_offset = end
+        self.instance.section = section
+        return cleaned
+
+
+@admin.register(EvidenceItem)
+class EvidenceItemAdmin(admin.ModelAdmin):
+    form = EvidenceItemForm
+    list_display = ["short_quote", "report", "section_kind", "linked_recommendations"]
+    list_filter = ["report", "section__kind", "links__stance"]
+    search_fields = ["quote", "note"]
+    list_select_related = ["report", "section"]
+    readonly_fields = ["section", "end_offset", "in_context"]
+    inlines = [EvidenceLinkInline]
+
+    class Media:
+        css = {"all": ["admin/tracker-admin.css"]}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related("links__recommendation")
+
+    def get_fields(self, request: HttpRequest, obj: EvidenceItem | None = None) -> list[str]:
+        fields = ["report", "quote", "start_offset", "note"]
+        return [*fields, "section", "end_offset", "in_context"] if obj else fields
+
+    @admin.display(description="quote")
+    def short_quote(self, item: EvidenceItem) -> str:
+        return str(item)
+
+    @admin.display(description="section", ordering="section__position")
+    def section_kind(self, item: EvidenceItem) -> str:
+        return item.section.get_kind_display()
+
+    @admin.display(description="recommendations (stance)")
+    def linked_recommendations(self, item: EvidenceItem) -> str:
+        return format_html_join(
+            ", ",
+            "{} ({})",
+            (
+                (link.recommendation.number, link.get_stance_display())
+                for link in sorted(item.links.all(), key=lambda link: link.recommendation.number)
+            ),
+        )
+
+    @admin.display(description="in its paragraph")
+    def in_context(self, item: EvidenceItem) -> str:
+        return quote_in_context(item)
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "short_name", "kind", "member_count"]
+    list_filter = ["kind"]
+    search_fields = ["name", "short_name"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(member_total=Count("memberships"))
+
+    @admin.display(description="members", ordering="member_total")
+    def member_count(self, organization: Organization) -> int:
+        return organization.member_total
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization", "role"]
+    list_filter = ["role", "organization__kind", "organization"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "organization__name"]
+    list_select_related = ["user", "organization"]
+    autocomplete_fields = ["user", "organization"]
+
+
+class MembershipInline(admin.StackedInline):
+    model = Membership
+    can_delete = True
+    extra = 0
+    max_num = 1
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class TrackerUserAdmin(UserAdmin):
+    inlines = [*UserAdmin.inlines, MembershipInline]
+    list_display = [*UserAdmin.list_display, "organization"]
+    list_select_related = ["membership__organization"]
+    list_filter = [*UserAdmin.list_filter, "membership__role", "membership__organization"]
+
+    @admin.display(description="organization", ordering="membership__organization__name")
+    def organization(self, user: User) -> str:
+        membership = getattr(user, "membership", None)
+        return f"{membership.organization} ({membership.get_role_display()})" if membership else "—"
+
+
+@admin.register(ReviewCycle)
+class ReviewCycleAdmin(admin.ModelAdmin):
+    list_display = ["name", "starts_on", "ends_on"]
+
+
+@admin.register(Assessment)
+class AssessmentAdmin(admin.ModelAdmin):
+    """Read-only: assessments are append-only, so not even a coordinator edits or deletes one."""
+
+    list_display = ["created_at", "recommendation", "organization", "author", "status", "cycle"]
+    list_filter = ["status", "organization__kind", "organization", "cycle"]
+    search_fields = ["rationale", "author__username", "organization__name"]
+    list_select_related = ["recommendation", "organization", "author", "cycle"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Assessment | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Assessment | None = None) -> bool:
+        return False
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "recommendation", "organization", "author", "opening"]
+    list_filter = ["organization", "recommendation__report"]
+    search_fields = ["body", "author__username"]
+    list_select_related = ["recommendation", "organization", "author"]
+    autocomplete_fields = ["recommendation", "evidence", "author", "organization"]
+
+    @admin.display(description="comment")
+    def opening(self, comment: Comment) -> str:
+        return comment.body[:80]

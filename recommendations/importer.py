@@ -168,36 +168,35 @@ def section_opening(paragraph: str) -> str | None:
 
 def assign_sections(text: str, body: list[Span]) -> list[ParsedSection]:
     """The first paragraph is the summary; what precedes the first pillar, the recommendations."""
-    sections = [ParsedSection(Section.Kind.SUMMARY, [body[0]])]
-    for span in body[1:]:
-        opened = section_opening(text[span.start : span.end])
-        last = sections[-1]
-        if opened is None:
-            if last.kind == Section.Kind.SUMMARY:
-                sections.append(ParsedSection(Section.Kind.RECOMMENDATIONS, [span]))
-            else:
-                last.paragraphs.append(span)
-            continue
-        if last.kind == Section.Kind.SUMMARY:
-            raise ImportRefused(
-                "no recommendations found: no paragraph between the summary and the "
-                f"{opened} section"
-            )
-        position = SECTION_ORDER.index(last.kind) + 1
-        expected = SECTION_ORDER[position] if position < len(SECTION_ORDER) else None
-        if opened != expected:
-            raise ImportRefused(
-                f"section {opened} appears out of order at character {span.start} "
-                f"(expected {expected or 'no further section'})"
-            )
-        sections.append(ParsedSection(opened, [span]))
-    missing = SECTION_ORDER[len(sections) :]
+    openings = [section_opening(text[span.start : span.end]) for span in body]
+    found = [kind for kind in openings if kind]
+    expected = [kind for kind in SECTION_ORDER[2:] if kind in found]
+    if found != expected:
+        raise ImportRefused(
+            f"sections out of order: found {', '.join(found)}; expected {', '.join(expected)}"
+        )
+    missing = [kind for kind in SECTION_ORDER[2:] if kind not in found]
     if missing:
         raise ImportRefused(
             f"sections not found: {', '.join(missing)} (each pillar opens with "
             "'The government … law enforcement|protection|prevention efforts', the profile "
             "with 'As reported over the past five years')"
         )
+    first_pillar = openings.index(SECTION_ORDER[2])
+    if first_pillar < 2:
+        raise ImportRefused(
+            "no recommendations found: no paragraph between the summary and the "
+            f"{SECTION_ORDER[2]} section"
+        )
+    sections = [
+        ParsedSection(Section.Kind.SUMMARY, [body[0]]),
+        ParsedSection(Section.Kind.RECOMMENDATIONS, body[1:first_pillar]),
+    ]
+    for span, opened in zip(body[first_pillar:], openings[first_pillar:], strict=True):
+        if opened:
+            sections.append(ParsedSection(opened, [span]))
+        else:
+            sections[-1].paragraphs.append(span)
     return sections
 
 

@@ -12,14 +12,19 @@ class Command(BaseCommand):
         parser.add_argument("path", type=Path, help="UTF-8 text file of one country chapter")
         parser.add_argument("--country", required=True, help="e.g. Norway")
         parser.add_argument("--year", required=True, type=int, help="TIP report year, e.g. 2024")
+        parser.add_argument(
+            "--source", help="where the text came from (default: the file name)", default=None
+        )
 
-    def handle(self, *args, path: Path, country: str, year: int, **options) -> None:
+    def handle(
+        self, *args, path: Path, country: str, year: int, source: str | None, **options
+    ) -> None:
         try:
             data = path.read_bytes()
         except OSError as error:
             raise CommandError(f"cannot read {path}: {error.strerror}") from error
         try:
-            result = import_report(data, name=path.name, country=country, year=year)
+            result = import_report(data, name=source or path.name, country=country, year=year)
         except ImportRefused as error:
             raise CommandError(f"refused to import {path}: {error}") from error
         report = result.report

@@ -1,0 +1,41 @@
+# Two commands: `make run` (set up and serve the app with demo data) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | cksum | cut -d' ' -f1)
+FIXTURES := fixtures/review_cycles.json fixtures/norway-2024.json
+
+.PHONY: run test lint setup db
+
+$(STAMP): requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python >= 3.12 is needed (Django 6.1); set PYTHON=python3.12")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-* && touch $@
+
+setup: $(STAMP)
+
+# A first run builds db.sqlite3 from the canonical fixtures and demo data; later runs keep it
+# (and whatever was edited in admin) and only apply new migrations. Delete it to start over.
+db: $(STAMP)
+	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --no-input
+	@if [ -z "$$(DJANGO_DEBUG=1 $(BIN)/python manage.py shell --no-imports -v 0 -c 'from recommendations.models import Report; print(Report.objects.exists() or "")' 2>/dev/null)" ]; then \
+		set -e; \
+		DJANGO_DEBUG=1 $(BIN)/python manage.py loaddata $(FIXTURES); \
+		DJANGO_DEBUG=1 $(BIN)/python manage.py verify_evidence; \
+		DJANGO_DEBUG=1 $(BIN)/python manage.py load_demo_data; \
+	else \
+		echo "Database already holds data; keeping it (delete db.sqlite3 to start over)."; \
+	fi
+
+run: db
+	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+test: lint
+	$(BIN)/python -m pytest

@@ -1,0 +1,154 @@
+"""Demo organizations, users, assessments and comments for `make run`. Never for production."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.utils import timezone
+
+from recommendations.models import (
+    Assessment,
+    Comment,
+    Membership,
+    Organization,
+    Report,
+    ReviewCycle,
+    Status,
+)
+
+DEMO_PASSWORD = "demo-tracker-2024"
+ORGANIZATIONS = [
+    ("Demo Ministry of Justice", "Demo MoJ", Organization.Kind.GOVERNMENT),
+    ("Demo Anti-Trafficking Network", "Demo ATN", Organization.Kind.NGO),
+    ("Demo Migrant Rights Centre", "Demo MRC", Organization.Kind.NGO),
+    ("Demo Embassy", "Demo Embassy", Organization.Kind.OTHER),
+]
+# username, full name, organization short name, role (None: coordinator without membership)
+USERS = [
+    ("coordinator", "Cora Coordinator", None, None),
+    ("gov.reviewer", "Gunnar Government", "Demo MoJ", Membership.Role.REVIEWER),
+    ("ngo.reviewer", "Nora Network", "Demo ATN", Membership.Role.REVIEWER),
+    ("ngo2.reviewer", "Mads Migrant", "Demo MRC", Membership.Role.REVIEWER),
+    ("observer", "Olga Observer", "Demo Embassy", Membership.Role.OBSERVER),
+]
+# recommendation number, organization short name, status, rationale, days ago
+ASSESSMENTS = [
+    (
+        1,
+        "Demo MoJ",
+        Status.IN_PROGRESS,
+        "Police districts were asked to prioritise labour cases.",
+        40,
+    ),
+    (
+        1,
+        "Demo ATN",
+        Status.NO_PROGRESS,
+        "Still no trafficking convictions; cases charged as pimping.",
+        35,
+    ),
+    (2, "Demo MoJ", Status.PARTIALLY_IMPLEMENTED, "UDI follows the reflection-period process.", 30),
+    (2, "Demo MRC", Status.REGRESSED, "More deportations without screening this year.", 28),
+    (7, "Demo MoJ", Status.IN_PROGRESS, "National guidelines published; training planned.", 20),
+    (
+        7,
+        "Demo ATN",
+        Status.IN_PROGRESS,
+        "Guidelines exist but many caseworkers do not know them.",
+        18,
+    ),
+    (8, "Demo ATN", Status.NO_PROGRESS, "NRM still not agreed between stakeholders.", 15),
+    (1, "Demo MoJ", Status.PARTIALLY_IMPLEMENTED, "Two labour trafficking indictments filed.", 5),
+]
+COMMENTS = [
+    (1, "ngo.reviewer", "Do the two indictments use sections 257 and 258?"),
+    (1, "gov.reviewer", "Yes, both under section 257."),
+    (8, "ngo2.reviewer", "KOM's consultation closes next month."),
+]
+
+
+class Command(BaseCommand):
+    help = "Create demo organizations, users, assessments and comments (development only)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--report", default="norway-2024", help="report slug to assess")
+        parser.add_argument(
+            "--allow-without-debug",
+            action="store_true",
+            help="run even though DJANGO_DEBUG is off (e.g. on a throwaway staging database)",
+        )
+
+    def handle(self, *args, report: str, allow_without_debug: bool, **options) -> None:
+        if not settings.DEBUG and not allow_without_debug:
+            raise CommandError(
+                "refusing to create demo users with known passwords while DJANGO_DEBUG is off; "
+                "demo data is for development only"
+            )
+        stored = Report.objects.filter(slug=report).first()
+        if stored is None:
+            raise CommandError(f"no report {report!r}; load the fixtures first")
+        cycle = ReviewCycle.containing() or ReviewCycle.objects.first()
+        if cycle is None:
+            raise CommandError("no review cycle; load fixtures/review_cycles.json first")
+        with transaction.atomic():
+            created = self.create(stored, cycle)
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Log in at /accounts/login/ as:"))
+        for username, full_name, organization, role in USERS:
+            who = f"{role.label}, {organization}" if role else "coordinator (staff, admin)"
+            self.stdout.write(f"  {username:<15} password {DEMO_PASSWORD}  — {full_name}, {who}")
+        if not created:
+            self.stdout.write("(demo users already existed; nothing added)")
+
+    def create(self, report: Report, cycle: ReviewCycle) -> bool:
+        User = get_user_model()
+        if User.objects.filter(username="coordinator").exists():
+            return False
+        organizations = {}
+        for name, short_name, kind in ORGANIZATIONS:
+            organizations[short_name] = Organization.objects.create(
+                name=name, short_name=short_name, kind=kind
+            )
+        users = {}
+        for username, full_name, organization, role in USERS:
+            first, last = full_name.split(" ", 1)
+            staff = organization is None
+            user = User.objects.create_user(
+                username=username,
+                password=DEMO_PASSWORD,
+                first_name=first,
+                last_name=last,
+                email=f"{username}@example.org",
+                is_staff=staff,
+                is_superuser=staff,
+            )
+            if organization:
+                Membership.objects.create(
+                    user=user, organization=organizations[organization], role=role
+                )
+            users[organization] = user
+            users[username] = user
+        recommendations = {r.number: r for r in report.recommendations.all()}
+        now = timezone.now()
+        for number, organization, status, rationale, days_ago in ASSESSMENTS:
+            recommendation = recommendations[number]
+            assessment = Assessment.objects.create(
+                recommendation=recommendation,
+                cycle=cycle,
+                organization=organizations[organization],
+                author=users[organization],
+                status=status,
+                rationale=rationale,
+                created_at=now - timedelta(days=days_ago),
+            )
+            assessment.cited_evidence.set(recommendation.evidence_items.all()[:2])
+        for number, username, body in COMMENTS:
+            author = users[username]
+            Comment.objects.create(
+                recommendation=recommendations[number],
+                organization=author.membership.organization,
+                author=author,
+                body=body,
+            )
+        return True
