@@ -93,6 +93,14 @@ class SourceSpan(models.Model):
         abstract = True
 
     @property
+    def has_span(self) -> bool:
+        return (
+            self.report_id is not None
+            and self.start_offset is not None
+            and self.end_offset is not None
+        )
+
+    @property
     def source_slice(self) -> str:
         return self.report.source_text[self.start_offset : self.end_offset]
 
@@ -144,7 +152,7 @@ class Section(SourceSpan):
         return f"{self.report.slug} · {self.get_kind_display()}"
 
     def clean(self) -> None:
-        if self.report_id and (errors := self.span_errors()):
+        if self.has_span and (errors := self.span_errors()):
             raise ValidationError(errors)
 
 
@@ -170,7 +178,7 @@ class Paragraph(SourceSpan):
         return self.source_slice
 
     def clean(self) -> None:
-        if self.report_id and (errors := self.span_errors()):
+        if self.has_span and (errors := self.span_errors()):
             raise ValidationError(errors)
 
 
@@ -262,7 +270,7 @@ class Recommendation(SourceSpan):
         return self.span_errors(expected_text=self.text)
 
     def clean(self) -> None:
-        if self.report_id and (errors := self.integrity_errors()):
+        if self.has_span and (errors := self.integrity_errors()):
             raise ValidationError(errors)
 
 
@@ -311,7 +319,7 @@ class EvidenceItem(SourceSpan):
         return errors
 
     def clean(self) -> None:
-        if self.report_id and (errors := self.integrity_errors()):
+        if self.has_span and (errors := self.integrity_errors()):
             raise ValidationError(errors)
 
     def paragraph(self) -> Paragraph | None:

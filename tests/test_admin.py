@@ -1,0 +1,153 @@
+import pytest
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from recommendations.models import Assessment, EvidenceItem, Status
+
+from .conftest import make_assessment, make_organization, make_user
+
+
+@pytest.fixture
+def superuser_client(client, norway):
+    user = get_user_model().objects.create_superuser("root", "root@example.org", "a-long-pw-123")
+    client.force_login(user)
+    ngo = make_organization("Admin Test NGO")
+    reviewer = make_user("reviewer", ngo)
+    make_assessment(norway.recommendations.first(), reviewer, Status.IN_PROGRESS)
+    return client
+
+
+def registered_models():
+    return [model for model in admin.site._registry if model._meta.app_label != "auth"] + [
+        get_user_model()
+    ]
+
+
+def test_every_model_is_registered():
+    names = {model.__name__ for model in admin.site._registry}
+    assert {
+        "Report",
+        "Section",
+        "Paragraph",
+        "Recommendation",
+        "EvidenceItem",
+        "EvidenceLink",
+        "Organization",
+        "Membership",
+        "ReviewCycle",
+        "Assessment",
+        "Comment",
+        "User",
+    } - names == {"EvidenceLink"}  # edited inline on evidence items and recommendations
+
+
+@pytest.mark.parametrize("model", registered_models(), ids=lambda m: m.__name__)
+def test_changelist_and_change_form_render(superuser_client, model):
+    meta = model._meta
+    changelist = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+    response = superuser_client.get(changelist)
+    assert response.status_code == 200
+    response = superuser_client.get(changelist, {"q": "trafficking"})
+    assert response.status_code == 200
+    obj = model._default_manager.order_by("pk").first()
+    if obj is not None:
+        change = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+        assert superuser_client.get(change).status_code == 200
+
+
+def evidence_form_data(norway, quote: str, **extra) -> dict:
+    recommendation = norway.recommendations.get(number=6)
+    return {
+        "report": norway.pk,
+        "quote": quote,
+        "note": "",
+        "links-TOTAL_FORMS": "1",
+        "links-INITIAL_FORMS": "0",
+        "links-MIN_NUM_FORMS": "0",
+        "links-MAX_NUM_FORMS": "1000",
+        "links-0-recommendation": recommendation.pk,
+        "links-0-stance": "GAP",
+        **extra,
+    }
+
+
+def test_add_evidence_finds_offsets_and_section(superuser_client, norway):
+    quote = "The number of investigators comprising each unit varied on the size of the district."
+    response = superuser_client.post(
+        reverse("admin:recommendations_evidenceitem_add"), evidence_form_data(norway, quote)
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    item = EvidenceItem.objects.get(quote=quote)
+    assert norway.source_text[item.start_offset : item.end_offset] == quote
+    assert item.section.kind == "PROSECUTION"
+    assert item.links.get().recommendation.number == 6
+
+
+def test_evidence_form_refuses_a_paraphrase_and_names_the_nearest_match(superuser_client, norway):
+    typed = (
+        "Experts criticized police for not having a point of contact for trafficking cases "
+        "in Ost Police District"
+    )
+    response = superuser_client.post(
+        reverse("admin:recommendations_evidenceitem_add"), evidence_form_data(norway, typed)
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["quote"][0]
+    assert "not verbatim" in errors
+    start = norway.source_text.index("Experts criticized police for not having")
+    assert f"Nearest match at characters {start}–" in errors
+    assert "the report has “Øst Police D”" in errors
+    assert not EvidenceItem.objects.filter(quote=typed).exists()
+
+
+def test_evidence_form_says_when_nothing_is_close(superuser_client, norway):
+    response = superuser_client.post(
+        reverse("admin:recommendations_evidenceitem_add"),
+        evidence_form_data(norway, "Zebras qualify jovially."),
+    )
+    assert "Nothing in the report comes close" in response.content.decode()
+
+
+def test_evidence_form_asks_which_occurrence(superuser_client, norway):
+    quote = "trafficking victims"
+    assert norway.source_text.count(quote) > 1
+    url = reverse("admin:recommendations_evidenceitem_add")
+    response = superuser_client.post(url, evidence_form_data(norway, quote))
+    assert "enter the one you mean" in response.content.decode()
+    second = norway.source_text.index(quote, norway.source_text.index(quote) + 1)
+    response = superuser_client.post(url, evidence_form_data(norway, quote, start_offset=second))
+    assert response.status_code == 302
+    assert EvidenceItem.objects.get(quote=quote).start_offset == second
+
+
+def test_evidence_link_to_another_reports_recommendation_is_refused(superuser_client, norway):
+    # Only one report ships; a missing recommendation id is refused the same way.
+    data = evidence_form_data(norway, "All 12 police districts maintained dedicated")
+    data["links-0-recommendation"] = 999999
+    response = superuser_client.post(reverse("admin:recommendations_evidenceitem_add"), data)
+    assert response.status_code == 200
+    assert not EvidenceItem.objects.filter(quote__startswith="All 12 police").count() > 1
+
+
+def test_change_form_shows_the_quote_in_its_paragraph(superuser_client, norway):
+    item = EvidenceItem.objects.get(quote__startswith="Experts criticized police for not having")
+    response = superuser_client.get(
+        reverse("admin:recommendations_evidenceitem_change", args=[item.pk])
+    )
+    html = response.content.decode()
+    assert "<mark>Experts criticized police for not having" in html
+    assert "Staffing changes limited" not in html
+    assert "All 12 police districts maintained dedicated anti-trafficking units" in html
+
+
+def test_assessments_cannot_be_added_changed_or_deleted_in_admin(superuser_client):
+    assessment = Assessment.objects.first()
+    change = reverse("admin:recommendations_assessment_change", args=[assessment.pk])
+    response = superuser_client.post(change, {"status": "IMPLEMENTED", "rationale": "Edited"})
+    assert response.status_code == 403
+    delete = reverse("admin:recommendations_assessment_delete", args=[assessment.pk])
+    assert superuser_client.post(delete, {"post": "yes"}).status_code == 403
+    assert superuser_client.get(reverse("admin:recommendations_assessment_add")).status_code == 403
+    assessment.refresh_from_db()
+    assert assessment.rationale != "Edited"

@@ -1,0 +1,254 @@
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from recommendations.models import (
+    AppendOnlyError,
+    Assessment,
+    Comment,
+    EvidenceItem,
+    EvidenceLink,
+    Membership,
+    Organization,
+    Paragraph,
+    Recommendation,
+    Report,
+    ReviewCycle,
+    Section,
+    Status,
+    sha256_hex,
+)
+
+from .conftest import make_assessment, make_organization, make_user
+
+
+def violates(create) -> bool:
+    try:
+        with transaction.atomic():
+            create()
+    except IntegrityError:
+        return True
+    return False
+
+
+def test_recommendation_number_is_unique_per_report(norway):
+    first = norway.recommendations.get(number=1)
+    assert violates(
+        lambda: Recommendation.objects.bulk_create(
+            [
+                Recommendation(
+                    report=norway,
+                    number=1,
+                    text=first.text,
+                    short_title="Duplicate",
+                    pillar="PROSECUTION",
+                    start_offset=first.start_offset,
+                    end_offset=first.end_offset,
+                )
+            ]
+        )
+    )
+
+
+def test_offsets_must_be_ordered_and_match_the_quote(norway):
+    section = norway.sections.get(kind="PROTECTION")
+
+    def evidence(start: int, end: int, quote: str):
+        return lambda: EvidenceItem.objects.bulk_create(
+            [
+                EvidenceItem(
+                    report=norway, section=section, quote=quote, start_offset=start, end_offset=end
+                )
+            ]
+        )
+
+    assert violates(evidence(10, 5, "abcde"))
+    assert violates(evidence(100, 103, "abcde"))
+    assert violates(evidence(100, 100, ""))
+
+
+def test_paragraph_and_section_offsets_are_checked(norway):
+    section = norway.sections.first()
+    assert violates(
+        lambda: Paragraph.objects.bulk_create(
+            [Paragraph(report=norway, section=section, position=99, start_offset=50, end_offset=40)]
+        )
+    )
+    assert violates(
+        lambda: Section.objects.bulk_create(
+            [Section(report=norway, kind="SUMMARY", position=9, start_offset=0, end_offset=1)]
+        )
+    )
+
+
+def test_offsets_beyond_the_text_fail_validation(norway):
+    section = norway.sections.first()
+    item = EvidenceItem(
+        report=norway,
+        section=section,
+        quote="x" * 10,
+        start_offset=len(norway.source_text) - 5,
+        end_offset=len(norway.source_text) + 5,
+    )
+    errors = item.integrity_errors()
+    assert errors and "outside the report text" in errors[0]
+    with pytest.raises(Exception, match="outside the report text"):
+        item.save()
+
+
+def test_a_quote_outside_its_section_is_refused(norway):
+    recommendations = norway.sections.get(kind="RECOMMENDATIONS")
+    summary_quote = "The government posted a liaison officer in the Philippines"
+    start = norway.source_text.index(summary_quote)
+    item = EvidenceItem(
+        report=norway,
+        section=recommendations,
+        quote=summary_quote,
+        start_offset=start,
+        end_offset=start + len(summary_quote),
+    )
+    assert "is not inside section RECOMMENDATIONS" in item.integrity_errors()[0]
+
+
+def test_one_organization_per_reviewer(db):
+    first = make_organization("First NGO")
+    second = make_organization("Second NGO")
+    user = make_user("reviewer", first)
+    assert violates(lambda: Membership.objects.create(user=user, organization=second))
+
+
+def test_one_link_per_evidence_and_recommendation(norway):
+    link = EvidenceLink.objects.first()
+    assert violates(
+        lambda: EvidenceLink.objects.create(
+            evidence=link.evidence, recommendation=link.recommendation, stance="CONTEXT"
+        )
+    )
+
+
+def test_report_constraints(norway):
+    assert violates(
+        lambda: Report.objects.create(
+            slug="norway-2024-copy",
+            title="t",
+            country="Norway",
+            year=2024,
+            tier="TIER_2",
+            source_text="x",
+            source_sha256=sha256_hex("x"),
+        )
+    )
+    assert violates(
+        lambda: Report.objects.bulk_create(
+            [
+                Report(
+                    slug="bad-tier",
+                    title="t",
+                    country="Sweden",
+                    year=2024,
+                    tier="TIER_9",
+                    source_text="x",
+                    source_sha256="0" * 64,
+                )
+            ]
+        )
+    )
+
+
+def test_review_cycle_must_end_after_it_starts(db):
+    today = timezone.localdate()
+    assert violates(
+        lambda: ReviewCycle.objects.create(name="Backwards", starts_on=today, ends_on=today)
+    )
+
+
+def test_status_and_rationale_are_checked_in_the_database(norway, cycle):
+    organization = make_organization("An NGO")
+    author = make_user("author", organization)
+    recommendation = norway.recommendations.first()
+    base = dict(
+        recommendation=recommendation, cycle=cycle, organization=organization, author=author
+    )
+    assert violates(lambda: Assessment.objects.create(status="DONE", rationale="Yes", **base))
+    assert violates(lambda: Assessment.objects.create(status="IMPLEMENTED", rationale="  ", **base))
+    assert violates(
+        lambda: Comment.objects.create(
+            recommendation=recommendation, organization=organization, author=author, body=" "
+        )
+    )
+
+
+def test_assessments_are_append_only(norway, cycle):
+    author = make_user("author", make_organization("An NGO"))
+    assessment = make_assessment(norway.recommendations.first(), author)
+    assessment.status = Status.IMPLEMENTED
+    with pytest.raises(AppendOnlyError):
+        assessment.save()
+    with pytest.raises(AppendOnlyError):
+        assessment.delete()
+    with pytest.raises(AppendOnlyError):
+        Assessment.objects.filter(pk=assessment.pk).update(status=Status.REGRESSED)
+    with pytest.raises(AppendOnlyError):
+        Assessment.objects.all().delete()
+    assert Assessment.objects.get(pk=assessment.pk).status == Status.IN_PROGRESS
+
+
+def test_with_positions_gives_latest_government_and_ngo_assessment(norway, cycle):
+    government = make_organization("Ministry", kind=Organization.Kind.GOVERNMENT)
+    ngo_a = make_organization("NGO A")
+    ngo_b = make_organization("NGO B")
+    gov_user = make_user("gov", government)
+    a_user = make_user("a", ngo_a)
+    b_user = make_user("b", ngo_b)
+    first, second = norway.recommendations.order_by("number")[:2]
+    now = timezone.now()
+    make_assessment(first, gov_user, Status.NO_PROGRESS, created_at=now - timedelta(days=3))
+    latest_gov = make_assessment(first, gov_user, Status.IMPLEMENTED, created_at=now)
+    make_assessment(first, a_user, Status.NO_PROGRESS, created_at=now - timedelta(days=2))
+    latest_ngo = make_assessment(first, b_user, Status.IN_PROGRESS, created_at=now - timedelta(1))
+    make_assessment(second, a_user, Status.REGRESSED, created_at=now)
+
+    rows = {r.number: r for r in Recommendation.objects.filter(report=norway).with_positions()}
+    assert rows[1].government_status == Status.IMPLEMENTED
+    assert rows[1].government_assessment_id == latest_gov.pk
+    assert rows[1].ngo_status == Status.IN_PROGRESS
+    assert rows[1].ngo_assessment_id == latest_ngo.pk
+    assert rows[1].divergence == 2
+    assert rows[2].government_status is None
+    assert rows[2].ngo_status == Status.REGRESSED
+    assert rows[2].divergence is None
+    assert rows[3].ngo_status is None
+
+
+def test_latest_per_organization(norway, cycle):
+    ngo = make_organization("NGO A")
+    user = make_user("a", ngo)
+    other = make_user("b", make_organization("NGO B"))
+    recommendation = norway.recommendations.first()
+    now = timezone.now()
+    make_assessment(recommendation, user, Status.NO_PROGRESS, created_at=now - timedelta(1))
+    newest = make_assessment(recommendation, user, Status.IN_PROGRESS, created_at=now)
+    others = make_assessment(recommendation, other, Status.REGRESSED, created_at=now)
+    current = Assessment.objects.filter(recommendation=recommendation).latest_per_organization()
+    assert set(current) == {newest, others}
+
+
+def test_status_scale_is_ordinal():
+    assert Status.values == [
+        "REGRESSED",
+        "NO_PROGRESS",
+        "IN_PROGRESS",
+        "PARTIALLY_IMPLEMENTED",
+        "IMPLEMENTED",
+    ]
+    assert Status.steps_apart("REGRESSED", "IMPLEMENTED") == 4
+    assert Status.steps_apart("IN_PROGRESS", "IN_PROGRESS") == 0
+    assert Status.steps_apart(None, "IN_PROGRESS") is None
+
+
+def test_users_without_membership_are_allowed(db):
+    user = get_user_model().objects.create_user("staff", is_staff=True)
+    assert not Membership.objects.filter(user=user).exists()
