@@ -1,15 +1,19 @@
 import hashlib
+from collections.abc import Iterable
 from datetime import date
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import models
-from django.db.models import F, OuterRef, Q, Subquery
-from django.db.models.functions import Length, Trim
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, Length, Trim
 from django.db.models.lookups import Exact, GreaterThan
 from django.urls import reverse
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
 
 
 def sha256_hex(text: str) -> str:
@@ -67,7 +71,7 @@ class Report(models.Model):
         return f"{self.country} {self.year} ({self.get_tier_display()})"
 
     def get_absolute_url(self) -> str:
-        return reverse("admin:recommendations_report_change", args=[self.pk])
+        return reverse("dashboard", args=[self.slug])
 
     def section_at(self, start: int, end: int) -> "Section | None":
         return self.sections.filter(start_offset__lte=start, end_offset__gte=end).first()
@@ -229,6 +233,63 @@ class RecommendationQuerySet(models.QuerySet):
             annotations[f"{prefix}_assessed_at"] = Subquery(latest.values("created_at")[:1])
         return self.annotate(**annotations)
 
+    def with_counts(self) -> Self:
+        """Annotate `evidence_total` and `comment_total` without multiplying rows."""
+        evidence = (
+            EvidenceLink.objects.filter(recommendation=OuterRef("pk"))
+            .order_by()
+            .values("recommendation")
+            .annotate(total=Count("pk"))
+            .values("total")
+        )
+        comments = (
+            Comment.objects.filter(recommendation=OuterRef("pk"))
+            .order_by()
+            .values("recommendation")
+            .annotate(total=Count("pk"))
+            .values("total")
+        )
+        return self.annotate(
+            evidence_total=Coalesce(Subquery(evidence), 0),
+            comment_total=Coalesce(Subquery(comments), 0),
+        )
+
+
+def attach_positions(recommendations: list["Recommendation"]) -> list["Recommendation"]:
+    """Set `government_position` and `ngo_position` (Assessment or None) on rows annotated
+    by with_positions(), fetching all of them in one query."""
+    ids = {
+        pk
+        for r in recommendations
+        for pk in (r.government_assessment_id, r.ngo_assessment_id)
+        if pk is not None
+    }
+    assessments = Assessment.objects.select_related("author", "organization").in_bulk(ids)
+    for r in recommendations:
+        r.government_position = assessments.get(r.government_assessment_id)
+        r.ngo_position = assessments.get(r.ngo_assessment_id)
+    return recommendations
+
+
+def writing_membership(user: "AbstractBaseUser") -> "Membership":
+    """The user's membership if it lets them write; PermissionDenied otherwise."""
+    membership = getattr(user, "membership", None) if user.is_authenticated else None
+    if membership is None or not membership.can_write:
+        raise PermissionDenied("Only reviewers write, and only for their own organization.")
+    return membership
+
+
+class StaleAssessment(ValidationError):
+    """Someone in the same organization recorded a newer assessment meanwhile."""
+
+    def __init__(self, newer: "Assessment") -> None:
+        self.newer = newer
+        super().__init__(
+            f"{newer.author.get_full_name() or newer.author.get_username()} recorded a newer "
+            f"assessment for {newer.organization} meanwhile ({newer.get_status_display()}). "
+            "Read it, then submit again if you still disagree."
+        )
+
 
 class Recommendation(SourceSpan):
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="recommendations")
@@ -261,6 +322,9 @@ class Recommendation(SourceSpan):
     def __str__(self) -> str:
         return f"{self.number}. {self.short_title}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("recommendation", args=[self.report.slug, self.number])
+
     @property
     def divergence(self) -> int | None:
         """Steps apart of the annotated government and NGO positions (see with_positions)."""
@@ -268,6 +332,82 @@ class Recommendation(SourceSpan):
 
     def integrity_errors(self) -> list[str]:
         return self.span_errors(expected_text=self.text)
+
+    def assess(
+        self,
+        *,
+        author: "AbstractBaseUser",
+        status: str,
+        rationale: str,
+        evidence: "Iterable[EvidenceItem]" = (),
+        based_on: "Assessment | None" = None,
+        cycle: "ReviewCycle | None" = None,
+    ) -> "Assessment":
+        """Record the author's organization's new position; the rules of DESIGN.md §3.
+
+        Refused (ValidationError) when the author may not write, the rationale is blank,
+        IMPLEMENTED cites no evidence, evidence is from another report, or the organization
+        recorded a newer assessment than `based_on` meanwhile (StaleAssessment).
+        """
+        membership = writing_membership(author)
+        evidence = list(evidence)
+        errors: dict[str, list[str]] = {}
+        rationale = rationale.strip()
+        if status not in Status.values:
+            errors.setdefault("status", []).append(f"Unknown status {status!r}.")
+        if not rationale:
+            errors.setdefault("rationale", []).append("Give the reasons for this status.")
+        if status == Status.IMPLEMENTED and not evidence:
+            errors.setdefault("evidence", []).append(
+                "“Implemented” needs at least one cited evidence item."
+            )
+        if any(item.report_id != self.report_id for item in evidence):
+            errors.setdefault("evidence", []).append(
+                "Cited evidence must come from this recommendation's report."
+            )
+        if errors:
+            raise ValidationError(errors)
+        cycle = cycle or ReviewCycle.containing() or ReviewCycle.objects.first()
+        if cycle is None:
+            raise ValidationError("No review cycle is defined; ask a coordinator to add one.")
+        with transaction.atomic():
+            # Serialises writers on this recommendation so the staleness check below holds.
+            Recommendation.objects.select_for_update().filter(pk=self.pk).first()
+            current = (
+                self.assessments.filter(organization=membership.organization)
+                .order_by("-created_at", "-pk")
+                .first()
+            )
+            if current is not None and current.pk != getattr(based_on, "pk", None):
+                raise StaleAssessment(current)
+            assessment = Assessment.objects.create(
+                recommendation=self,
+                cycle=cycle,
+                organization=membership.organization,
+                author=author,
+                status=status,
+                rationale=rationale,
+                based_on=current,
+            )
+            assessment.cited_evidence.set(evidence)
+        return assessment
+
+    def add_comment(
+        self, *, author: "AbstractBaseUser", body: str, evidence: "EvidenceItem | None" = None
+    ) -> "Comment":
+        membership = writing_membership(author)
+        body = body.strip()
+        if not body:
+            raise ValidationError({"body": ["Write something first."]})
+        if evidence is not None and evidence.report_id != self.report_id:
+            raise ValidationError({"evidence": ["That evidence item is from another report."]})
+        return Comment.objects.create(
+            recommendation=self,
+            organization=membership.organization,
+            author=author,
+            body=body,
+            evidence=evidence,
+        )
 
     def clean(self) -> None:
         if self.has_span and (errors := self.integrity_errors()):
@@ -492,6 +632,14 @@ class Assessment(models.Model):
     rationale = models.TextField()
     cited_evidence = models.ManyToManyField(
         EvidenceItem, blank=True, related_name="citing_assessments"
+    )
+    based_on = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The organization's position the author saw when assessing.",
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 

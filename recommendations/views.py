@@ -1,1 +1,302 @@
-# Create your views here.
+from itertools import groupby
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import reswap, retarget
+
+from .filters import RecommendationFilter
+from .forms import AssessmentForm, CommentForm
+from .models import (
+    Assessment,
+    EvidenceLink,
+    Membership,
+    Recommendation,
+    Report,
+    StaleAssessment,
+    attach_positions,
+)
+from .presentation import (
+    paragraph_containing,
+    quote_in_context,
+    segments,
+    status_summary,
+)
+
+
+def wants_partial(request: HttpRequest) -> bool:
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def current_membership(request: HttpRequest) -> Membership | None:
+    """The user's membership, fetched once per request with its organization."""
+    if not hasattr(request, "_membership"):
+        membership = (
+            Membership.objects.select_related("organization").filter(user=request.user).first()
+        )
+        if membership is not None:
+            request.user.membership = membership  # later user.membership reads hit no query
+        request._membership = membership
+    return request._membership
+
+
+def require_writer(request: HttpRequest) -> Membership:
+    membership = current_membership(request)
+    if membership is None or not membership.can_write:
+        raise PermissionDenied("Only reviewers write, and only for their own organization.")
+    return membership
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    report = Report.objects.order_by("-year", "country").first()
+    if report is None:
+        return render(request, "recommendations/no_reports.html", status=404)
+    return redirect(report)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+    report = get_object_or_404(Report, slug=slug)
+    recommendations = report.recommendations.with_positions().with_counts().order_by("number")
+    filterset = RecommendationFilter(request.GET or None, queryset=recommendations)
+    valid = filterset.is_valid() if filterset.is_bound else True
+    rows = attach_positions(list(filterset.qs if valid else recommendations.none()))
+    context = {
+        "report": report,
+        "filterset": filterset,
+        "rows": rows,
+        "filtered": filterset.is_bound and any(filterset.form.cleaned_data.values()),
+        "query": request.GET.urlencode(),
+    }
+    status = 200 if valid else 400
+    if wants_partial(request):
+        return render(request, "recommendations/dashboard.html#results", context, status=status)
+    everything = rows if not context["filtered"] else list(recommendations)
+    context["summary"] = [
+        ("Government", status_summary([r.government_status for r in everything])),
+        ("NGO", status_summary([r.ngo_status for r in everything])),
+    ]
+    return render(request, "recommendations/dashboard.html", context, status=status)
+
+
+def evidence_groups(recommendation: Recommendation) -> list[dict]:
+    """The recommendation's evidence by section (report order), then stance."""
+    report = recommendation.report
+    paragraphs = list(report.paragraphs.all())
+    links = (
+        EvidenceLink.objects.filter(recommendation=recommendation)
+        .select_related("evidence__section")
+        .order_by("evidence__section__position", "stance", "evidence__start_offset")
+    )
+    groups = []
+    for section, section_links in groupby(links, key=lambda link: link.evidence.section):
+        stances = []
+        for stance, stance_links in groupby(section_links, key=lambda link: link.stance):
+            items = []
+            for link in stance_links:
+                paragraph = paragraph_containing(paragraphs, link.evidence)
+                items.append(
+                    {
+                        "item": link.evidence,
+                        "context": quote_in_context(report.source_text, link.evidence, paragraph),
+                    }
+                )
+            stances.append({"stance": stance, "label": link.get_stance_display(), "items": items})
+        groups.append({"section": section, "stances": stances})
+    return groups
+
+
+def history_of(recommendation: Recommendation) -> list[Assessment]:
+    """Every assessment, newest first, each with `previous_status` of its organization."""
+    history = list(
+        recommendation.assessments.select_related("author", "organization", "cycle")
+        .prefetch_related("cited_evidence")
+        .order_by("-created_at", "-pk")
+    )
+    last_status: dict[int, str] = {}
+    for assessment in reversed(history):
+        assessment.previous_status = last_status.get(assessment.organization_id)
+        last_status[assessment.organization_id] = assessment.status
+    return history
+
+
+def current_positions(history: list[Assessment]) -> list[Assessment]:
+    positions: dict[int, Assessment] = {}
+    for assessment in history:  # newest first: the first seen per organization is current
+        positions.setdefault(assessment.organization_id, assessment)
+    return sorted(positions.values(), key=lambda a: (a.organization.kind, a.organization.name))
+
+
+def own_position(positions: list[Assessment], membership: Membership | None) -> Assessment | None:
+    if membership is None:
+        return None
+    return next((a for a in positions if a.organization_id == membership.organization_id), None)
+
+
+def recommendation_context(
+    request: HttpRequest,
+    recommendation: Recommendation,
+    assess_form: AssessmentForm | None = None,
+    comment_form: CommentForm | None = None,
+) -> dict:
+    membership = current_membership(request)
+    can_write = membership is not None and membership.can_write
+    history = history_of(recommendation)
+    positions = current_positions(history)
+    mine = own_position(positions, membership)
+    if assess_form is None and can_write:
+        assess_form = AssessmentForm(
+            recommendation=recommendation,
+            initial={"based_on": mine.pk if mine else None, "status": mine and mine.status},
+        )
+    if comment_form is None and can_write:
+        comment_form = CommentForm(recommendation=recommendation)
+    return {
+        "report": recommendation.report,
+        "recommendation": recommendation,
+        "membership": membership,
+        "can_write": can_write,
+        "history": history,
+        "positions": positions,
+        "own_position": mine,
+        "assess_form": assess_form,
+        "comment_form": comment_form,
+        "comments": recommendation.comments.select_related(
+            "author", "organization", "evidence"
+        ).order_by("created_at", "pk"),
+    }
+
+
+def get_recommendation(slug: str, number: int) -> Recommendation:
+    return get_object_or_404(
+        Recommendation.objects.select_related("report"), report__slug=slug, number=number
+    )
+
+
+@require_GET
+def recommendation_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    recommendation = get_recommendation(slug, number)
+    context = recommendation_context(request, recommendation)
+    context["evidence_groups"] = evidence_groups(recommendation)
+    return render(request, "recommendations/recommendation.html", context)
+
+
+def full_page(request: HttpRequest, recommendation: Recommendation, **forms) -> HttpResponse:
+    context = recommendation_context(request, recommendation, **forms)
+    context["evidence_groups"] = evidence_groups(recommendation)
+    return render(request, "recommendations/recommendation.html", context, status=422)
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def assess(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    recommendation = get_recommendation(slug, number)
+    require_writer(request)
+    form = AssessmentForm(request.POST, recommendation=recommendation)
+    if form.is_valid():
+        based_on = None
+        if form.cleaned_data["based_on"]:
+            based_on = Assessment.objects.filter(
+                pk=form.cleaned_data["based_on"], recommendation=recommendation
+            ).first()
+        try:
+            recommendation.assess(
+                author=request.user,
+                status=form.cleaned_data["status"],
+                rationale=form.cleaned_data["rationale"],
+                evidence=form.cleaned_data["evidence"],
+                based_on=based_on,
+            )
+        except StaleAssessment as stale:
+            form = stale_form(request, recommendation, stale)
+        except ValidationError as error:
+            form.add_error(None, error)
+    if form.is_valid() and not form.errors:
+        if wants_partial(request):
+            context = recommendation_context(request, recommendation)
+            return render(request, "recommendations/recommendation.html#activity", context)
+        messages.success(request, "Assessment recorded.")
+        return redirect(recommendation)
+    if wants_partial(request):
+        context = recommendation_context(request, recommendation, assess_form=form)
+        response = render(
+            request, "recommendations/recommendation.html#assess-form", context, status=422
+        )
+        return reswap(retarget(response, "#assess-form"), "outerHTML")
+    return full_page(request, recommendation, assess_form=form)
+
+
+def stale_form(
+    request: HttpRequest, recommendation: Recommendation, stale: StaleAssessment
+) -> AssessmentForm:
+    """Keep what the user typed, now based on the newer assessment, with the conflict shown."""
+    data = request.POST.copy()
+    data["based_on"] = str(stale.newer.pk)
+    form = AssessmentForm(data, recommendation=recommendation)
+    form.is_valid()
+    form.add_error(None, stale.messages[0])
+    form.newer_assessment = stale.newer
+    return form
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def add_comment(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    recommendation = get_recommendation(slug, number)
+    require_writer(request)
+    form = CommentForm(request.POST, recommendation=recommendation)
+    if form.is_valid():
+        try:
+            recommendation.add_comment(
+                author=request.user,
+                body=form.cleaned_data["body"],
+                evidence=form.cleaned_data["evidence"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+    if form.is_valid() and not form.errors:
+        if wants_partial(request):
+            context = recommendation_context(request, recommendation)
+            return render(request, "recommendations/recommendation.html#comments", context)
+        messages.success(request, "Comment added.")
+        return redirect(recommendation.get_absolute_url() + "#comments")
+    if wants_partial(request):
+        context = recommendation_context(request, recommendation, comment_form=form)
+        return render(request, "recommendations/recommendation.html#comments", context, status=422)
+    return full_page(request, recommendation, comment_form=form)
+
+
+@require_GET
+def source(request: HttpRequest, slug: str) -> HttpResponse:
+    report = get_object_or_404(Report, slug=slug)
+    items = list(
+        report.evidence_items.prefetch_related("links__recommendation").order_by("start_offset")
+    )
+    paragraphs = list(report.paragraphs.all())
+    sections = []
+    for section in report.sections.all():
+        sections.append(
+            {
+                "section": section,
+                "paragraphs": [
+                    {
+                        "paragraph": paragraph,
+                        "segments": segments(
+                            report.source_text, paragraph.start_offset, paragraph.end_offset, items
+                        ),
+                    }
+                    for paragraph in paragraphs
+                    if paragraph.section_id == section.pk
+                ],
+            }
+        )
+    return render(
+        request,
+        "recommendations/source.html",
+        {"report": report, "sections": sections, "evidence_count": len(items)},
+    )

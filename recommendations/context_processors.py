@@ -1,0 +1,11 @@
+from django.http import HttpRequest
+
+from .views import current_membership
+
+
+def membership(request: HttpRequest) -> dict:
+    """Every page shows who is signed in and for which organization."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"current_membership": current_membership(request)}

@@ -1,0 +1,69 @@
+import django_filters
+from django.db.models import F, Q, QuerySet
+
+from .models import OrganizationKind, Pillar, Recommendation, Status
+
+NOT_ASSESSED = "NOT_ASSESSED"
+SIDES = {
+    OrganizationKind.GOVERNMENT: "government_status",
+    OrganizationKind.NGO: "ngo_status",
+}
+
+
+class RecommendationFilter(django_filters.FilterSet):
+    """Dashboard filters; expects a queryset annotated by with_positions()."""
+
+    q = django_filters.CharFilter(method="search", label="Search")
+    status = django_filters.ChoiceFilter(
+        choices=[*Status.choices, (NOT_ASSESSED, "Not assessed")],
+        method="filter_status",
+        label="Status",
+        empty_label="Any status",
+    )
+    pillar = django_filters.ChoiceFilter(choices=Pillar.choices, empty_label="Any pillar")
+    kind = django_filters.ChoiceFilter(
+        choices=[(k, OrganizationKind(k).label) for k in SIDES],
+        method="filter_kind",
+        label="Assessed by",
+        empty_label="Government or NGO",
+    )
+    divergent = django_filters.BooleanFilter(
+        method="filter_divergent",
+        label="Divergent only",
+        widget=django_filters.widgets.BooleanWidget,
+    )
+
+    class Meta:
+        model = Recommendation
+        fields = ["q", "status", "pillar", "kind", "divergent"]
+
+    def sides(self) -> list[str]:
+        kind = self.form.cleaned_data.get("kind")
+        return [SIDES[kind]] if kind else list(SIDES.values())
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        condition = Q()
+        for word in value.split():
+            condition &= Q(text__icontains=word) | Q(short_title__icontains=word)
+        return queryset.filter(condition)
+
+    def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        condition = Q()
+        for side in self.sides():
+            if value == NOT_ASSESSED:
+                condition |= Q(**{f"{side}__isnull": True})
+            else:
+                condition |= Q(**{side: value})
+        return queryset.filter(condition)
+
+    def filter_kind(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if self.form.cleaned_data.get("status"):
+            return queryset  # the status filter already looks at this side only
+        return queryset.filter(**{f"{SIDES[value]}__isnull": False})
+
+    def filter_divergent(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if not value:
+            return queryset
+        return queryset.filter(government_status__isnull=False, ngo_status__isnull=False).exclude(
+            government_status=F("ngo_status")
+        )

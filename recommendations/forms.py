@@ -1,0 +1,38 @@
+from django import forms
+
+from .models import EvidenceItem, Recommendation, Status
+
+
+class AssessmentForm(forms.Form):
+    status = forms.ChoiceField(choices=Status.choices, widget=forms.RadioSelect)
+    rationale = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=5000,
+        help_text="Why this status? Point to what has or has not been done.",
+    )
+    evidence = forms.ModelMultipleChoiceField(
+        queryset=EvidenceItem.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Evidence cited",
+    )
+    based_on = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, recommendation: Recommendation, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["evidence"].queryset = recommendation.evidence_items.order_by("start_offset")
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label="Comment", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
+    )
+    evidence = forms.ModelChoiceField(
+        queryset=EvidenceItem.objects.none(),
+        required=False,
+        label="About evidence item (optional)",
+    )
+
+    def __init__(self, *args, recommendation: Recommendation, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["evidence"].queryset = recommendation.evidence_items.order_by("start_offset")

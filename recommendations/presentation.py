@@ -1,0 +1,96 @@
+"""Pure helpers that shape stored data for the templates."""
+
+from dataclasses import dataclass, field
+
+from .models import EvidenceItem, Paragraph, Status
+
+CONTEXT_CHARACTERS = 160
+
+
+@dataclass
+class QuoteInContext:
+    before: str
+    quote: str
+    after: str
+    clipped_before: bool
+    clipped_after: bool
+
+
+def paragraph_containing(paragraphs: list[Paragraph], item: EvidenceItem) -> Paragraph | None:
+    for paragraph in paragraphs:
+        if paragraph.start_offset <= item.start_offset and item.end_offset <= paragraph.end_offset:
+            return paragraph
+    return None
+
+
+def quote_in_context(text: str, item: EvidenceItem, paragraph: Paragraph | None) -> QuoteInContext:
+    """The quote with some of its paragraph on either side, cut at word boundaries."""
+    start = paragraph.start_offset if paragraph else item.start_offset
+    end = paragraph.end_offset if paragraph else item.end_offset
+    window_start = max(start, item.start_offset - CONTEXT_CHARACTERS)
+    window_end = min(end, item.end_offset + CONTEXT_CHARACTERS)
+    if window_start > start:
+        window_start = text.find(" ", window_start, item.start_offset) + 1 or window_start
+    if window_end < end:
+        cut = text.rfind(" ", item.end_offset, window_end)
+        window_end = cut if cut > 0 else window_end
+    return QuoteInContext(
+        before=text[window_start : item.start_offset],
+        quote=text[item.start_offset : item.end_offset],
+        after=text[item.end_offset : window_end],
+        clipped_before=window_start > start,
+        clipped_after=window_end < end,
+    )
+
+
+@dataclass
+class Segment:
+    text: str
+    evidence: list[EvidenceItem] = field(default_factory=list)
+    starts: list[EvidenceItem] = field(default_factory=list)
+    ends: list[EvidenceItem] = field(default_factory=list)
+
+
+def segments(text: str, start: int, end: int, items: list[EvidenceItem]) -> list[Segment]:
+    """Split text[start:end] where quotes begin and end; each piece knows what covers it."""
+    inside = [i for i in items if i.start_offset < end and i.end_offset > start]
+    cuts = sorted({start, end} | {i.start_offset for i in inside} | {i.end_offset for i in inside})
+    cuts = [c for c in cuts if start <= c <= end]
+    pieces = []
+    for left, right in zip(cuts, cuts[1:], strict=False):
+        covering = [i for i in inside if i.start_offset <= left and right <= i.end_offset]
+        pieces.append(
+            Segment(
+                text=text[left:right],
+                evidence=covering,
+                starts=[i for i in covering if i.start_offset == left],
+                ends=[i for i in covering if i.end_offset == right],
+            )
+        )
+    return pieces
+
+
+@dataclass
+class StatusCount:
+    status: str
+    label: str
+    count: int
+    x: float = 0.0
+    width: float = 0.0
+
+
+def status_summary(statuses: list[str | None]) -> list[StatusCount]:
+    """How many recommendations stand at each status (None: not assessed), with bar geometry
+    in percent for a server-rendered SVG."""
+    total = len(statuses) or 1
+    rows = [
+        StatusCount(value, label, sum(1 for s in statuses if s == value))
+        for value, label in Status.choices
+    ]
+    rows.append(StatusCount("NOT_ASSESSED", "Not assessed", sum(1 for s in statuses if not s)))
+    x = 0.0
+    for row in rows:
+        row.x = x
+        row.width = 100 * row.count / total
+        x += row.width
+    return rows
