@@ -1,6 +1,7 @@
 """Pure helpers that shape stored data for the templates."""
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from .models import EvidenceItem, Paragraph, Status
 
@@ -57,7 +58,7 @@ def segments(text: str, start: int, end: int, items: list[EvidenceItem]) -> list
     cuts = sorted({start, end} | {i.start_offset for i in inside} | {i.end_offset for i in inside})
     cuts = [c for c in cuts if start <= c <= end]
     pieces = []
-    for left, right in zip(cuts, cuts[1:], strict=False):
+    for left, right in pairwise(cuts):
         covering = [i for i in inside if i.start_offset <= left and right <= i.end_offset]
         pieces.append(
             Segment(
