@@ -1,0 +1,108 @@
+"""A real browser (Debian's Chromium driven by Playwright) against the live server."""
+
+import os
+import re
+import shutil
+
+import pytest
+from django.core.management import call_command
+
+from recommendations.models import Assessment, Status
+
+from .conftest import FIXTURES, make_assessment, make_organization, make_user
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def browser_page():
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"Chromium is missing at {CHROMIUM}; CI must install it (.ci/run does)")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        page.set_default_timeout(10_000)
+        yield page
+        browser.close()
+
+
+def test_ngo_reviewer_filters_assesses_and_logs_out(live_server, browser_page):
+    from playwright.sync_api import expect
+
+    call_command("loaddata", *FIXTURES, verbosity=0)
+    ngo = make_organization("Browser NGO")
+    reviewer = make_user("browser.ngo", ngo, first_name="Bea", last_name="Browser")
+    government = make_user("browser.gov", make_organization("Ministry", kind="GOVERNMENT"))
+    from recommendations.models import Recommendation
+
+    make_assessment(
+        Recommendation.objects.get(number=7), government, Status.IMPLEMENTED, rationale="Done."
+    )
+    page = browser_page
+    base = live_server.url
+
+    page.goto(f"{base}/reports/norway-2024/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
+    page.get_by_label("Username").fill(reviewer.username)
+    page.get_by_label("Password").fill("a-long-test-password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Norway · TIP Report 2024")).to_be_visible()
+    expect(page.locator(".account")).to_contain_text("Browser NGO")
+
+    # Filter through HTMX: the table changes and the URL follows, without a page load.
+    page.evaluate("window.__marker = 'same page'")
+    page.get_by_label("Pillar").select_option("CROSS_CUTTING")
+    expect(page.locator("#results tbody tr")).to_have_count(2)
+    expect(page).to_have_url(re.compile(r"pillar=CROSS_CUTTING"))
+    assert page.evaluate("window.__marker") == "same page"
+    page.get_by_label("Pillar").select_option("")
+    page.get_by_label("Search recommendations").fill("children")
+    expect(page.locator("#results tbody tr")).to_have_count(1)
+    expect(page).to_have_url(re.compile(r"q=children"))
+
+    page.get_by_role("link", name="Identify victims, especially children").click()
+    expect(page.get_by_role("heading", name=re.compile("Identify victims"))).to_be_visible()
+
+    # Submit an assessment through HTMX; it appears at the top of the history.
+    page.evaluate("window.__marker = 'recommendation page'")
+    page.get_by_text("Partially implemented", exact=True).first.click()
+    page.get_by_label("Rationale").fill("Guidelines exist; training has begun in three districts.")
+    page.get_by_role("button", name="Record assessment").click()
+    first_entry = page.locator(".history-item").first
+    expect(first_entry).to_contain_text("Guidelines exist; training has begun")
+    expect(first_entry).to_contain_text("Browser NGO")
+    assert page.evaluate("window.__marker") == "recommendation page"
+    assert Assessment.objects.filter(author=reviewer).count() == 1
+
+    # "Implemented" without evidence is refused with a message; nothing is recorded.
+    page.locator("#assess-form").get_by_text("Implemented", exact=True).click()
+    page.get_by_label("Rationale").fill("All done.")
+    page.get_by_role("button", name="Record assessment").click()
+    expect(page.locator("#assess-form .error")).to_contain_text("needs at least one cited")
+    assert Assessment.objects.filter(author=reviewer).count() == 1
+
+    # The dashboard shows the new NGO position and the divergence from the government's.
+    page.goto(f"{base}/reports/norway-2024/?q=children")
+    row = page.locator("#results tbody tr").first
+    expect(row).to_contain_text("Partially implemented")
+    expect(row).to_contain_text("1 step apart")
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    page.goto(f"{base}/reports/norway-2024/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
