@@ -235,24 +235,18 @@ class RecommendationQuerySet(models.QuerySet):
 
     def with_counts(self) -> Self:
         """Annotate `evidence_total` and `comment_total` without multiplying rows."""
-        evidence = (
-            EvidenceLink.objects.filter(recommendation=OuterRef("pk"))
-            .order_by()
-            .values("recommendation")
-            .annotate(total=Count("pk"))
-            .values("total")
-        )
-        comments = (
-            Comment.objects.filter(recommendation=OuterRef("pk"))
-            .order_by()
-            .values("recommendation")
-            .annotate(total=Count("pk"))
-            .values("total")
-        )
-        return self.annotate(
-            evidence_total=Coalesce(Subquery(evidence), 0),
-            comment_total=Coalesce(Subquery(comments), 0),
-        )
+
+        def count_of(model: type[models.Model]) -> Coalesce:
+            per_recommendation = (
+                model.objects.filter(recommendation=OuterRef("pk"))
+                .order_by()
+                .values("recommendation")
+                .annotate(total=Count("pk"))
+                .values("total")
+            )
+            return Coalesce(Subquery(per_recommendation), 0)
+
+        return self.annotate(evidence_total=count_of(EvidenceLink), comment_total=count_of(Comment))
 
 
 def attach_positions(recommendations: list["Recommendation"]) -> list["Recommendation"]:

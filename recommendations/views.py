@@ -178,18 +178,17 @@ def get_recommendation(slug: str, number: int) -> Recommendation:
     )
 
 
-@require_GET
-def recommendation_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
-    recommendation = get_recommendation(slug, number)
-    context = recommendation_context(request, recommendation)
-    context["evidence_groups"] = evidence_groups(recommendation)
-    return render(request, "recommendations/recommendation.html", context)
-
-
-def full_page(request: HttpRequest, recommendation: Recommendation, **forms) -> HttpResponse:
+def full_page(
+    request: HttpRequest, recommendation: Recommendation, status: int = 200, **forms
+) -> HttpResponse:
     context = recommendation_context(request, recommendation, **forms)
     context["evidence_groups"] = evidence_groups(recommendation)
-    return render(request, "recommendations/recommendation.html", context, status=422)
+    return render(request, "recommendations/recommendation.html", context, status=status)
+
+
+@require_GET
+def recommendation_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    return full_page(request, get_recommendation(slug, number))
 
 
 @require_POST
@@ -228,7 +227,7 @@ def assess(request: HttpRequest, slug: str, number: int) -> HttpResponse:
             request, "recommendations/recommendation.html#assess-form", context, status=422
         )
         return reswap(retarget(response, "#assess-form"), "outerHTML")
-    return full_page(request, recommendation, assess_form=form)
+    return full_page(request, recommendation, status=422, assess_form=form)
 
 
 def stale_form(
@@ -268,7 +267,7 @@ def add_comment(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     if wants_partial(request):
         context = recommendation_context(request, recommendation, comment_form=form)
         return render(request, "recommendations/recommendation.html#comments", context, status=422)
-    return full_page(request, recommendation, comment_form=form)
+    return full_page(request, recommendation, status=422, comment_form=form)
 
 
 @require_GET
