@@ -1,7 +1,6 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -247,8 +246,3 @@ def test_status_scale_is_ordinal():
     assert Status.steps_apart("REGRESSED", "IMPLEMENTED") == 4
     assert Status.steps_apart("IN_PROGRESS", "IN_PROGRESS") == 0
     assert Status.steps_apart(None, "IN_PROGRESS") is None
-
-
-def test_users_without_membership_are_allowed(db):
-    user = get_user_model().objects.create_user("staff", is_staff=True)
-    assert not Membership.objects.filter(user=user).exists()
