@@ -37,6 +37,16 @@ class RecommendationFilter(django_filters.FilterSet):
         model = Recommendation
         fields = ["q", "status", "pillar", "kind", "divergent"]
 
+    def applied(self) -> dict[str, str]:
+        """The filters in use, as their query-string values (valid filtersets only)."""
+        if not self.is_bound or not self.is_valid():
+            return {}
+        return {
+            name: self.data[name]
+            for name, value in self.form.cleaned_data.items()
+            if value not in (None, "", False) and name in self.data
+        }
+
     def sides(self) -> list[str]:
         kind = self.form.cleaned_data.get("kind")
         return [SIDES[kind]] if kind else list(SIDES.values())

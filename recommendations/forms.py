@@ -1,6 +1,6 @@
 from django import forms
 
-from .models import EvidenceItem, Recommendation, Status
+from .models import EvidenceItem, Recommendation, Report, Snapshot, Status
 
 
 class AssessmentForm(forms.Form):
@@ -36,3 +36,31 @@ class CommentForm(forms.Form):
     def __init__(self, *args, recommendation: Recommendation, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["evidence"].queryset = recommendation.evidence_items.order_by("start_offset")
+
+
+class PublishSnapshotForm(forms.Form):
+    title = forms.CharField(
+        max_length=200,
+        help_text="Readers see this title, e.g. “Status for the State Department call, March”.",
+    )
+
+
+class CompareSnapshotsForm(forms.Form):
+    older = forms.ModelChoiceField(queryset=Snapshot.objects.none(), label="From")
+    newer = forms.ModelChoiceField(queryset=Snapshot.objects.none(), label="To")
+
+    def __init__(self, *args, report: Report, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        published = report.snapshots.select_related("published_by").order_by("-published_at", "-pk")
+        self.fields["older"].queryset = published
+        self.fields["newer"].queryset = published
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        older, newer = cleaned.get("older"), cleaned.get("newer")
+        if older and newer:
+            if older.pk == newer.pk:
+                raise forms.ValidationError("Pick two different snapshots.")
+            if (older.published_at, older.pk) > (newer.published_at, newer.pk):
+                cleaned["older"], cleaned["newer"] = newer, older  # always earlier → later
+        return cleaned

@@ -1,4 +1,5 @@
 import hashlib
+import json
 from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING, Self
@@ -6,8 +7,8 @@ from typing import TYPE_CHECKING, Self
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce, Length, Trim
+from django.db.models import Count, F, OuterRef, Q, StringAgg, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, Length, Trim
 from django.db.models.lookups import Exact, GreaterThan
 from django.urls import reverse
 from django.utils import timezone
@@ -594,12 +595,41 @@ class AppendOnlyError(Exception):
     pass
 
 
-class AssessmentQuerySet(models.QuerySet):
+class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs) -> int:
-        raise AppendOnlyError("Assessments are append-only; record a new one instead.")
+        raise AppendOnlyError(f"{self.model._meta.verbose_name_plural} are append-only.")
 
     def delete(self):
-        raise AppendOnlyError("Assessments are append-only and cannot be deleted.")
+        raise AppendOnlyError(f"{self.model._meta.verbose_name_plural} cannot be deleted.")
+
+
+class AppendOnlyModel(models.Model):
+    """Written once, never changed or deleted, so that what was recorded stays on record."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError(f"A saved {self._meta.verbose_name} cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"A {self._meta.verbose_name} cannot be deleted.")
+
+
+class AssessmentQuerySet(AppendOnlyQuerySet):
+    def with_cited_ids(self) -> Self:
+        """Annotate `cited_ids`: the cited evidence ids as a comma-separated string, so that a
+        streamed export needs no query per chunk for the many-to-many."""
+        cited = (
+            Assessment.cited_evidence.through.objects.filter(assessment=OuterRef("pk"))
+            .order_by()
+            .values("assessment")
+            .annotate(ids=StringAgg(Cast("evidenceitem_id", models.CharField()), Value(",")))
+            .values("ids")
+        )
+        return self.annotate(cited_ids=Subquery(cited))
 
     def latest_per_organization(self) -> Self:
         """Each organization's current position: its newest assessment per recommendation."""
@@ -609,8 +639,8 @@ class AssessmentQuerySet(models.QuerySet):
         return self.filter(pk=Subquery(newest.values("pk")[:1]))
 
 
-class Assessment(models.Model):
-    """One organization's judgement of one recommendation. Append-only: never edited."""
+class Assessment(AppendOnlyModel):
+    """One organization's judgement of one recommendation. Append-only: a new one supersedes."""
 
     recommendation = models.ForeignKey(
         Recommendation, on_delete=models.PROTECT, related_name="assessments"
@@ -661,14 +691,6 @@ class Assessment(models.Model):
             f"{self.get_status_display()}"
         )
 
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding:
-            raise AppendOnlyError("Assessments are append-only; record a new one instead.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("Assessments are append-only and cannot be deleted.")
-
 
 class Comment(models.Model):
     recommendation = models.ForeignKey(
@@ -704,3 +726,50 @@ class Comment(models.Model):
             and self.evidence.report_id != self.recommendation.report_id
         ):
             raise ValidationError("The evidence item belongs to another report.")
+
+
+class SnapshotQuerySet(AppendOnlyQuerySet):
+    pass
+
+
+class Snapshot(AppendOnlyModel):
+    """A published status report, frozen: the export document as canonical JSON, its SHA-256,
+    who published it and when. Every export format can be rendered from it."""
+
+    report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="snapshots")
+    title = models.CharField(max_length=200)
+    content = models.TextField(help_text="The status report document as published (JSON).")
+    content_sha256 = models.CharField("content SHA-256", max_length=64)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="published_snapshots"
+    )
+    published_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = SnapshotQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-pk"]
+        get_latest_by = ["published_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Exact(Length("content_sha256"), 64), name="snapshot_sha256_length"
+            ),
+            models.CheckConstraint(
+                condition=GreaterThan(Length(Trim("title")), 0), name="snapshot_title_required"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.report.slug}, #{self.pk})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("snapshot", args=[self.report.slug, self.pk])
+
+    @property
+    def document(self) -> dict:
+        return json.loads(self.content)
+
+    @property
+    def is_intact(self) -> bool:
+        """The stored content still hashes to the SHA-256 recorded when it was published."""
+        return sha256_hex(self.content) == self.content_sha256

@@ -2,20 +2,24 @@ from itertools import groupby
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
+from . import exports
 from .filters import RecommendationFilter
-from .forms import AssessmentForm, CommentForm
+from .forms import AssessmentForm, CommentForm, CompareSnapshotsForm, PublishSnapshotForm
 from .models import (
     Assessment,
     EvidenceLink,
     Membership,
     Recommendation,
     Report,
+    Snapshot,
     StaleAssessment,
     attach_positions,
 )
@@ -298,4 +302,152 @@ def source(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         "recommendations/source.html",
         {"report": report, "sections": sections, "evidence_count": len(items)},
+    )
+
+
+# --- exports and published snapshots ---------------------------------------------------------
+
+
+def bad_request(request: HttpRequest, problem: str) -> HttpResponse:
+    return render(request, "400.html", {"problem": problem}, status=400)
+
+
+def export_response(
+    request: HttpRequest, document: dict, extension: str, name: str, table: str
+) -> HttpResponse:
+    """The document in one format, as a download; `table` picks the CSV (summary or history)."""
+    if table == "history":
+        body = exports.render_history_csv(document)
+    else:
+        body = exports.RENDERERS[extension](document)
+    response = HttpResponse(body, content_type=exports.CONTENT_TYPES[extension])
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=name)
+    return response
+
+
+def export_table(request: HttpRequest, extension: str) -> str | None:
+    """Which table a CSV export holds: `summary` (default) or `history`; None if not valid."""
+    table = request.GET.get("table", "summary")
+    if table == "summary" or (table == "history" and extension == "csv"):
+        return table
+    return None
+
+
+@require_GET
+def export(request: HttpRequest, slug: str, extension: str) -> HttpResponse:
+    report = get_object_or_404(Report, slug=slug)
+    table = export_table(request, extension)
+    if table is None:
+        return bad_request(request, "Only the CSV export has a history table (?table=history).")
+    recommendations = report.recommendations.with_positions()
+    filterset = RecommendationFilter(request.GET or None, queryset=recommendations)
+    if filterset.is_bound and not filterset.is_valid():
+        problems = "; ".join(f"{field}: {' '.join(e)}" for field, e in filterset.errors.items())
+        return bad_request(request, f"Some filters could not be used: {problems}")
+    today = timezone.localdate()
+    if table == "history":
+        response = StreamingHttpResponse(
+            exports.stream_history_csv(filterset.qs), content_type=exports.CONTENT_TYPES["csv"]
+        )
+        name = exports.file_name(report.slug, "history", today, "csv")
+        response["Content-Disposition"] = content_disposition_header(True, name)
+        return response
+    document = exports.build_document(
+        report, filterset.qs, generated_by=request.user, filters=filterset.applied()
+    )
+    name = exports.file_name(report.slug, "status", today, extension)
+    return export_response(request, document, extension, name, table)
+
+
+def get_snapshot(slug: str, pk: int) -> Snapshot:
+    return get_object_or_404(
+        Snapshot.objects.select_related("report", "published_by"), report__slug=slug, pk=pk
+    )
+
+
+@require_GET
+def snapshot_export(request: HttpRequest, slug: str, pk: int, extension: str) -> HttpResponse:
+    snapshot = get_snapshot(slug, pk)
+    table = export_table(request, extension)
+    if table is None:
+        return bad_request(request, "Only the CSV export has a history table (?table=history).")
+    kind = "history" if table == "history" else "status"
+    name = exports.file_name(
+        slug, kind, timezone.localdate(snapshot.published_at), extension, f"-snapshot-{pk}"
+    )
+    if extension == "json":  # byte for byte what was published, so its SHA-256 can be checked
+        response = HttpResponse(snapshot.content.encode("utf-8"), content_type="application/json")
+        response["Content-Disposition"] = content_disposition_header(True, name)
+        return response
+    return export_response(request, snapshot.document, extension, name, table)
+
+
+@require_http_methods(["GET", "POST"])
+def snapshots(request: HttpRequest, slug: str) -> HttpResponse:
+    """The report's published snapshots; coordinators publish a new one here (POST)."""
+    report = get_object_or_404(Report, slug=slug)
+    form = PublishSnapshotForm(request.POST or None)
+    if request.method == "POST":
+        if not request.user.is_staff:
+            raise PermissionDenied("Only coordinators publish status reports.")
+        if form.is_valid():
+            snapshot = exports.publish_snapshot(
+                report, published_by=request.user, title=form.cleaned_data["title"]
+            )
+            messages.success(request, f"Published “{snapshot.title}”.")
+            return redirect(snapshot)
+    published = report.snapshots.select_related("published_by").order_by("-published_at", "-pk")
+    return render(
+        request,
+        "recommendations/snapshots.html",
+        {"report": report, "snapshots": published, "form": form},
+        status=422 if form.errors else 200,
+    )
+
+
+@require_GET
+def snapshot_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    snapshot = get_snapshot(slug, pk)
+    document = snapshot.document
+    choices = list(snapshot.report.snapshots.order_by("-published_at", "-pk"))
+    earlier = [s for s in choices if (s.published_at, s.pk) < (snapshot.published_at, snapshot.pk)]
+    return render(
+        request,
+        "recommendations/snapshot.html",
+        {
+            "report": snapshot.report,
+            "snapshot": snapshot,
+            "document": document,
+            "filters": exports.describe_filters(document["filters"]),
+            "choices": choices,
+            "compare_with": earlier[0]
+            if earlier
+            else next((s for s in choices if s != snapshot), None),
+        },
+    )
+
+
+@require_GET
+def snapshot_compare(request: HttpRequest, slug: str) -> HttpResponse:
+    report = get_object_or_404(Report, slug=slug)
+    form = CompareSnapshotsForm(request.GET, report=report)
+    if not form.is_valid():
+        return render(
+            request,
+            "recommendations/snapshot_compare.html",
+            {"report": report, "form": form, "choices": form.fields["older"].queryset},
+            status=400,
+        )
+    older, newer = form.cleaned_data["older"], form.cleaned_data["newer"]
+    return render(
+        request,
+        "recommendations/snapshot_compare.html",
+        {
+            "report": report,
+            "form": form,
+            "choices": form.fields["older"].queryset,
+            "older": older,
+            "newer": newer,
+            "changes": exports.compare_documents(older.document, newer.document),
+        },
     )

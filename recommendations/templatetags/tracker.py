@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django import template
 
 from recommendations.models import Status
@@ -16,3 +18,11 @@ def status_badge(value: str | None) -> dict:
         "value": value if value in Status.values else "NOT_ASSESSED",
         "label": status_label(value),
     }
+
+
+@register.filter
+def iso_datetime(value: str | None) -> datetime | str:
+    """A document's ISO 8601 timestamp as a datetime, for the `date` filter."""
+    if not value:
+        return ""
+    return datetime.fromisoformat(value)
