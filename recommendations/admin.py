@@ -1,12 +1,14 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from . import exports
 from .models import (
     Assessment,
     Comment,
@@ -19,6 +21,7 @@ from .models import (
     Report,
     ReviewCycle,
     Section,
+    Snapshot,
 )
 from .quotes import nearest_match, occurrences
 
@@ -44,8 +47,50 @@ def quote_in_context(item: EvidenceItem) -> str:
     )
 
 
+def only_one(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet):
+    """The selected object when exactly one is selected; else a message and None."""
+    if queryset.count() != 1:
+        modeladmin.message_user(
+            request, "Select exactly one to download (one file per download).", messages.ERROR
+        )
+        return None
+    return queryset.first()
+
+
+def report_export_action(extension: str):
+    @admin.action(description=f"Download the status report as {extension.upper()}")
+    def download(
+        modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
+    ) -> HttpResponse | None:
+        report = only_one(modeladmin, request, queryset)
+        if report is None:
+            return None
+        return exports.report_download(
+            report, report.recommendations.all(), extension, user=request.user
+        )
+
+    download.__name__ = f"download_{extension}"
+    return download
+
+
+def snapshot_export_action(extension: str):
+    @admin.action(description=f"Download the snapshot as {extension.upper()}")
+    def download(
+        modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
+    ) -> HttpResponse | None:
+        snapshot = only_one(modeladmin, request, queryset.select_related("report"))
+        return None if snapshot is None else exports.snapshot_download(snapshot, extension)
+
+    download.__name__ = f"download_{extension}"
+    return download
+
+
+EXPORT_EXTENSIONS = list(exports.RENDERERS)
+
+
 @admin.register(Report)
 class ReportAdmin(admin.ModelAdmin):
+    actions = [*(report_export_action(e) for e in EXPORT_EXTENSIONS), "publish_snapshot"]
     list_display = [
         "slug",
         "country",
@@ -91,6 +136,22 @@ class ReportAdmin(admin.ModelAdmin):
     @admin.display(description="evidence items", ordering="evidence_total")
     def evidence_count(self, report: Report) -> int:
         return report.evidence_total
+
+    @admin.action(description="Publish a snapshot of the status report")
+    def publish_snapshot(self, request: HttpRequest, queryset: QuerySet) -> None:
+        title = f"Status report {timezone.localdate():%-d %B %Y}"
+        for report in queryset:
+            snapshot = exports.publish_snapshot(report, published_by=request.user, title=title)
+            self.message_user(
+                request,
+                format_html(
+                    'Published <a href="{}">{}</a> (SHA-256 {}…).',
+                    snapshot.get_absolute_url(),
+                    snapshot,
+                    snapshot.content_sha256[:12],
+                ),
+                messages.SUCCESS,
+            )
 
 
 @admin.register(Section)
@@ -351,3 +412,33 @@ class CommentAdmin(admin.ModelAdmin):
     @admin.display(description="comment")
     def opening(self, comment: Comment) -> str:
         return comment.body[:80]
+
+
+@admin.register(Snapshot)
+class SnapshotAdmin(admin.ModelAdmin):
+    """Published snapshots are frozen: coordinators view and download them, nothing more.
+    Publish from the report list or the snapshots page."""
+
+    actions = [snapshot_export_action(e) for e in EXPORT_EXTENSIONS]
+    list_display = ["title", "report", "published_by", "published_at", "short_sha256", "intact"]
+    list_filter = ["report"]
+    list_select_related = ["report", "published_by"]
+    search_fields = ["title"]
+    fields = ["title", "report", "published_by", "published_at", "content_sha256", "content"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Snapshot | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Snapshot | None = None) -> bool:
+        return False
+
+    @admin.display(description="SHA-256")
+    def short_sha256(self, snapshot: Snapshot) -> str:
+        return snapshot.content_sha256[:12] + "…"
+
+    @admin.display(description="content intact", boolean=True)
+    def intact(self, snapshot: Snapshot) -> bool:
+        return snapshot.is_intact

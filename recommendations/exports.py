@@ -14,8 +14,10 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
+from django.http import HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 
 from .models import (
     Assessment,
@@ -617,3 +619,50 @@ RENDERERS = {"csv": render_csv, "xlsx": render_xlsx, "pdf": render_pdf, "json": 
 def file_name(report_slug: str, kind: str, day: date, extension: str, suffix: str = "") -> str:
     """e.g. tip-norway-2024-status-2026-11-28.xlsx"""
     return f"tip-{report_slug}-{kind}-{day.isoformat()}{suffix}.{extension}"
+
+
+# --- downloads: shared by the views and the admin actions ----------------------------------
+
+
+def attachment(
+    body: bytes | Iterator[bytes], extension: str, name: str
+) -> HttpResponse | StreamingHttpResponse:
+    response_class = HttpResponse if isinstance(body, bytes) else StreamingHttpResponse
+    response = response_class(body, content_type=CONTENT_TYPES[extension])
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=name)
+    return response
+
+
+def report_download(
+    report: Report,
+    recommendations: QuerySet[Recommendation],
+    extension: str,
+    *,
+    user: "AbstractBaseUser",
+    filters: dict[str, str] | None = None,
+    table: str = "summary",
+) -> HttpResponse | StreamingHttpResponse:
+    """The live status report of these recommendations; `table="history"` streams the CSV
+    of every assessment instead."""
+    today = timezone.localdate()
+    if table == "history":
+        name = file_name(report.slug, "history", today, "csv")
+        return attachment(stream_history_csv(recommendations), "csv", name)
+    document = build_document(report, recommendations, generated_by=user, filters=filters)
+    return attachment(
+        RENDERERS[extension](document),
+        extension,
+        file_name(report.slug, "status", today, extension),
+    )
+
+
+def snapshot_download(snapshot: Snapshot, extension: str, table: str = "summary") -> HttpResponse:
+    day = timezone.localdate(snapshot.published_at)
+    kind = "history" if table == "history" else "status"
+    name = file_name(snapshot.report.slug, kind, day, extension, f"-snapshot-{snapshot.pk}")
+    if extension == "json":  # byte for byte what was published, so its SHA-256 can be checked
+        return attachment(snapshot.content.encode("utf-8"), "json", name)
+    document = snapshot.document
+    if table == "history":
+        return attachment(render_history_csv(document), "csv", name)
+    return attachment(RENDERERS[extension](document), extension, name)

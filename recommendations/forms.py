@@ -51,7 +51,7 @@ class CompareSnapshotsForm(forms.Form):
 
     def __init__(self, *args, report: Report, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        published = report.snapshots.select_related("published_by").order_by("-published_at", "-pk")
+        published = report.snapshots.listing()
         self.fields["older"].queryset = published
         self.fields["newer"].queryset = published
 

@@ -729,7 +729,9 @@ class Comment(models.Model):
 
 
 class SnapshotQuerySet(AppendOnlyQuerySet):
-    pass
+    def listing(self) -> Self:
+        """Newest first, without the (large) content."""
+        return self.select_related("published_by").defer("content").order_by("-published_at", "-pk")
 
 
 class Snapshot(AppendOnlyModel):

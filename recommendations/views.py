@@ -2,10 +2,8 @@ from itertools import groupby
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
@@ -312,19 +310,6 @@ def bad_request(request: HttpRequest, problem: str) -> HttpResponse:
     return render(request, "400.html", {"problem": problem}, status=400)
 
 
-def export_response(
-    request: HttpRequest, document: dict, extension: str, name: str, table: str
-) -> HttpResponse:
-    """The document in one format, as a download; `table` picks the CSV (summary or history)."""
-    if table == "history":
-        body = exports.render_history_csv(document)
-    else:
-        body = exports.RENDERERS[extension](document)
-    response = HttpResponse(body, content_type=exports.CONTENT_TYPES[extension])
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=name)
-    return response
-
-
 def export_table(request: HttpRequest, extension: str) -> str | None:
     """Which table a CSV export holds: `summary` (default) or `history`; None if not valid."""
     table = request.GET.get("table", "summary")
@@ -344,19 +329,14 @@ def export(request: HttpRequest, slug: str, extension: str) -> HttpResponse:
     if filterset.is_bound and not filterset.is_valid():
         problems = "; ".join(f"{field}: {' '.join(e)}" for field, e in filterset.errors.items())
         return bad_request(request, f"Some filters could not be used: {problems}")
-    today = timezone.localdate()
-    if table == "history":
-        response = StreamingHttpResponse(
-            exports.stream_history_csv(filterset.qs), content_type=exports.CONTENT_TYPES["csv"]
-        )
-        name = exports.file_name(report.slug, "history", today, "csv")
-        response["Content-Disposition"] = content_disposition_header(True, name)
-        return response
-    document = exports.build_document(
-        report, filterset.qs, generated_by=request.user, filters=filterset.applied()
+    return exports.report_download(
+        report,
+        filterset.qs,
+        extension,
+        user=request.user,
+        filters=filterset.applied(),
+        table=table,
     )
-    name = exports.file_name(report.slug, "status", today, extension)
-    return export_response(request, document, extension, name, table)
 
 
 def get_snapshot(slug: str, pk: int) -> Snapshot:
@@ -371,15 +351,7 @@ def snapshot_export(request: HttpRequest, slug: str, pk: int, extension: str) ->
     table = export_table(request, extension)
     if table is None:
         return bad_request(request, "Only the CSV export has a history table (?table=history).")
-    kind = "history" if table == "history" else "status"
-    name = exports.file_name(
-        slug, kind, timezone.localdate(snapshot.published_at), extension, f"-snapshot-{pk}"
-    )
-    if extension == "json":  # byte for byte what was published, so its SHA-256 can be checked
-        response = HttpResponse(snapshot.content.encode("utf-8"), content_type="application/json")
-        response["Content-Disposition"] = content_disposition_header(True, name)
-        return response
-    return export_response(request, snapshot.document, extension, name, table)
+    return exports.snapshot_download(snapshot, extension, table)
 
 
 @require_http_methods(["GET", "POST"])
@@ -396,7 +368,7 @@ def snapshots(request: HttpRequest, slug: str) -> HttpResponse:
             )
             messages.success(request, f"Published “{snapshot.title}”.")
             return redirect(snapshot)
-    published = report.snapshots.select_related("published_by").order_by("-published_at", "-pk")
+    published = list(report.snapshots.listing())
     return render(
         request,
         "recommendations/snapshots.html",
@@ -409,7 +381,7 @@ def snapshots(request: HttpRequest, slug: str) -> HttpResponse:
 def snapshot_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     snapshot = get_snapshot(slug, pk)
     document = snapshot.document
-    choices = list(snapshot.report.snapshots.order_by("-published_at", "-pk"))
+    choices = list(snapshot.report.snapshots.listing())
     earlier = [s for s in choices if (s.published_at, s.pk) < (snapshot.published_at, snapshot.pk)]
     return render(
         request,

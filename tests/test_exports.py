@@ -1,0 +1,593 @@
+import csv
+import hashlib
+import io
+import json
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.http import StreamingHttpResponse
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from recommendations import exports
+from recommendations.models import (
+    AppendOnlyError,
+    Assessment,
+    EvidenceItem,
+    Membership,
+    Organization,
+    Recommendation,
+    Snapshot,
+    Status,
+)
+
+from .conftest import make_assessment, make_organization, make_user
+
+NORWEGIAN = "Øst-Finnmark: “ærlig” innsats for kvinner og barn – på Svalbard"
+EXPORT = "/reports/norway-2024/export.{}"
+
+
+@pytest.fixture
+def people(norway):
+    government = make_organization("Justisdepartementet", kind=Organization.Kind.GOVERNMENT)
+    ngo = make_organization("Nettverk mot menneskehandel")
+    other_ngo = make_organization("Migrantrådet")
+    embassy = make_organization("Embassy", kind=Organization.Kind.OTHER)
+    return {
+        "gov": make_user("gov", government, first_name="Gro", last_name="Ødegård"),
+        "ngo": make_user("ngo", ngo, first_name="Nina", last_name="Ås"),
+        "other": make_user("other", other_ngo),
+        "observer": make_user("observer", embassy, role=Membership.Role.OBSERVER),
+        "staff": get_user_model().objects.create_user(
+            "coordinator", password="x" * 12, is_staff=True
+        ),
+    }
+
+
+def assess_all(people: dict, rounds: int = 1) -> None:
+    """Each round: the government and one NGO assess every recommendation, citing evidence;
+    the second NGO assesses the odd ones. Later rounds are later in time."""
+    start = timezone.now() - timedelta(days=30)
+    statuses = Status.values
+    for round_ in range(rounds):
+        for r in Recommendation.objects.order_by("number"):
+            moment = start + timedelta(days=round_, minutes=r.number)
+            cited = list(r.evidence_items.order_by("pk")[:2])
+            for offset, who in enumerate(("gov", "ngo", "other")):
+                if who == "other" and r.number % 2 == 0:
+                    continue
+                status = statuses[(r.number + round_ + offset) % len(statuses)]
+                assessment = make_assessment(
+                    r,
+                    people[who],
+                    status=status,
+                    created_at=moment + timedelta(seconds=offset),
+                    rationale=f"{NORWEGIAN} (round {round_}, {who})",
+                )
+                assessment.cited_evidence.set(cited)
+
+
+def latest(recommendation: Recommendation, kind: str) -> Assessment | None:
+    return (
+        recommendation.assessments.filter(organization__kind=kind)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def download(client, url: str) -> bytes:
+    response = client.get(url)
+    assert response.status_code == 200, response.content[:500]
+    if response.streaming:
+        return b"".join(response.streaming_content)
+    return response.content
+
+
+def local_iso(moment) -> str:
+    return timezone.localtime(moment).isoformat(timespec="seconds")
+
+
+# --- each format parsed back and checked against the database ---------------------------------
+
+
+def test_summary_csv_has_every_recommendation_once_with_positions(client, people):
+    assess_all(people, rounds=2)
+    client.force_login(people["observer"])
+    response = client.get(EXPORT.format("csv"))
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    today = timezone.localdate().isoformat()
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="tip-norway-2024-status-{today}.csv"'
+    )
+    body = response.content
+    assert body.startswith("\ufeff".encode())  # Excel reads UTF-8 only with the BOM
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    assert [int(row["Number"]) for row in rows] == list(range(1, 11))
+    for row in rows:
+        r = Recommendation.objects.get(number=int(row["Number"]))
+        government = latest(r, Organization.Kind.GOVERNMENT)
+        ngo = latest(r, Organization.Kind.NGO)
+        assert row["Recommendation"] == r.text
+        assert row["Short title"] == r.short_title
+        assert row["Government status"] == government.get_status_display()
+        assert row["Government assessed at"] == local_iso(government.created_at)
+        assert row["Government rationale"] == government.rationale
+        assert row["NGO status"] == ngo.get_status_display()
+        assert row["NGO organization"] == ngo.organization.name
+        assert NORWEGIAN in row["NGO rationale"]
+        steps = Status.steps_apart(government.status, ngo.status)
+        assert row["Divergence (steps)"] == str(steps)
+        assert int(row["Evidence items"]) == r.evidence_links.count()
+        assert "Nettverk mot menneskehandel: " in row["NGO statuses by organization"]
+        if r.number % 2:
+            assert "Migrantrådet: " in row["NGO statuses by organization"]
+
+
+def test_csv_respects_the_dashboard_filters(client, people):
+    assess_all(people)
+    client.force_login(people["observer"])
+    body = download(client, EXPORT.format("csv") + "?status=IN_PROGRESS&kind=GOVERNMENT")
+    numbers = {int(row["Number"]) for row in csv.DictReader(io.StringIO(body.decode("utf-8-sig")))}
+    expected = {
+        r.number
+        for r in Recommendation.objects.all()
+        if latest(r, Organization.Kind.GOVERNMENT).status == Status.IN_PROGRESS
+    }
+    assert expected and numbers == expected
+
+    body = download(client, EXPORT.format("csv") + "?q=children")
+    numbers = [int(row["Number"]) for row in csv.DictReader(io.StringIO(body.decode("utf-8-sig")))]
+    assert numbers == list(
+        Recommendation.objects.filter(text__icontains="children").values_list("number", flat=True)
+    )
+
+
+def test_unassessed_recommendations_say_not_assessed(client, people):
+    client.force_login(people["observer"])
+    rows = list(
+        csv.DictReader(io.StringIO(download(client, EXPORT.format("csv")).decode("utf-8-sig")))
+    )
+    assert len(rows) == 10
+    assert {row["Government status"] for row in rows} == {"Not assessed"}
+    assert {row["Divergence (steps)"] for row in rows} == {""}
+
+
+def test_history_csv_streams_every_assessment(client, people):
+    assess_all(people, rounds=3)
+    client.force_login(people["observer"])
+    response = client.get(EXPORT.format("csv") + "?table=history")
+    assert isinstance(response, StreamingHttpResponse)
+    assert "tip-norway-2024-history-" in response["Content-Disposition"]
+    body = b"".join(response.streaming_content)
+    assert body.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    assert len(rows) == Assessment.objects.count()
+    oldest_first = Assessment.objects.order_by("created_at", "pk")
+    for row, assessment in zip(rows, oldest_first, strict=True):
+        assert int(row["Assessment ID"]) == assessment.pk
+        assert int(row["Recommendation"]) == assessment.recommendation.number
+        assert row["Status"] == assessment.get_status_display()
+        assert row["Assessed at"] == local_iso(assessment.created_at)
+        assert row["Rationale"] == assessment.rationale
+        assert row["Organization"] == assessment.organization.name
+        cited = sorted(assessment.cited_evidence.values_list("pk", flat=True))
+        assert row["Cited evidence IDs"] == " ".join(map(str, cited))
+        assert row["Based on assessment ID"] == ""
+
+
+def test_history_csv_respects_filters(client, people):
+    assess_all(people)
+    client.force_login(people["observer"])
+    body = download(client, EXPORT.format("csv") + "?pillar=PROSECUTION&table=history")
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    expected = Assessment.objects.filter(recommendation__pillar="PROSECUTION").count()
+    assert expected and len(rows) == expected
+
+
+def test_xlsx_has_summary_history_and_evidence_sheets(client, people):
+    assess_all(people, rounds=2)
+    client.force_login(people["observer"])
+    response = client.get(EXPORT.format("xlsx"))
+    assert response["Content-Type"] == exports.CONTENT_TYPES["xlsx"]
+    assert response["Content-Disposition"].endswith('.xlsx"')
+    workbook = load_workbook(io.BytesIO(response.content))
+    assert workbook.sheetnames[:3] == ["Summary", "History", "Evidence"]
+
+    summary = workbook["Summary"]
+    assert summary.freeze_panes == "A2"
+    header = [cell.value for cell in summary[1]]
+    assert header == exports.SUMMARY_COLUMNS
+    rows = list(summary.iter_rows(min_row=2, values_only=True))
+    assert [row[0] for row in rows] == list(range(1, 11))
+    for excel_row, values in zip(summary.iter_rows(min_row=2), rows, strict=True):
+        r = Recommendation.objects.get(number=values[0])
+        government = latest(r, Organization.Kind.GOVERNMENT)
+        assert values[4] == government.get_status_display()
+        assert values[5] == timezone.localtime(government.created_at).replace(
+            tzinfo=None, microsecond=0
+        )
+        assert NORWEGIAN in values[11]
+        status_cell = excel_row[4]
+        colour = exports.STATUS_COLOURS[government.status]
+        assert status_cell.fill.fgColor.rgb.endswith(colour)
+        assert excel_row[3].alignment.wrap_text
+    assert summary.column_dimensions["D"].width >= 40
+
+    history = list(workbook["History"].iter_rows(min_row=2, values_only=True))
+    assert len(history) == Assessment.objects.count()
+    assert {row[0] for row in history} == set(Assessment.objects.values_list("pk", flat=True))
+
+    evidence = list(workbook["Evidence"].iter_rows(min_row=2, values_only=True))
+    assert len(evidence) == EvidenceItem.objects.count()
+    for row in evidence:
+        assert EvidenceItem.objects.get(pk=row[0]).quote == row[2]
+
+
+def test_pdf_names_every_recommendation_and_status(client, people):
+    assess_all(people)
+    client.force_login(people["observer"])
+    response = client.get(EXPORT.format("pdf"))
+    assert response["Content-Type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(response.content))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    flat = " ".join(text.split())
+    assert "Norway · TIP Report 2024" in flat
+    assert "Page 1 of" in flat
+    for r in Recommendation.objects.all():
+        assert f"Recommendation {r.number}: " in flat
+        government = latest(r, Organization.Kind.GOVERNMENT)
+        assert government.get_status_display() in flat
+    assert "Ødegård" in flat  # Norwegian letters survive into the PDF
+    width, height = reader.pages[0].mediabox.width, reader.pages[0].mediabox.height
+    assert (round(float(width)), round(float(height))) == (595, 842)  # A4 in points
+
+
+def test_json_export_matches_the_database(client, people):
+    assess_all(people, rounds=2)
+    client.force_login(people["observer"])
+    response = client.get(EXPORT.format("json"))
+    assert response["Content-Type"] == "application/json"
+    document = json.loads(response.content)
+    assert document["format"] == exports.DOCUMENT_FORMAT
+    assert document["version"] == 1
+    assert document["report"]["id"] == "norway-2024"
+    assert document["generated_by"] == "observer"
+    assert [r["id"] for r in document["recommendations"]] == [
+        f"norway-2024/{n}" for n in range(1, 11)
+    ]
+    assessments = {a["id"]: a for a in document["assessments"]}
+    assert set(assessments) == set(Assessment.objects.values_list("pk", flat=True))
+    for r in document["recommendations"]:
+        recommendation = Recommendation.objects.get(number=r["number"])
+        government = latest(recommendation, Organization.Kind.GOVERNMENT)
+        assert r["government"]["id"] == government.pk
+        assert r["government"]["status"] == government.status
+        assert r["government"]["assessed_at"] == local_iso(government.created_at)
+        assert {p["organization"] for p in r["positions"]} == set(
+            recommendation.assessments.values_list("organization__name", flat=True)
+        )
+        assert {e["id"] for e in r["evidence"]} == set(
+            recommendation.evidence_items.values_list("pk", flat=True)
+        )
+    for item in document["evidence"]:
+        assert EvidenceItem.objects.get(pk=item["id"]).quote == item["quote"]
+    assert NORWEGIAN in response.content.decode("utf-8")  # not \\u-escaped
+
+
+def test_filters_are_recorded_in_the_document(client, people):
+    assess_all(people)
+    client.force_login(people["observer"])
+    document = json.loads(download(client, EXPORT.format("json") + "?pillar=PROTECTION&q="))
+    assert document["filters"] == {"pillar": "PROTECTION"}
+    assert {r["pillar"] for r in document["recommendations"]} == {"PROTECTION"}
+    assessed = {a["recommendation"] for a in document["assessments"]}
+    assert assessed == {r["number"] for r in document["recommendations"]}
+
+
+# --- cost -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [EXPORT.format(e) for e in ("csv", "xlsx", "pdf", "json")]
+    + [EXPORT.format("csv") + "?table=history"],
+)
+def test_export_queries_do_not_grow_with_assessments(client, people, url):
+    client.force_login(people["observer"])
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            download(client, url)
+        return len(captured)
+
+    assess_all(people, rounds=1)
+    few = queries()
+    assess_all(people, rounds=4)
+    assert queries() == few
+
+
+# --- spreadsheets must not run what reviewers typed ------------------------------------------
+
+
+def test_formulas_typed_by_reviewers_stay_text(client, people):
+    r = Recommendation.objects.get(number=1)
+    make_assessment(r, people["gov"], rationale='=HYPERLINK("http://evil.example","x")')
+    make_assessment(r, people["ngo"], rationale="@SUM(A1:A2)")
+    client.force_login(people["observer"])
+    row = next(
+        csv.DictReader(io.StringIO(download(client, EXPORT.format("csv")).decode("utf-8-sig")))
+    )
+    assert row["Government rationale"] == '\'=HYPERLINK("http://evil.example","x")'
+    assert row["NGO rationale"] == "'@SUM(A1:A2)"
+
+    summary = load_workbook(io.BytesIO(download(client, EXPORT.format("xlsx"))))["Summary"]
+    cell = summary.cell(row=2, column=8)
+    assert cell.value == '=HYPERLINK("http://evil.example","x")'
+    assert cell.data_type == "s"
+
+
+# --- bad input and permissions ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        EXPORT.format("csv"),
+        EXPORT.format("xlsx"),
+        EXPORT.format("pdf"),
+        EXPORT.format("json"),
+        EXPORT.format("csv") + "?table=history",
+        "/reports/norway-2024/snapshots/",
+    ],
+)
+def test_anonymous_users_cannot_export(client, norway, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_bad_export_requests_are_refused_clearly(client, people):
+    client.force_login(people["observer"])
+    assert client.get("/reports/norway-2024/export.docx").status_code == 404
+    assert client.get("/reports/no-such-report/export.csv").status_code == 404
+    response = client.get(EXPORT.format("xlsx") + "?table=history")
+    assert response.status_code == 400
+    assert "Only the CSV export has a history table" in response.content.decode()
+    response = client.get(EXPORT.format("csv") + "?status=SOLVED")
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+    assert client.get(EXPORT.format("csv") + "?table=everything").status_code == 400
+
+
+def test_dashboard_links_exports_with_its_filters(client, people):
+    client.force_login(people["observer"])
+    page = client.get("/reports/norway-2024/?pillar=PROTECTION").content.decode()
+    assert 'href="/reports/norway-2024/export.xlsx?pillar=PROTECTION"' in page
+    assert 'href="/reports/norway-2024/export.csv?pillar=PROTECTION&amp;table=history"' in page
+    partial = client.get("/reports/norway-2024/?pillar=PREVENTION", HTTP_HX_REQUEST="true")
+    assert 'href="/reports/norway-2024/export.pdf?pillar=PREVENTION"' in partial.content.decode()
+
+
+# --- published snapshots ---------------------------------------------------------------------
+
+
+def publish(client, staff, title: str = "Status for the call for information") -> Snapshot:
+    client.force_login(staff)
+    response = client.post("/reports/norway-2024/snapshots/", {"title": title})
+    assert response.status_code == 302
+    snapshot = Snapshot.objects.latest()
+    assert response["Location"] == f"/reports/norway-2024/snapshots/{snapshot.pk}/"
+    return snapshot
+
+
+def test_a_snapshot_is_frozen(client, people):
+    assess_all(people)
+    snapshot = publish(client, people["staff"])
+    content, sha256 = snapshot.content, snapshot.content_sha256
+    assert sha256 == hashlib.sha256(content.encode("utf-8")).hexdigest()
+    assert snapshot.published_by == people["staff"]
+    r = Recommendation.objects.get(number=1)
+    before = json.loads(content)["recommendations"][0]["government"]["status"]
+
+    # Everything that happens afterwards leaves the snapshot as it was.
+    make_assessment(r, people["gov"], status=Status.REGRESSED, rationale="Later news.")
+    r.short_title = "Renamed later"
+    r.save()
+    snapshot.refresh_from_db()
+    assert (snapshot.content, snapshot.content_sha256) == (content, sha256)
+    assert snapshot.is_intact
+
+    client.force_login(people["observer"])
+    base = f"/reports/norway-2024/snapshots/{snapshot.pk}/export."
+    published_json = download(client, base + "json")
+    assert published_json == content.encode("utf-8")
+    assert hashlib.sha256(published_json).hexdigest() == sha256
+    row = next(csv.DictReader(io.StringIO(download(client, base + "csv").decode("utf-8-sig"))))
+    assert row["Government status"] == Status(before).label != "Regressed"
+    assert row["Short title"] != "Renamed later"
+    history = download(client, base + "csv?table=history").decode("utf-8-sig")
+    assert "Later news." not in history
+    sheet = load_workbook(io.BytesIO(download(client, base + "xlsx")))["Summary"]
+    assert sheet.cell(row=2, column=5).value == Status(before).label
+    pdf = PdfReader(io.BytesIO(download(client, base + "pdf")))
+    assert "Renamed later" not in " ".join(page.extract_text() for page in pdf.pages)
+
+    # And the live export has moved on.
+    live = json.loads(download(client, EXPORT.format("json")))
+    assert live["recommendations"][0]["government"]["status"] == Status.REGRESSED
+
+
+def test_snapshots_cannot_be_changed_or_deleted(client, people):
+    snapshot = publish(client, people["staff"])
+    snapshot.title = "Rewritten"
+    with pytest.raises(AppendOnlyError):
+        snapshot.save()
+    with pytest.raises(AppendOnlyError):
+        snapshot.delete()
+    with pytest.raises(AppendOnlyError):
+        Snapshot.objects.update(content="{}")
+    with pytest.raises(AppendOnlyError):
+        Snapshot.objects.all().delete()
+
+
+def test_tampered_snapshot_content_is_flagged(client, people):
+    snapshot = publish(client, people["staff"])
+    with connection.cursor() as cursor:  # what a direct database edit would do
+        cursor.execute(
+            "UPDATE recommendations_snapshot SET content = %s WHERE id = %s",
+            [snapshot.content.replace("Norway", "Sweden"), snapshot.pk],
+        )
+    snapshot.refresh_from_db()
+    assert not snapshot.is_intact
+    page = client.get(snapshot.get_absolute_url()).content.decode()
+    assert "no longer matches" in page
+
+
+def test_comparing_snapshots_lists_status_changes_and_who_made_them(client, people):
+    one, two = Recommendation.objects.get(number=1), Recommendation.objects.get(number=2)
+    make_assessment(one, people["gov"], status=Status.IN_PROGRESS)
+    make_assessment(one, people["ngo"], status=Status.NO_PROGRESS)
+    first = publish(client, people["staff"], "March")
+    make_assessment(one, people["gov"], status=Status.IMPLEMENTED)  # changed
+    make_assessment(one, people["ngo"], status=Status.NO_PROGRESS, rationale="Still none.")
+    make_assessment(two, people["other"], status=Status.REGRESSED)  # first assessment
+    second = publish(client, people["staff"], "September")
+
+    changes = exports.compare_documents(first.document, second.document)
+    assert [
+        (c.number, c.organization, c.before and c.before["status"], c.after["status"])
+        for c in changes
+    ] == [
+        (1, "Justisdepartementet", "IN_PROGRESS", "IMPLEMENTED"),
+        (2, "Migrantrådet", None, "REGRESSED"),
+    ]
+    assert changes[0].after["author"] == "Gro Ødegård"
+    assert changes[0].steps == 2
+    assert changes[1].steps is None
+
+    client.force_login(people["observer"])
+    # The order of the two does not matter: the comparison runs from the earlier to the later.
+    response = client.get(
+        "/reports/norway-2024/snapshots/compare/", {"older": second.pk, "newer": first.pk}
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "2 changes of status" in page
+    assert "Gro Ødegård" in page
+    assert "Migrantrådet" in page
+    assert "Nettverk mot menneskehandel" not in page.split("changes-heading")[1]
+
+
+def test_compare_refuses_bad_choices(client, people):
+    first = publish(client, people["staff"])
+    client.force_login(people["observer"])
+    url = "/reports/norway-2024/snapshots/compare/"
+    response = client.get(url, {"older": first.pk, "newer": first.pk})
+    assert response.status_code == 400
+    assert "Pick two different snapshots." in response.content.decode()
+    assert client.get(url, {"older": first.pk, "newer": 9999}).status_code == 400
+    assert client.get(url).status_code == 400
+
+
+def test_who_may_publish_and_read_snapshots(client, people):
+    for who in ("observer", "gov", "ngo"):
+        client.force_login(people[who])
+        response = client.post("/reports/norway-2024/snapshots/", {"title": "Mine"})
+        assert response.status_code == 403
+    assert not Snapshot.objects.exists()
+
+    snapshot = publish(client, people["staff"], "For the minister")
+    for who in ("observer", "ngo"):
+        client.force_login(people[who])
+        listing = client.get("/reports/norway-2024/snapshots/").content.decode()
+        assert "For the minister" in listing
+        assert "Publish snapshot" not in listing
+        assert client.get(snapshot.get_absolute_url()).status_code == 200
+
+
+def test_publishing_needs_a_title(client, people):
+    client.force_login(people["staff"])
+    response = client.post("/reports/norway-2024/snapshots/", {"title": "   "})
+    assert response.status_code == 422
+    assert "This field is required." in response.content.decode()
+    assert not Snapshot.objects.exists()
+
+
+def test_snapshot_pages_have_fixed_query_counts(client, people):
+    assess_all(people)
+    first = publish(client, people["staff"], "One")
+    publish(client, people["staff"], "Two")
+    client.force_login(people["observer"])
+    with CaptureQueriesContext(connection) as few:
+        client.get("/reports/norway-2024/snapshots/")
+        client.get(first.get_absolute_url())
+    assess_all(people, rounds=3)
+    for n in range(3):
+        publish(client, people["staff"], f"More {n}")
+    client.force_login(people["observer"])
+    with CaptureQueriesContext(connection) as many:
+        client.get("/reports/norway-2024/snapshots/")
+        client.get(first.get_absolute_url())
+    assert len(many) == len(few)
+
+
+# --- admin actions use the same export functions ---------------------------------------------
+
+
+@pytest.fixture
+def admin_client(client, people):
+    client.force_login(get_user_model().objects.create_superuser("root", "r@example.org", "pw"))
+    return client
+
+
+def admin_action(client, model: str, action: str, pks: list[int]):
+    return client.post(
+        f"/admin/recommendations/{model}/",
+        {"action": action, "_selected_action": [str(pk) for pk in pks]},
+    )
+
+
+def test_admin_downloads_the_same_files_as_the_dashboard(admin_client, people, norway):
+    assess_all(people)
+    response = admin_action(admin_client, "report", "download_csv", [norway.pk])
+    assert response.status_code == 200
+    assert "tip-norway-2024-status-" in response["Content-Disposition"]
+    assert response.content == download(admin_client, EXPORT.format("csv"))
+
+    response = admin_action(admin_client, "report", "download_xlsx", [norway.pk])
+    summary = load_workbook(io.BytesIO(response.content))["Summary"]
+    assert [row[0] for row in summary.iter_rows(min_row=2, values_only=True)] == list(range(1, 11))
+    for extension in ("pdf", "json"):
+        response = admin_action(admin_client, "report", f"download_{extension}", [norway.pk])
+        assert response["Content-Type"] == exports.CONTENT_TYPES[extension]
+
+
+def test_admin_publishes_and_downloads_snapshots(admin_client, people, norway):
+    assess_all(people)
+    response = admin_action(admin_client, "report", "publish_snapshot", [norway.pk])
+    assert response.status_code == 302
+    snapshot = Snapshot.objects.get()
+    response = admin_action(admin_client, "snapshot", "download_json", [snapshot.pk])
+    assert response.content == snapshot.content.encode("utf-8")
+    response = admin_action(admin_client, "snapshot", "download_csv", [snapshot.pk])
+    url = f"/reports/norway-2024/snapshots/{snapshot.pk}/export.csv"
+    assert response.content == download(admin_client, url)
+    assert (
+        admin_client.get(f"/admin/recommendations/snapshot/{snapshot.pk}/change/").status_code
+        == 200
+    )
+
+
+def test_admin_download_needs_exactly_one_selection(admin_client, people, norway):
+    first = publish(admin_client, people["staff"], "One")
+    second = publish(admin_client, people["staff"], "Two")
+    admin_client.force_login(get_user_model().objects.get(username="root"))
+    response = admin_action(admin_client, "snapshot", "download_pdf", [first.pk, second.pk])
+    assert response.status_code == 302
+    page = admin_client.get(response["Location"]).content.decode()
+    assert "Select exactly one to download" in page
+    assert Snapshot.objects.count() == 2
