@@ -1,11 +1,14 @@
 """A real browser (Debian's Chromium driven by Playwright) against the live server."""
 
+import io
 import os
 import re
 import shutil
 
 import pytest
 from django.core.management import call_command
+from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from recommendations.models import Assessment, Status
 
@@ -35,7 +38,7 @@ def browser_page():
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page()
+        page = browser.new_page(accept_downloads=True)
         page.set_default_timeout(10_000)
         yield page
         browser.close()
@@ -101,6 +104,19 @@ def test_ngo_reviewer_filters_assesses_and_logs_out(live_server, browser_page):
     row = page.locator("#results tbody tr").first
     expect(row).to_contain_text("Partially implemented")
     expect(row).to_contain_text("1 step apart")
+
+    # The filtered table downloads as a spreadsheet and as a PDF from the same page.
+    with page.expect_download() as excel:
+        page.get_by_role("link", name="Excel").click()
+    assert re.fullmatch(
+        r"tip-norway-2024-status-\d{4}-\d{2}-\d{2}\.xlsx", excel.value.suggested_filename
+    )
+    summary = load_workbook(io.BytesIO(excel.value.path().read_bytes()))["Summary"]
+    assert [row[0] for row in summary.iter_rows(min_row=2, values_only=True)] == [7]
+    with page.expect_download() as pdf:
+        page.get_by_role("link", name="PDF").click()
+    text = " ".join(p.extract_text() for p in PdfReader(pdf.value.path()).pages)
+    assert "Recommendation 7" in text and "Recommendation 1:" not in text
 
     page.get_by_role("button", name="Log out").click()
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
