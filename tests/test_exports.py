@@ -179,6 +179,33 @@ def test_history_csv_streams_every_assessment(client, people):
         assert row["Based on assessment ID"] == ""
 
 
+def test_history_csv_reads_the_database_only_as_it_is_sent(people):
+    assess_all(people, rounds=2)
+    stream = exports.stream_history_csv(Recommendation.objects.all())
+    with CaptureQueriesContext(connection) as queries:
+        header = next(stream)
+        assert header.startswith("\ufeffAssessment ID".encode())
+        assert len(queries) == 1  # the short titles; no assessment has been read yet
+        first_row = next(stream)
+        assert len(queries) == 2  # one cursor over the assessments
+        rest = list(stream)
+        assert len(queries) == 2
+    assert first_row.startswith(str(Assessment.objects.order_by("created_at", "pk")[0].pk).encode())
+    assert 1 + len(rest) == Assessment.objects.count()
+
+
+def test_exports_of_an_empty_selection_are_still_valid_files(client, people):
+    client.force_login(people["observer"])
+    query = "?q=no-such-word"
+    rows = list(csv.reader(io.StringIO(download(client, EXPORT.format("csv") + query).decode())))
+    assert len(rows) == 1
+    workbook = load_workbook(io.BytesIO(download(client, EXPORT.format("xlsx") + query)))
+    assert workbook["Summary"].max_row == 1
+    pdf = PdfReader(io.BytesIO(download(client, EXPORT.format("pdf") + query)))
+    assert "No recommendation matches the filters." in pdf.pages[1].extract_text()
+    assert json.loads(download(client, EXPORT.format("json") + query))["recommendations"] == []
+
+
 def test_history_csv_respects_filters(client, people):
     assess_all(people)
     client.force_login(people["observer"])
