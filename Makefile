@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | cksum | cut -d' ' -f1)
 FIXTURES := fixtures/review_cycles.json fixtures/norway-2024.json
 
-.PHONY: run test lint setup db
+.PHONY: run test lint deploy-check setup db
 
 $(STAMP): requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python >= 3.12 is needed (Django 6.1); set PYTHON=python3.12")'
@@ -37,5 +37,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
-test: lint
+# Production settings (DEBUG off, a real secret key, a host name) must pass Django's deploy checks.
+deploy-check: $(STAMP)
+	DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=tracker.example.org \
+	DJANGO_SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+test: lint deploy-check
 	$(BIN)/python -m pytest
