@@ -7,6 +7,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
 
 from . import exports
 from .models import (
@@ -89,7 +90,7 @@ EXPORT_EXTENSIONS = list(exports.RENDERERS)
 
 
 @admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):
+class ReportAdmin(SimpleHistoryAdmin):
     actions = [*(report_export_action(e) for e in EXPORT_EXTENSIONS), "publish_snapshot"]
     list_display = [
         "slug",
@@ -212,7 +213,7 @@ class RecommendationEvidenceInline(admin.TabularInline):
 
 
 @admin.register(Recommendation)
-class RecommendationAdmin(admin.ModelAdmin):
+class RecommendationAdmin(SimpleHistoryAdmin):
     list_display = ["number", "short_title", "pillar", "report", "evidence_count"]
     list_display_links = ["number", "short_title"]
     list_filter = ["report", "pillar"]
@@ -287,7 +288,7 @@ class EvidenceItemForm(forms.ModelForm):
 
 
 @admin.register(EvidenceItem)
-class EvidenceItemAdmin(admin.ModelAdmin):
+class EvidenceItemAdmin(SimpleHistoryAdmin):
     form = EvidenceItemForm
     list_display = ["short_quote", "report", "section_kind", "linked_recommendations"]
     list_filter = ["report", "section__kind", "links__stance"]
@@ -331,7 +332,7 @@ class EvidenceItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(SimpleHistoryAdmin):
     list_display = ["name", "short_name", "kind", "member_count"]
     list_filter = ["kind"]
     search_fields = ["name", "short_name"]
@@ -345,7 +346,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(SimpleHistoryAdmin):
     list_display = ["user", "organization", "role"]
     list_filter = ["role", "organization__kind", "organization"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "organization__name"]
@@ -377,7 +378,7 @@ class TrackerUserAdmin(UserAdmin):
 
 
 @admin.register(ReviewCycle)
-class ReviewCycleAdmin(admin.ModelAdmin):
+class ReviewCycleAdmin(SimpleHistoryAdmin):
     list_display = ["name", "starts_on", "ends_on"]
 
 
@@ -442,3 +443,30 @@ class SnapshotAdmin(admin.ModelAdmin):
     @admin.display(description="content intact", boolean=True)
     def intact(self, snapshot: Snapshot) -> bool:
         return snapshot.is_intact
+
+
+@admin.register(EvidenceLink.history.model)
+class EvidenceLinkHistoryAdmin(admin.ModelAdmin):
+    """Links are edited inline on evidence items and recommendations; their audit trail is here.
+    The other curated models show theirs under "History" on each object."""
+
+    list_display = [
+        "history_date",
+        "history_user",
+        "history_type",
+        "evidence",
+        "recommendation",
+        "stance",
+    ]
+    list_filter = ["history_type", "stance"]
+    list_select_related = ["history_user", "evidence", "recommendation"]
+    date_hierarchy = "history_date"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

@@ -6,4 +6,4 @@ class RecommendationsConfig(AppConfig):
     name = "recommendations"
 
     def ready(self) -> None:
-        from . import integrity  # noqa: F401  (connects the quote-integrity signal)
+        from . import audit, integrity  # noqa: F401  (connect their signals)

@@ -12,6 +12,7 @@ from django.db.models.functions import Cast, Coalesce, Length, Trim
 from django.db.models.lookups import Exact, GreaterThan
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -51,6 +52,9 @@ class Report(models.Model):
     source_sha256 = models.CharField("source SHA-256", max_length=64)
     source_name = models.CharField(max_length=255, help_text="Where the text came from.")
     imported_at = models.DateTimeField(default=timezone.now)
+
+    # The source text never changes after import, so the audit trail leaves it out.
+    history = HistoricalRecords(excluded_fields=["source_text"])
 
     class Meta:
         ordering = ["-year", "country"]
@@ -293,6 +297,8 @@ class Recommendation(SourceSpan):
     short_title = models.CharField(max_length=80)
     pillar = models.CharField(max_length=20, choices=Pillar)
 
+    history = HistoricalRecords()
+
     objects = RecommendationQuerySet.as_manager()
 
     class Meta:
@@ -418,6 +424,8 @@ class EvidenceItem(SourceSpan):
         Recommendation, through="EvidenceLink", related_name="evidence_items"
     )
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["report", "start_offset", "pk"]
         constraints = [
@@ -482,6 +490,8 @@ class EvidenceLink(models.Model):
     )
     stance = models.CharField(max_length=10, choices=Stance)
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["recommendation", "evidence"]
         constraints = [
@@ -518,6 +528,8 @@ class Organization(models.Model):
     short_name = models.CharField(max_length=40, blank=True)
     kind = models.CharField(max_length=20, choices=Kind)
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["name"]
         constraints = [
@@ -552,6 +564,8 @@ class Membership(models.Model):
     )
     role = models.CharField(max_length=10, choices=Role, default=Role.REVIEWER)
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["organization", "user"]
         constraints = [
@@ -572,6 +586,8 @@ class ReviewCycle(models.Model):
     name = models.CharField(max_length=40, unique=True, help_text="e.g. 2024–25")
     starts_on = models.DateField()
     ends_on = models.DateField()
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-starts_on"]

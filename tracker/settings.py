@@ -104,6 +104,8 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
     )
 }
+# A request that fails part-way writes nothing.
+DATABASES["default"]["ATOMIC_REQUESTS"] = True
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses logins while locked out
@@ -151,6 +153,10 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("DJANGO_PROXY_COUNT", "0")) or None
 AXES_VERBOSE = False
 
+# The audit trail (django-simple-history) records who changed what; it is not an undo button:
+# a change goes through the admin forms and their checks.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+
 SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_HOURS", "8")) * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
@@ -193,5 +199,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     # WeasyPrint's font subsetting logs every PDF at INFO.
-    "loggers": {"fontTools": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}},
+    "loggers": {
+        "fontTools": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # lockouts are still logged (WARNING)
+    },
 }

@@ -1,0 +1,242 @@
+"""The permission matrix, generated from the URL configuration.
+
+Every URL pattern × every role × every method it accepts has an expected outcome below. A URL
+added without an expectation fails `test_every_url_has_an_expectation`.
+"""
+
+import re
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from recommendations import exports
+from recommendations.models import Membership, Organization, Report, Snapshot
+
+from .conftest import make_organization, make_user
+
+ROLES = ["anonymous", "observer", "ngo", "government", "staff", "superuser"]
+READERS = ["observer", "ngo", "government", "staff", "superuser"]
+LOGIN = "login"  # a redirect to the log-in page
+REDIRECT = "redirect"  # any other redirect
+
+
+def everyone(outcome) -> dict:
+    return {"anonymous": LOGIN, **dict.fromkeys(READERS, outcome)}
+
+
+def writers(ok) -> dict:
+    """Only reviewers write, each for their own organization."""
+    return {
+        "anonymous": LOGIN,
+        "observer": 403,
+        "ngo": ok,
+        "government": ok,
+        "staff": 403,  # a coordinator has no organization to speak for
+        "superuser": 403,
+    }
+
+
+ASSESS = {"status": "IN_PROGRESS", "rationale": "Matrix test.", "based_on": ""}
+PUBLISH_OUTCOMES = {**everyone(403), "staff": REDIRECT, "superuser": REDIRECT}
+
+# name → method → (data, {role: expected})
+EXPECTED = {
+    "home": {"GET": (None, everyone(REDIRECT))},
+    "dashboard": {"GET": (None, everyone(200))},
+    "source": {"GET": (None, everyone(200))},
+    "recommendation": {"GET": (None, everyone(200))},
+    "assess": {"POST": (ASSESS, writers(REDIRECT))},
+    "comment": {"POST": ({"body": "Matrix comment."}, writers(REDIRECT))},
+    "export": {"GET": (None, everyone(200))},
+    "snapshots": {
+        "GET": (None, everyone(200)),
+        "POST": ({"title": "Matrix snapshot"}, PUBLISH_OUTCOMES),
+    },
+    "snapshot": {"GET": (None, everyone(200))},
+    "snapshot_export": {"GET": (None, everyone(200))},
+    "snapshot_compare": {"GET": (None, everyone(200))},
+    "login": {
+        "GET": (None, {role: 200 for role in ROLES}),
+        "POST": (
+            lambda role: {"username": f"nobody-{role}", "password": "wrong"},
+            {role: 200 for role in ROLES},
+        ),
+    },
+    "logout": {"POST": (None, {role: LOGIN for role in ROLES})},
+    "password_change": {"GET": (None, everyone(200)), "POST": (None, everyone(200))},
+    "password_change_done": {"GET": (None, everyone(200))},
+}
+
+URL_ARGUMENTS = {"slug": "norway-2024", "number": 1, "extension": "csv"}
+
+
+def walk(patterns, prefix: str = "", namespace: str = ""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from walk(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+        elif isinstance(pattern, URLPattern):
+            yield (
+                f"{namespace}{pattern.name}" if pattern.name else None,
+                prefix + str(pattern.pattern),
+            )
+
+
+def app_urls() -> list[str]:
+    return [name for name, _ in walk(get_resolver().url_patterns) if name and ":" not in name]
+
+
+def existing_pk(route: str) -> str:
+    """A stored object of the route's model, so views get past "not found" to the permission
+    check; "1" when there is none."""
+    match = re.match(r"admin/(\w+)/(\w+)/<path:object_id>", route)
+    if match:
+        model = apps.get_model(*match.groups())
+        obj = model._default_manager.order_by("pk").first()
+        if obj is not None:
+            return str(obj.pk)
+    return "1"
+
+
+def admin_paths() -> list[tuple[str, str]]:
+    """Every admin route made concrete: an object id of a stored object, other parameters 1,
+    regex parts a plausible value."""
+    paths = []
+    for name, route in walk(get_resolver().url_patterns):
+        if not route.startswith("admin/"):
+            continue
+        path = re.sub(r"<path:object_id>", existing_pk(route), route)
+        path = re.sub(r"<[^>]+>", "1", path)
+        path = re.sub(r"\(\?P<app_label>[^)]*\)", "recommendations", path)
+        path = re.sub(r"\(\?P<url>\.\*\)", "no-such-page/", path)
+        path = re.sub(r"\(\[\^/\]\+\)", "1", path)
+        path = path.replace("^", "").replace("$", "")
+        paths.append((name or "(unnamed)", "/" + path))
+    return paths
+
+
+@pytest.fixture
+def users(norway):
+    User = get_user_model()
+    users = {
+        "observer": make_user(
+            "observer",
+            make_organization("Embassy", kind=Organization.Kind.OTHER),
+            role=Membership.Role.OBSERVER,
+        ),
+        "ngo": make_user("ngo", make_organization("NGO")),
+        "government": make_user(
+            "government", make_organization("Ministry", kind=Organization.Kind.GOVERNMENT)
+        ),
+        "staff": User.objects.create_user("staff", password="a-long-test-password", is_staff=True),
+        "superuser": User.objects.create_superuser("root", "root@example.org", "a-long-pw-123"),
+    }
+    exports.publish_snapshot(norway, published_by=users["superuser"], title="First")
+    exports.publish_snapshot(norway, published_by=users["superuser"], title="Second")
+    return users
+
+
+def concrete_url(name: str) -> str:
+    snapshots = list(Snapshot.objects.order_by("pk"))
+    arguments = {**URL_ARGUMENTS, "pk": snapshots[0].pk}
+    route = next(route for n, route in walk(get_resolver().url_patterns) if n == name)
+    needed = re.findall(r"<(?:\w+:)?(\w+)>", route)
+    url = reverse(name, kwargs={key: arguments[key] for key in needed})
+    if name == "snapshot_compare":
+        url += f"?older={snapshots[0].pk}&newer={snapshots[1].pk}"
+    return url
+
+
+def outcome(response) -> int | str:
+    if response.status_code in (301, 302):
+        return LOGIN if response["Location"].startswith("/accounts/login/") else REDIRECT
+    return response.status_code
+
+
+def login_as(client, users, role: str):
+    client.logout()
+    if role != "anonymous":
+        client.force_login(users[role])
+
+
+def test_every_url_has_an_expectation():
+    assert set(app_urls()) == set(EXPECTED), "add the new URL to EXPECTED with its outcomes"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_permission_matrix(client, users, name):
+    url = concrete_url(name)
+    wrong = []
+    for method, (data, expected) in EXPECTED[name].items():
+        for role in ROLES:
+            login_as(client, users, role)
+            payload = data(role) if callable(data) else data
+            response = getattr(client, method.lower())(url, payload or {})
+            if outcome(response) != expected[role]:
+                wrong.append(f"{method} {url} as {role}: {outcome(response)}, not {expected[role]}")
+    # Methods the view does not take are refused (after the log-in check).
+    for method in {"GET", "POST"} - set(EXPECTED[name]):
+        login_as(client, users, "ngo")
+        response = getattr(client, method.lower())(url)
+        if response.status_code != 405:
+            wrong.append(f"{method} {url} as ngo: {response.status_code}, not 405")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_a_failed_write_changed_nothing(client, users):
+    """The 403s above are refusals before any write."""
+    from recommendations.models import Assessment, Comment
+
+    for role in ("observer", "staff", "superuser"):
+        login_as(client, users, role)
+        client.post(concrete_url("assess"), ASSESS)
+        client.post(concrete_url("comment"), {"body": "x"})
+    assert not Assessment.objects.exists()
+    assert not Comment.objects.exists()
+    assert Snapshot.objects.count() == 2
+    assert Report.objects.count() == 1
+
+
+def refused_to_log_in(response) -> bool:
+    """Sent to a log-in page: the site's (anonymous) or the admin's (not staff)."""
+    return response.status_code == 302 and response["Location"].startswith(
+        ("/admin/login/", "/accounts/login/")
+    )
+
+
+def test_admin_is_for_staff_only(client, users):
+    paths = admin_paths()
+    assert len(paths) > 50  # every registered model's views, not a sample
+    wrong = []
+    for role in ("anonymous", "observer", "ngo", "government"):
+        login_as(client, users, role)
+        for name, path in paths:
+            response = client.get(path)
+            if name == "admin:login":
+                allowed = response.status_code == 200 or (
+                    response.status_code == 302 and role != "anonymous"
+                )
+            elif name == "admin:logout":
+                allowed = response.status_code in (302, 405)  # a POST; a GET is sent away
+            else:
+                allowed = refused_to_log_in(response)
+            if not allowed:
+                wrong.append(f"{path} as {role}: {response.status_code}")
+    # Staff without model permissions see the admin but no data.
+    login_as(client, users, "staff")
+    for name, path in paths:
+        response = client.get(path)
+        model_view = re.fullmatch(
+            r"admin:[a-z]+_[a-z]+_(changelist|add|change|delete|history)", name
+        )
+        if model_view and response.status_code not in (403, 302):
+            wrong.append(f"{path} as staff without permissions: {response.status_code}")
+    # The superuser reaches everything without a server error.
+    login_as(client, users, "superuser")
+    for _name, path in paths:
+        response = client.get(path)
+        if response.status_code >= 500:
+            wrong.append(f"{path} as superuser: {response.status_code}")
+    assert not wrong, "\n".join(wrong)
