@@ -450,6 +450,16 @@ def spreadsheet_date(value: object) -> object:
     return value
 
 
+def spreadsheet_cell(value: object, is_date: bool) -> object:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if is_date:
+        return spreadsheet_date(value)
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)  # XML cannot hold most control codes
+    return value
+
+
 def render_xlsx(document: dict) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -476,7 +486,7 @@ def render_xlsx(document: dict) -> bytes:
         for cell in sheet[1]:
             cell.font, cell.fill, cell.alignment = header_font, header_fill, wrap
         for row in rows:
-            sheet.append([spreadsheet_date(v) if i in date_cols else v for i, v in enumerate(row)])
+            sheet.append([spreadsheet_cell(v, i in date_cols) for i, v in enumerate(row)])
         for row in sheet.iter_rows(min_row=2):
             for cell in row:
                 if isinstance(cell.value, str):
