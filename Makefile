@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | cksum | cut -d' ' -f1)
 FIXTURES := fixtures/review_cycles.json fixtures/norway-2024.json
 
-.PHONY: run test lint deploy-check setup db
+.PHONY: run test lint deploy-check load-check setup db
 
 $(STAMP): requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python >= 3.12 is needed (Django 6.1); set PYTHON=python3.12")'
@@ -45,3 +45,9 @@ deploy-check: $(STAMP)
 
 test: lint deploy-check
 	$(BIN)/python -m pytest
+
+# N reviewers against gunicorn on the local PostgreSQL for a fixed time (see README).
+CLIENTS ?= 16
+SECONDS ?= 30
+load-check: $(STAMP)
+	$(BIN)/python scripts/load_check.py --clients $(CLIENTS) --seconds $(SECONDS)
