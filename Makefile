@@ -47,7 +47,7 @@ test: lint deploy-check
 	$(BIN)/python -m pytest
 
 # N reviewers against gunicorn on the local PostgreSQL for a fixed time (see README).
-CLIENTS ?= 16
-SECONDS ?= 30
+LOAD_CLIENTS ?= 16
+LOAD_SECONDS ?= 30
 load-check: $(STAMP)
-	$(BIN)/python scripts/load_check.py --clients $(CLIENTS) --seconds $(SECONDS)
+	$(BIN)/python scripts/load_check.py --clients $(LOAD_CLIENTS) --seconds $(LOAD_SECONDS)
