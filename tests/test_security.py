@@ -380,3 +380,13 @@ def test_not_found_and_forbidden_pages_are_the_apps(client, norway):
     assert response.status_code == 403
     assert "You cannot do that" in response.content.decode()
     assert not Assessment.objects.exists()
+
+
+def test_throttling_counts_the_client_behind_trusted_proxies(rf, settings):
+    from tracker.client_ip import client_ip
+
+    request = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9")
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert client_ip(request) == "10.0.0.1"  # no proxy trusted: the header is the client's word
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert client_ip(request) == "203.0.113.9"  # what our proxy saw, not what the client wrote
