@@ -6,12 +6,14 @@ import io
 import json
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from recommendations import exports
+from recommendations.importer import import_report
 from recommendations.models import (
     Assessment,
     Comment,
@@ -163,3 +165,49 @@ def test_a_truncated_or_mis_encoded_chapter_is_refused(tmp_path, db, seed_bytes)
             call_command("import_tip_report", str(path), country="Norway", year=2024)
         assert name in str(refused.value)
         assert not Report.objects.exists()
+
+
+@pytest.fixture
+def sweden_evidence(norway, seed_bytes) -> EvidenceItem:
+    """A second report (the same chapter, renamed) with one evidence item."""
+    text = seed_bytes.decode("utf-8").replace("Norway", "Sweden").replace("NORWAY", "SWEDEN")
+    sweden = import_report(text.encode(), name="renamed", country="Sweden", year=2024).report
+    section = sweden.sections.order_by("position").last()
+    start = section.start_offset
+    return EvidenceItem.objects.create(
+        report=sweden,
+        section=section,
+        quote=sweden.source_text[start : start + 40],
+        start_offset=start,
+        end_offset=start + 40,
+    )
+
+
+def test_ids_from_another_report_are_refused(client, reviewer, sweden_evidence):
+    client.force_login(reviewer)
+    url = "/reports/norway-2024/recommendations/1/"
+    response = client.post(
+        url + "assess/",
+        {"status": "IMPLEMENTED", "rationale": "Cites Sweden", "evidence": [sweden_evidence.pk]},
+    )
+    assert response.status_code == 422
+    assert "Select a valid choice" in response.content.decode()
+    response = client.post(url + "comments/", {"body": "x", "evidence": sweden_evidence.pk})
+    assert response.status_code == 422
+    assert not Assessment.objects.exists() and not Comment.objects.exists()
+    # The model refuses too, whatever form is in front of it.
+    with pytest.raises(ValidationError, match="this recommendation's report"):
+        Recommendation.objects.get(report__slug="norway-2024", number=1).assess(
+            author=reviewer, status="IMPLEMENTED", rationale="x", evidence=[sweden_evidence]
+        )
+    assert not Assessment.objects.exists()
+    # A snapshot of one report cannot be compared with another report's.
+    norway = Report.objects.get(slug="norway-2024")
+    sweden = sweden_evidence.report
+    ours = exports.publish_snapshot(norway, published_by=reviewer, title="N")
+    theirs = exports.publish_snapshot(sweden, published_by=reviewer, title="S")
+    response = client.get(
+        "/reports/norway-2024/snapshots/compare/", {"older": ours.pk, "newer": theirs.pk}
+    )
+    assert response.status_code == 400
+    assert client.get(f"/reports/norway-2024/snapshots/{theirs.pk}/").status_code == 404
