@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Self
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.db.models import Count, F, OuterRef, Q, StringAgg, Subquery, Value
-from django.db.models.functions import Cast, Coalesce, Length, Trim
+from django.db.models import Count, F, OuterRef, Q, StringAgg, Subquery, Value, Window
+from django.db.models.functions import Cast, Coalesce, Lag, Length, RowNumber, Trim
 from django.db.models.lookups import Exact, GreaterThan
 from django.urls import reverse
 from django.utils import timezone
@@ -646,6 +646,28 @@ class AssessmentQuerySet(AppendOnlyQuerySet):
             .values("ids")
         )
         return self.annotate(cited_ids=Subquery(cited))
+
+    def with_previous_status(self) -> Self:
+        """Annotate `previous_status`: the status the same organization held on the same
+        recommendation before this assessment (None for its first). Computed over the whole
+        history, so slicing the result afterwards (LIMIT/OFFSET) keeps it right."""
+        return self.annotate(
+            previous_status=Window(
+                Lag("status"),
+                partition_by=[F("recommendation_id"), F("organization_id")],
+                order_by=[F("created_at").asc(), F("pk").asc()],
+            )
+        )
+
+    def current_positions(self) -> Self:
+        """Each organization's newest assessment per recommendation, in one pass."""
+        return self.annotate(
+            newness=Window(
+                RowNumber(),
+                partition_by=[F("recommendation_id"), F("organization_id")],
+                order_by=[F("created_at").desc(), F("pk").desc()],
+            )
+        ).filter(newness=1)
 
     def latest_per_organization(self) -> Self:
         """Each organization's current position: its newest assessment per recommendation."""

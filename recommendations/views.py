@@ -113,25 +113,25 @@ def evidence_groups(recommendation: Recommendation) -> list[dict]:
     return groups
 
 
-def history_of(recommendation: Recommendation) -> list[Assessment]:
-    """Every assessment, newest first, each with `previous_status` of its organization."""
-    history = list(
-        recommendation.assessments.select_related("author", "organization", "cycle")
+HISTORY_PAGE_SIZE = 50
+
+
+def history_page(recommendation: Recommendation, page: int) -> list[Assessment]:
+    """One page of the history, newest first, each with `previous_status` of its organization."""
+    start = (page - 1) * HISTORY_PAGE_SIZE
+    return list(
+        recommendation.assessments.with_previous_status()
+        .select_related("author", "organization", "cycle")
         .prefetch_related("cited_evidence")
-        .order_by("-created_at", "-pk")
+        .order_by("-created_at", "-pk")[start : start + HISTORY_PAGE_SIZE]
     )
-    last_status: dict[int, str] = {}
-    for assessment in reversed(history):
-        assessment.previous_status = last_status.get(assessment.organization_id)
-        last_status[assessment.organization_id] = assessment.status
-    return history
 
 
-def current_positions(history: list[Assessment]) -> list[Assessment]:
-    positions: dict[int, Assessment] = {}
-    for assessment in history:  # newest first: the first seen per organization is current
-        positions.setdefault(assessment.organization_id, assessment)
-    return sorted(positions.values(), key=lambda a: (a.organization.kind, a.organization.name))
+def current_positions(recommendation: Recommendation) -> list[Assessment]:
+    positions = recommendation.assessments.current_positions().select_related(
+        "author", "organization"
+    )
+    return sorted(positions, key=lambda a: (a.organization.kind, a.organization.name))
 
 
 def own_position(positions: list[Assessment], membership: Membership | None) -> Assessment | None:
@@ -148,8 +148,9 @@ def recommendation_context(
 ) -> dict:
     membership = current_membership(request)
     can_write = membership is not None and membership.can_write
-    history = history_of(recommendation)
-    positions = current_positions(history)
+    page = history_page_number(request) or 1
+    history_total = recommendation.assessments.count()
+    positions = current_positions(recommendation)
     mine = own_position(positions, membership)
     if assess_form is None and can_write:
         assess_form = AssessmentForm(
@@ -163,7 +164,11 @@ def recommendation_context(
         "recommendation": recommendation,
         "membership": membership,
         "can_write": can_write,
-        "history": history,
+        "history": history_page(recommendation, page),
+        "history_total": history_total,
+        "history_page": page,
+        "history_next": page + 1 if page * HISTORY_PAGE_SIZE < history_total else None,
+        "history_previous": page - 1 if page > 1 else None,
         "positions": positions,
         "own_position": mine,
         "assess_form": assess_form,
@@ -172,6 +177,12 @@ def recommendation_context(
             "author", "organization", "evidence"
         ).order_by("created_at", "pk"),
     }
+
+
+def history_page_number(request: HttpRequest) -> int | None:
+    """`?history_page=N`, 1 when absent; None when it is not a page number."""
+    value = request.GET.get("history_page", "1")
+    return int(value) if value.isdigit() and 0 < int(value) < 100_000 else None
 
 
 def get_recommendation(slug: str, number: int) -> Recommendation:
@@ -190,7 +201,10 @@ def full_page(
 
 @require_GET
 def recommendation_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
-    return full_page(request, get_recommendation(slug, number))
+    recommendation = get_recommendation(slug, number)
+    if history_page_number(request) is None:
+        return bad_request(request, "history_page must be a page number (1, 2, …).")
+    return full_page(request, recommendation)
 
 
 @require_POST

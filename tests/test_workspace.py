@@ -450,10 +450,13 @@ def test_query_counts_do_not_grow_with_the_data(client, people, norway, path):
 def test_pinned_query_counts(client, people, norway, django_assert_num_queries):
     fill(norway, people, 6)
     login(client, people["ngo"])
+    # Each request runs in a transaction (ATOMIC_REQUESTS): inside the test's own, that is a
+    # SAVEPOINT and its RELEASE, counted below as 2.
     # session, user, membership, report, rows, position details, recommendation count
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(2 + 7):
         client.get("/reports/norway-2024/")
-    # session, user, recommendation, membership, history, cited evidence, paragraphs,
-    # evidence links, evidence choices of the assess form, comments, of the comment form
-    with django_assert_num_queries(11):
+    # session, user, recommendation, membership, history count, current positions, history
+    # page, its cited evidence, paragraphs, evidence links, evidence choices of the assess
+    # form, comments, evidence choices of the comment form
+    with django_assert_num_queries(2 + 13):
         client.get("/reports/norway-2024/recommendations/1/")

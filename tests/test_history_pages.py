@@ -1,0 +1,50 @@
+from datetime import timedelta
+
+from django.utils import timezone
+
+from recommendations.models import Organization, Recommendation, Status
+from recommendations.views import HISTORY_PAGE_SIZE
+
+from .conftest import make_assessment, make_organization, make_user
+
+
+def test_long_histories_come_in_pages_with_transitions_across_the_page_break(client, norway):
+    ngo = make_user("ngo", make_organization("NGO"))
+    government = make_user("gov", make_organization("Ministry", kind=Organization.Kind.GOVERNMENT))
+    recommendation = Recommendation.objects.get(number=2)
+    start = timezone.now() - timedelta(days=100)
+    total = HISTORY_PAGE_SIZE + 10
+    for i in range(total):
+        author = ngo if i % 2 else government
+        make_assessment(
+            recommendation,
+            author,
+            status=Status.values[i % 5],
+            created_at=start + timedelta(hours=i),
+            rationale=f"entry {i:03d}",
+        )
+    client.force_login(ngo)
+    url = "/reports/norway-2024/recommendations/2/"
+
+    first = client.get(url)
+    page = first.content.decode()
+    assert f"({total} assessments, page 1)" in page
+    assert "entry 059" in page and "entry 010" in page and "entry 009" not in page
+    assert 'href="?history_page=2#history-heading"' in page
+    # The oldest entry on page 1 (010, government) shows the status of 008 on page 2.
+    oldest_shown = next(a for a in first.context["history"] if a.rationale == "entry 010")
+    assert oldest_shown.previous_status == Status.values[8 % 5]
+    # Current positions come from the whole history, not from the page.
+    positions = {a.organization.name: a.rationale for a in first.context["positions"]}
+    assert positions == {"NGO": "entry 059", "Ministry": "entry 058"}
+
+    second = client.get(url, {"history_page": 2}).content.decode()
+    assert "entry 009" in second and "entry 000" in second and "entry 010" not in second
+    assert "first assessment" in second
+    assert 'href="?history_page=1#history-heading"' in second
+
+    assert "No assessments on this page" in client.get(url, {"history_page": 9}).content.decode()
+    for bad in ("0", "-1", "two", "1e3"):
+        response = client.get(url, {"history_page": bad})
+        assert response.status_code == 400
+        assert "history_page must be a page number" in response.content.decode()
