@@ -19,6 +19,7 @@ register_converter(ExportFormat, "format")
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("ping/", views.ping, name="ping"),
     path("reports/<slug:slug>/", views.dashboard, name="dashboard"),
     path("reports/<slug:slug>/source/", views.source, name="source"),
     path("reports/<slug:slug>/export.<format:extension>", views.export, name="export"),

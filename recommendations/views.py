@@ -437,3 +437,10 @@ def snapshot_compare(request: HttpRequest, slug: str) -> HttpResponse:
             "changes": exports.compare_documents(older.document, newer.document),
         },
     )
+
+
+@require_GET
+def ping(request: HttpRequest) -> HttpResponse:
+    """The cheapest logged-in page: the benchmark's floor (same middleware, same session
+    check), and a probe that a session is alive."""
+    return HttpResponse("ok", content_type="text/plain")

@@ -44,6 +44,7 @@ PUBLISH_OUTCOMES = {**everyone(403), "staff": REDIRECT, "superuser": REDIRECT}
 # name → method → (data, {role: expected})
 EXPECTED = {
     "home": {"GET": (None, everyone(REDIRECT))},
+    "ping": {"GET": (None, everyone(200))},
     "dashboard": {"GET": (None, everyone(200))},
     "source": {"GET": (None, everyone(200))},
     "recommendation": {"GET": (None, everyone(200))},
