@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Self
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.db.models import Count, F, OuterRef, Q, StringAgg, Subquery, Value, Window
-from django.db.models.functions import Cast, Coalesce, Lag, Length, RowNumber, Trim
+from django.db.models import Count, F, OuterRef, Q, StringAgg, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, Length, Trim
 from django.db.models.lookups import Exact, GreaterThan
 from django.urls import reverse
 from django.utils import timezone
@@ -222,8 +222,8 @@ class RecommendationQuerySet(models.QuerySet):
     def with_positions(self) -> Self:
         """Annotate each recommendation with the latest government and NGO assessment.
 
-        Adds `government_assessment_id`, `government_status`, `government_assessed_at`,
-        and the same three for `ngo_`; `Recommendation.divergence` reads them.
+        Adds `government_assessment_id`, `government_status`, and the same two for `ngo_`;
+        `Recommendation.divergence` reads them, attach_positions() fetches the rest.
         """
         annotations = {}
         for prefix, kind in (
@@ -235,7 +235,6 @@ class RecommendationQuerySet(models.QuerySet):
             ).order_by("-created_at", "-pk")
             annotations[f"{prefix}_assessment_id"] = Subquery(latest.values("pk")[:1])
             annotations[f"{prefix}_status"] = Subquery(latest.values("status")[:1])
-            annotations[f"{prefix}_assessed_at"] = Subquery(latest.values("created_at")[:1])
         return self.annotate(**annotations)
 
     def with_counts(self) -> Self:
@@ -649,25 +648,32 @@ class AssessmentQuerySet(AppendOnlyQuerySet):
 
     def with_previous_status(self) -> Self:
         """Annotate `previous_status`: the status the same organization held on the same
-        recommendation before this assessment (None for its first). Computed over the whole
-        history, so slicing the result afterwards (LIMIT/OFFSET) keeps it right."""
-        return self.annotate(
-            previous_status=Window(
-                Lag("status"),
-                partition_by=[F("recommendation_id"), F("organization_id")],
-                order_by=[F("created_at").asc(), F("pk").asc()],
-            )
-        )
+        recommendation just before (None for its first). One index lookup per row, so a page
+        of a long history costs the same as a page of a short one."""
+        # Strictly earlier: one organization's assessments of one recommendation are written
+        # under a row lock (assess()), so two never share a timestamp.
+        earlier = Assessment.objects.filter(
+            recommendation=OuterRef("recommendation"),
+            organization=OuterRef("organization"),
+            created_at__lt=OuterRef("created_at"),
+        ).order_by("-created_at")
+        return self.annotate(previous_status=Subquery(earlier.values("status")[:1]))
 
-    def current_positions(self) -> Self:
-        """Each organization's newest assessment per recommendation, in one pass."""
-        return self.annotate(
-            newness=Window(
-                RowNumber(),
-                partition_by=[F("recommendation_id"), F("organization_id")],
-                order_by=[F("created_at").desc(), F("pk").desc()],
-            )
-        ).filter(newness=1)
+    def current_positions(self, recommendation: "Recommendation") -> Self:
+        """Each organization's newest assessment of the recommendation: the organizations that
+        assessed it, then one index lookup each (not a pass over the whole history)."""
+        newest = Assessment.objects.filter(
+            recommendation=recommendation, organization=OuterRef("pk")
+        ).order_by("-created_at", "-pk")
+        assessed = Assessment.objects.filter(recommendation=recommendation).values(
+            "organization_id"
+        )
+        organizations = (
+            Organization.objects.filter(pk__in=assessed)
+            .annotate(newest=Subquery(newest.values("pk")[:1]))
+            .values("newest")
+        )
+        return self.filter(pk__in=organizations)
 
     def latest_per_organization(self) -> Self:
         """Each organization's current position: its newest assessment per recommendation."""
@@ -713,6 +719,10 @@ class Assessment(AppendOnlyModel):
             models.Index(
                 fields=["recommendation", "organization", "-created_at"],
                 name="assessment_position_idx",
+            ),
+            # A page of one recommendation's history, newest first, without sorting all of it.
+            models.Index(
+                fields=["recommendation", "-created_at", "-id"], name="assessment_history_idx"
             ),
         ]
         constraints = [

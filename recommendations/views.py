@@ -113,7 +113,7 @@ def evidence_groups(recommendation: Recommendation) -> list[dict]:
     return groups
 
 
-HISTORY_PAGE_SIZE = 50
+HISTORY_PAGE_SIZE = 20
 
 
 def history_page(recommendation: Recommendation, page: int) -> list[Assessment]:
@@ -128,7 +128,7 @@ def history_page(recommendation: Recommendation, page: int) -> list[Assessment]:
 
 
 def current_positions(recommendation: Recommendation) -> list[Assessment]:
-    positions = recommendation.assessments.current_positions().select_related(
+    positions = Assessment.objects.current_positions(recommendation).select_related(
         "author", "organization"
     )
     return sorted(positions, key=lambda a: (a.organization.kind, a.organization.name))

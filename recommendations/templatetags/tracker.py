@@ -1,23 +1,69 @@
+"""Small tags for markup that repeats many times per page; written as Python (format_html)
+rather than included templates, which cost a template render each time."""
+
 from datetime import datetime
 
 from django import template
+from django.forms import BoundField
+from django.template.defaultfilters import date as date_filter
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
-from recommendations.models import Status
+from recommendations.models import Assessment, Status
 
 register = template.Library()
+
+STATUS_LABELS = dict(Status.choices)
+NOT_ASSESSED = ("NOT_ASSESSED", "Not assessed")
 
 
 @register.filter
 def status_label(value: str | None) -> str:
-    return Status(value).label if value in Status.values else "Not assessed"
+    return STATUS_LABELS.get(value, NOT_ASSESSED[1])
 
 
-@register.inclusion_tag("recommendations/_status.html")
-def status_badge(value: str | None) -> dict:
-    return {
-        "value": value if value in Status.values else "NOT_ASSESSED",
-        "label": status_label(value),
-    }
+@register.simple_tag
+def status_badge(value: str | None) -> SafeString:
+    css, label = (value, STATUS_LABELS[value]) if value in STATUS_LABELS else NOT_ASSESSED
+    return format_html('<span class="status status-{}">{}</span>', css, label)
+
+
+@register.simple_tag
+def position_cell(position: Assessment | None) -> SafeString:
+    """A dashboard cell: the position's status, organization, author and date."""
+    if position is None:
+        return status_badge(None)
+    author = position.author.get_full_name() or position.author.get_username()
+    return format_html(
+        '{}<span class="by">{} · {} · <time datetime="{}">{}</time></span>',
+        status_badge(position.status),
+        position.organization.display_name,
+        author,
+        date_filter(position.created_at, "c"),
+        date_filter(position.created_at, "j M Y"),
+    )
+
+
+@register.filter
+def chosen(field: BoundField) -> set[str]:
+    """The field's current value(s) as strings, to mark options selected or checked."""
+    value = field.value()
+    values = value if isinstance(value, list | tuple) else [value]
+    return {str(v) for v in values if v not in (None, "")}
+
+
+@register.simple_tag
+def options(field: BoundField) -> SafeString:
+    """The <option>s of a choice field, with the current value selected."""
+    selected = chosen(field)
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        (
+            (value, " selected" if str(value) in selected else "", label)
+            for value, label in field.field.choices
+        ),
+    )
 
 
 @register.filter

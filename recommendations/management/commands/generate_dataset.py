@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from recommendations.importer import parse_report
@@ -79,6 +79,9 @@ class Command(BaseCommand):
                 recommendations, evidence, authors, options["assessments"], options["long_history"]
             )
             self.make_comments(recommendations, evidence, authors, options["comments"])
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")  # planner statistics for the new rows
         self.stdout.write(
             f"Generated {options['reports']} reports, {len(recommendations)} recommendations, "
             f"{EvidenceItem.objects.count()} evidence items, "
