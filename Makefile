@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | cksum | cut -d' ' -f1)
 FIXTURES := fixtures/review_cycles.json fixtures/norway-2024.json
 
-.PHONY: run test lint deploy-check load-check setup db
+.PHONY: run test lint deploy-check load-check bench bench-smoke setup db
 
 $(STAMP): requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python >= 3.12 is needed (Django 6.1); set PYTHON=python3.12")'
@@ -51,3 +51,10 @@ LOAD_CLIENTS ?= 16
 LOAD_SECONDS ?= 30
 load-check: $(STAMP)
 	$(BIN)/python scripts/load_check.py --clients $(LOAD_CLIENTS) --seconds $(LOAD_SECONDS)
+
+# The performance benchmark on the local PostgreSQL (see README, bench/RESULTS.md).
+bench: $(STAMP)
+	$(BIN)/python bench/benchmark.py --results bench/RESULTS.md
+
+bench-smoke: $(STAMP)
+	$(BIN)/python bench/benchmark.py --smoke

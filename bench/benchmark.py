@@ -249,7 +249,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, help="per page (default 8, smoke 1)")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-    parser.add_argument("--results", type=Path, help="also write the markdown table here")
+    parser.add_argument("--results", type=Path, help="also add the markdown table to this file")
     parser.add_argument(
         "--server",
         default=os.environ.get("BENCH_SERVER", "postgres://postgres@127.0.0.1:5432/postgres"),
@@ -276,6 +276,7 @@ def main() -> int:
         "DJANGO_LOG_LEVEL": "ERROR",
         "DJANGO_STATIC_ROOT": static_root,
         "AXES_FAILURE_LIMIT": "1000",
+        "DATABASE_CONN_MAX_AGE": "60",  # persistent connections, as recommended for production
     }
     envs = {
         scale: {**common, "DATABASE_URL": f"{base}/{name}"} for scale, name in databases.items()
@@ -339,7 +340,8 @@ def main() -> int:
         say()
         say(
             f"Machine: {platform.machine()}, {cpus} CPUs, Python {platform.python_version()}, "
-            f"PostgreSQL on loopback; gunicorn {options.workers} sync workers; "
+            f"PostgreSQL on loopback with persistent connections; gunicorn {options.workers} sync "
+            "workers; "
             f"{seconds:g} s per measurement, trivial view measured just before each page with "
             "the same clients."
         )
@@ -382,8 +384,9 @@ def main() -> int:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         shutil.rmtree(static_root, ignore_errors=True)
 
-    if options.results:
-        options.results.write_text("\n".join(lines) + "\n")
+    if options.results and not failed:  # runs are added at the end, the file keeps them all
+        with options.results.open("a", encoding="utf-8") as results:
+            results.write("\n" + "\n".join(lines) + "\n")
     for failure in failed:
         print("FAILED:", failure)
     return 1 if failed else 0
