@@ -11,7 +11,7 @@ import json
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
@@ -107,8 +107,8 @@ STATUS_COLOURS = {
 # --- building the document -----------------------------------------------------------------
 
 
-def local_iso(moment: datetime) -> str:
-    return timezone.localtime(moment).isoformat(timespec="seconds")
+def local_iso(moment: datetime, zone: tzinfo | None = None) -> str:
+    return moment.astimezone(zone or timezone.get_current_timezone()).isoformat(timespec="seconds")
 
 
 def person_name(user: "AbstractBaseUser") -> str:
@@ -132,15 +132,15 @@ ASSESSMENT_COLUMNS = (
     "status",
     "rationale",
     "created_at",
-    "cited_ids",
     "based_on_id",
 )
 
 
-def assessment_record(row: tuple) -> dict:
-    """One row of assessments_for_export() as document data."""
+def assessment_record(row: tuple, zone: tzinfo | None = None) -> dict:
+    """One row of assessments_for_export() as document data (times in `zone`, by default the
+    current time zone)."""
     (pk, number, organization, kind, first, last, username, cycle, status, rationale,
-     created_at, cited_ids, based_on) = row  # fmt: skip
+     created_at, based_on, cited_ids) = row  # fmt: skip
     return {
         "id": pk,
         "recommendation": number,
@@ -150,7 +150,7 @@ def assessment_record(row: tuple) -> dict:
         "cycle": cycle,
         "status": status,
         "status_label": STATUS_LABELS[status],
-        "assessed_at": local_iso(created_at),
+        "assessed_at": local_iso(created_at, zone),
         "rationale": rationale,
         "cited_evidence": sorted(int(pk) for pk in (cited_ids or "").split(",") if pk),
         "based_on": based_on,
@@ -162,9 +162,10 @@ def assessments_for_export(recommendations: QuerySet[Recommendation]) -> QuerySe
     instances: thousands of them would cost more than the query), in one query."""
     return (
         Assessment.objects.filter(recommendation__in=recommendations.values("pk"))
+        .values(*ASSESSMENT_COLUMNS)
         .with_cited_ids()
         .order_by("created_at", "pk")
-        .values_list(*ASSESSMENT_COLUMNS)
+        .values_list(*ASSESSMENT_COLUMNS, "cited_ids")
     )
 
 
@@ -204,7 +205,8 @@ def build_document(
     """
     selected = Recommendation.objects.filter(pk__in=recommendations.values("pk"))
     rows = list(selected.with_positions().with_counts().order_by("number"))
-    assessments = [assessment_record(a) for a in assessments_for_export(recommendations)]
+    zone = timezone.get_current_timezone()
+    assessments = [assessment_record(a, zone) for a in assessments_for_export(recommendations)]
     by_id = {a["id"]: a for a in assessments}
     history: dict[int, list[dict]] = {r.number: [] for r in rows}
     for record in assessments:
@@ -456,9 +458,10 @@ def stream_history_csv(recommendations: QuerySet[Recommendation]) -> Iterator[by
     """The full assessment history straight from the database, one row at a time: memory does
     not grow with the history (a server-side cursor on PostgreSQL)."""
     short_titles = dict(recommendations.values_list("number", "short_title"))
+    zone = timezone.get_current_timezone()  # looked up once, not per row
     rows = (
-        history_row(assessment_record(a), short_titles)
-        for a in assessments_for_export(recommendations).iterator(chunk_size=1000)
+        history_row(assessment_record(a, zone), short_titles)
+        for a in assessments_for_export(recommendations).iterator(chunk_size=2000)
     )
     for line in csv_lines(HISTORY_COLUMNS, rows):
         yield line.encode("utf-8")

@@ -635,16 +635,12 @@ class AppendOnlyModel(models.Model):
 
 class AssessmentQuerySet(AppendOnlyQuerySet):
     def with_cited_ids(self) -> Self:
-        """Annotate `cited_ids`: the cited evidence ids as a comma-separated string, so that a
-        streamed export needs no query per chunk for the many-to-many."""
-        cited = (
-            Assessment.cited_evidence.through.objects.filter(assessment=OuterRef("pk"))
-            .order_by()
-            .values("assessment")
-            .annotate(ids=StringAgg(Cast("evidenceitem_id", models.CharField()), Value(",")))
-            .values("ids")
+        """Annotate `cited_ids`: the cited evidence ids as a comma-separated string, aggregated
+        in the database so that an export of any length needs no second query. Call after
+        values() to group by exactly those columns."""
+        return self.annotate(
+            cited_ids=StringAgg(Cast("cited_evidence__id", models.CharField()), Value(","))
         )
-        return self.annotate(cited_ids=Subquery(cited))
 
     def with_previous_status(self) -> Self:
         """Annotate `previous_status`: the status the same organization held on the same
