@@ -21,6 +21,8 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 
 from .models import (
+    NOT_ASSESSED,
+    STATUS_LABELS,
     Assessment,
     EvidenceItem,
     EvidenceLink,
@@ -32,6 +34,7 @@ from .models import (
     Snapshot,
     Status,
     sha256_hex,
+    status_label,
 )
 from .presentation import status_summary
 
@@ -41,7 +44,6 @@ if TYPE_CHECKING:
 DOCUMENT_FORMAT = "tip-tracker/status-report"
 DOCUMENT_VERSION = 1
 PDF_HISTORY_LENGTH = 5
-NOT_ASSESSED_LABEL = "Not assessed"
 
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -115,11 +117,6 @@ def person_name(user: "AbstractBaseUser") -> str:
     return user.get_full_name() or user.get_username()
 
 
-def status_label(value: str | None) -> str:
-    return Status(value).label if value in Status.values else NOT_ASSESSED_LABEL
-
-
-STATUS_LABELS = dict(Status.choices)
 ASSESSMENT_COLUMNS = (
     "pk",
     "recommendation__number",
@@ -622,7 +619,7 @@ def font_configuration():
 def render_pdf(document: dict) -> bytes:
     from weasyprint import HTML
 
-    colours = {**STATUS_COLOURS, "NOT_ASSESSED": "CBD2D9"}
+    colours = {**STATUS_COLOURS, NOT_ASSESSED: "CBD2D9"}
     evidence = {item["id"]: item for item in document["evidence"]}
     sections = []
     for r in document["recommendations"]:

@@ -1,9 +1,15 @@
 import django_filters
 from django.db.models import F, Q, QuerySet
 
-from .models import OrganizationKind, Pillar, Recommendation, Status
+from .models import (
+    NOT_ASSESSED,
+    NOT_ASSESSED_LABEL,
+    OrganizationKind,
+    Pillar,
+    Recommendation,
+    Status,
+)
 
-NOT_ASSESSED = "NOT_ASSESSED"
 SIDES = {
     OrganizationKind.GOVERNMENT: "government_status",
     OrganizationKind.NGO: "ngo_status",
@@ -15,7 +21,7 @@ class RecommendationFilter(django_filters.FilterSet):
 
     q = django_filters.CharFilter(method="search", label="Search")
     status = django_filters.ChoiceFilter(
-        choices=[*Status.choices, (NOT_ASSESSED, "Not assessed")],
+        choices=[*Status.choices, (NOT_ASSESSED, NOT_ASSESSED_LABEL)],
         method="filter_status",
         label="Status",
         empty_label="Any status",

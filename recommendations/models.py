@@ -218,6 +218,15 @@ class Status(models.TextChoices):
         return abs(cls.rank(first) - cls.rank(second))
 
 
+STATUS_LABELS = dict(Status.choices)
+NOT_ASSESSED = "NOT_ASSESSED"  # not a stored status: the absence of an assessment
+NOT_ASSESSED_LABEL = "Not assessed"
+
+
+def status_label(value: str | None) -> str:
+    return STATUS_LABELS.get(value, NOT_ASSESSED_LABEL)
+
+
 class RecommendationQuerySet(models.QuerySet):
     def with_positions(self) -> Self:
         """Annotate each recommendation with the latest government and NGO assessment.

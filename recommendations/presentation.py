@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from .models import EvidenceItem, Paragraph, Status
+from .models import NOT_ASSESSED, NOT_ASSESSED_LABEL, EvidenceItem, Paragraph, Status
 
 CONTEXT_CHARACTERS = 160
 
@@ -88,7 +88,7 @@ def status_summary(statuses: list[str | None]) -> list[StatusCount]:
         StatusCount(value, label, sum(1 for s in statuses if s == value))
         for value, label in Status.choices
     ]
-    rows.append(StatusCount("NOT_ASSESSED", "Not assessed", sum(1 for s in statuses if not s)))
+    rows.append(StatusCount(NOT_ASSESSED, NOT_ASSESSED_LABEL, sum(1 for s in statuses if not s)))
     x = 0.0
     for row in rows:
         row.x = x

@@ -9,22 +9,23 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from recommendations.models import Assessment, Status
+from recommendations.models import NOT_ASSESSED, NOT_ASSESSED_LABEL, STATUS_LABELS, Assessment
+from recommendations.models import status_label as label_of_status
 
 register = template.Library()
-
-STATUS_LABELS = dict(Status.choices)
-NOT_ASSESSED = ("NOT_ASSESSED", "Not assessed")
 
 
 @register.filter
 def status_label(value: str | None) -> str:
-    return STATUS_LABELS.get(value, NOT_ASSESSED[1])
+    return label_of_status(value)
 
 
 @register.simple_tag
 def status_badge(value: str | None) -> SafeString:
-    css, label = (value, STATUS_LABELS[value]) if value in STATUS_LABELS else NOT_ASSESSED
+    if value in STATUS_LABELS:
+        css, label = value, STATUS_LABELS[value]
+    else:
+        css, label = NOT_ASSESSED, NOT_ASSESSED_LABEL
     return format_html('<span class="status status-{}">{}</span>', css, label)
 
 
