@@ -50,7 +50,7 @@ test: lint deploy-check
 LOAD_CLIENTS ?= 16
 LOAD_SECONDS ?= 30
 load-check: $(STAMP)
-	$(BIN)/python scripts/load_check.py --clients $(LOAD_CLIENTS) --seconds $(LOAD_SECONDS)
+	$(BIN)/python bench/load_check.py --clients $(LOAD_CLIENTS) --seconds $(LOAD_SECONDS)
 
 # The performance benchmark on the local PostgreSQL (see README, bench/RESULTS.md).
 bench: $(STAMP)

@@ -13,28 +13,29 @@ exits non-zero if a request failed or a page's query count differs between 1× a
 """
 
 import argparse
-import http.client
 import json
 import multiprocessing
 import os
 import platform
-import re
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
 
-import psycopg
+from harness import (
+    DEFAULT_SERVER,
+    Client,
+    based_on,
+    csrf_token,
+    gunicorn,
+    is_loopback,
+    manage,
+    production_env,
+    throwaway_databases,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
 PASSWORD = "bench-password-2024"
 REPORT = "benchland-001-2024"  # a typical report
 LONG = "benchland-000-2024"  # its recommendation 1 carries the long history
@@ -115,87 +116,16 @@ print(f"STREAM {rows} {size} {elapsed:.3f} {before / 1024:.1f} {peak / 1024:.1f}
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def manage(env: dict, *args: str, capture: bool = False) -> str:
-    result = subprocess.run(
-        [PYTHON, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        text=True,
-        stdout=subprocess.PIPE if capture else None,
-    )
-    return result.stdout or ""
-
-
-class Session:
-    """A logged-in client on one keep-alive-capable connection."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        self.cookies: dict[str, str] = {}
-
-    def request(self, method: str, path: str, form: dict | None = None, htmx: bool = False):
-        headers = {"Host": "127.0.0.1"}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        if htmx:
-            headers["HX-Request"] = "true"
-        body = None
-        if form is not None:
-            body = urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        try:
-            self.connection.request(method, path, body=body, headers=headers)
-            response = self.connection.getresponse()
-        except (http.client.HTTPException, OSError):
-            self.connection.close()
-            self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-            self.connection.request(method, path, body=body, headers=headers)
-            response = self.connection.getresponse()
-        text = response.read()
-        for header in response.headers.get_all("Set-Cookie") or []:
-            name, _, rest = header.partition("=")
-            self.cookies[name.strip()] = rest.split(";", 1)[0]
-        return response.status, text
-
-    def log_in(self, username: str) -> None:
-        _, page = self.request("GET", "/accounts/login/")
-        token = csrf_token(page.decode())
-        status, _ = self.request(
-            "POST",
-            "/accounts/login/",
-            {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
-        )
-        if status != 302:
-            raise RuntimeError(f"{username} could not log in: HTTP {status}")
-
-
-def csrf_token(page: str) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-
-
-def based_on(page: str) -> str:
-    match = re.search(r'name="based_on" value="(\d*)"', page)
-    return match.group(1) if match else ""
-
-
 def client_loop(args: tuple) -> tuple[list[float], int, int]:
     """One client process: repeat one request until the deadline; latencies and failures."""
     port, username, index, method, path, start_at, deadline = args
-    session = Session(port)
-    session.log_in(username)
+    session = Client(port)
+    session.log_in(username, PASSWORD)
     number = index % 10 + 1
     path = path.format(n=number)
     form = None
     if method == "POST":
-        _, page = session.request("GET", path.removesuffix("assess/"))
+        _, page, _ = session.request("GET", path.removesuffix("assess/"))
         page = page.decode()
         form = {
             "status": "IN_PROGRESS",
@@ -207,9 +137,8 @@ def client_loop(args: tuple) -> tuple[list[float], int, int]:
         time.sleep(0.001)
     latencies, failures = [], 0
     while time.time() < deadline:
-        started = time.perf_counter()
-        status, body = session.request(method, path, form, htmx=method == "POST")
-        latencies.append(time.perf_counter() - started)
+        status, body, elapsed = session.request(method, path, form, htmx=method == "POST")
+        latencies.append(elapsed)
         if status != 200:
             failures += 1
         elif method == "POST":
@@ -252,137 +181,112 @@ def main() -> int:
     parser.add_argument("--results", type=Path, help="also add the markdown table to this file")
     parser.add_argument(
         "--server",
-        default=os.environ.get("BENCH_SERVER", "postgres://postgres@127.0.0.1:5432/postgres"),
+        default=os.environ.get("BENCH_SERVER", DEFAULT_SERVER),
         help="a loopback PostgreSQL URL, used to create and drop the benchmark databases",
     )
     options = parser.parse_args()
     seconds = options.seconds or (1.0 if options.smoke else 8.0)
-    if urlsplit(options.server).hostname not in ("127.0.0.1", "localhost", "::1"):
+    if not is_loopback(options.server):
         parser.error("the benchmark runs against a loopback PostgreSQL only")
     if not 1 <= options.clients <= 32:
         parser.error("--clients must be 1–32")
     scales = SCALES["smoke" if options.smoke else "full"]
 
-    base = options.server.rsplit("/", 1)[0]
-    databases = {scale: f"tracker_bench_{scale}_{os.getpid()}" for scale in scales}
+    names = {scale: f"tracker_bench_{scale}_{os.getpid()}" for scale in scales}
     static_root = tempfile.mkdtemp(prefix="bench-static-")
-    common = {
-        **os.environ,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_SECURE_COOKIES": "0",
-        "DJANGO_LOG_LEVEL": "ERROR",
-        "DJANGO_STATIC_ROOT": static_root,
-        "AXES_FAILURE_LIMIT": "1000",
-        "DATABASE_CONN_MAX_AGE": "60",  # persistent connections, as recommended for production
-    }
-    envs = {
-        scale: {**common, "DATABASE_URL": f"{base}/{name}"} for scale, name in databases.items()
-    }
-    gunicorn = None
-    failed = []
-    lines = []
+    failed: list[str] = []
+    lines: list[str] = []
 
     def say(line: str = "") -> None:
         print(line, flush=True)
         lines.append(line)
 
-    with psycopg.connect(options.server, autocommit=True) as admin:
-        for name in databases.values():
-            admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        counts = {}
-        for scale, env in envs.items():
-            manage(env, "migrate", "--no-input", "-v", "0")
-            started = time.perf_counter()
-            print(manage(env, "generate_dataset", *scales[scale].split(), capture=True).strip())
-            print(f"  ({scale}: {time.perf_counter() - started:.1f} s including start-up)")
-            script = f"PAGES = {[(n, m, p) for n, m, p, _ in [TRIVIAL, *PAGES]]!r}\n"
-            script += f"REPORT = {REPORT!r}\n" + QUERY_COUNT_SCRIPT
-            output = manage(env, "shell", "--no-imports", "-c", script, capture=True)
-            counts[scale] = json.loads(output.split("COUNTS", 1)[1])
+        with throwaway_databases(options.server, *names.values()) as urls:
+            envs = {
+                scale: production_env(
+                    urls[name],
+                    DJANGO_LOG_LEVEL="ERROR",
+                    DJANGO_STATIC_ROOT=static_root,
+                    AXES_FAILURE_LIMIT="1000",
+                    DATABASE_CONN_MAX_AGE="60",  # persistent connections, as in production
+                )
+                for scale, name in names.items()
+            }
+            counts = {}
+            for scale, env in envs.items():
+                manage(env, "migrate", "--no-input", "-v", "0")
+                started = time.perf_counter()
+                print(manage(env, "generate_dataset", *scales[scale].split(), capture=True).strip())
+                print(f"  ({scale}: {time.perf_counter() - started:.1f} s including start-up)")
+                script = f"PAGES = {[(n, m, p) for n, m, p, _ in [TRIVIAL, *PAGES]]!r}\n"
+                script += f"REPORT = {REPORT!r}\n" + QUERY_COUNT_SCRIPT
+                output = manage(env, "shell", "--no-imports", "-c", script, capture=True)
+                counts[scale] = json.loads(output.split("COUNTS", 1)[1])
 
-        env = envs["100x"]
-        stream = manage(env, "shell", "--no-imports", "-c", STREAM_SCRIPT, capture=True)
-        rows, size, stream_seconds, rss_before, rss_peak = stream.split("STREAM", 1)[1].split()
+            env = envs["100x"]
+            stream = manage(env, "shell", "--no-imports", "-c", STREAM_SCRIPT, capture=True)
+            rows, size, stream_seconds, rss_before, rss_peak = stream.split("STREAM", 1)[1].split()
 
-        manage(env, "collectstatic", "--no-input", "-v", "0")
-        port = free_port()
-        gunicorn = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "tracker.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(options.workers), "--log-level", "error"],
-            cwd=ROOT, env=env,
-        )  # fmt: skip
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        users = [f"bench{2 * i:03d}" for i in range(options.clients)]  # one per organization
-
-        rows_out = []
-        with multiprocessing.Pool(options.clients) as pool:
-            for page in PAGES:
-                concurrency = page[3] or options.clients
-                trivial = measure(pool, port, users, (*TRIVIAL[:3], concurrency), seconds, 0)
-                result = measure(pool, port, users, page, seconds, options.clients)
-                rows_out.append((result, trivial))
-                for r in (trivial, result):
-                    if r["failures"] or not r["requests"]:
-                        failed.append(f"{r['name']}: {r['failures']} of {r['requests']} failed")
-                print(f"  measured {page[0]}", flush=True)
-
-        cpus = os.cpu_count()
-        say(f"## Benchmark {date.today().isoformat()}" + (" (smoke)" if options.smoke else ""))
-        say()
-        say(
-            f"Machine: {platform.machine()}, {cpus} CPUs, Python {platform.python_version()}, "
-            f"PostgreSQL on loopback with persistent connections; gunicorn {options.workers} sync "
-            "workers; "
-            f"{seconds:g} s per measurement, trivial view measured just before each page with "
-            "the same clients."
-        )
-        say()
-        say(
-            "| page | clients | req/s | p50 ms | p95 ms | trivial req/s | trivial p95 ms "
-            "| ratio to trivial | queries 1× | queries 100× |"
-        )
-        say("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for result, trivial in rows_out:
-            name = result["name"]
-            ratio = result["throughput"] / trivial["throughput"] if trivial["throughput"] else 0
-            say(
-                f"| {name} | {result['clients']} | {result['throughput']:.1f} | "
-                f"{result['p50']:.1f} | {result['p95']:.1f} | {trivial['throughput']:.1f} | "
-                f"{trivial['p95']:.1f} | {ratio:.0%} | {counts['1x'][name]} | "
-                f"{counts['100x'][name]} |"
-            )
-        say(
-            f"| trivial view (`/ping/`) | | | | | | | | {counts['1x'][TRIVIAL[0]]} | "
-            f"{counts['100x'][TRIVIAL[0]]} |"
-        )
-        say()
-        say(
-            f"Streamed history CSV of every report: {int(rows):,} rows, "
-            f"{int(size) / 1e6:.1f} MB in {float(stream_seconds):.2f} s; peak RSS "
-            f"{float(rss_peak):.0f} MB (the process held {float(rss_before):.0f} MB before "
-            "streaming)."
-        )
-        for name in counts["1x"]:
-            if counts["1x"][name] != counts["100x"][name]:
-                failed.append(f"{name}: {counts['1x'][name]} queries at 1×, "
-                              f"{counts['100x'][name]} at 100×")  # fmt: skip
+            manage(env, "collectstatic", "--no-input", "-v", "0")
+            users = [f"bench{2 * i:03d}" for i in range(options.clients)]  # one per organization
+            rows_out = []
+            with (
+                gunicorn(env, options.workers) as port,
+                multiprocessing.Pool(options.clients) as pool,
+            ):
+                for page in PAGES:
+                    concurrency = page[3] or options.clients
+                    trivial = measure(pool, port, users, (*TRIVIAL[:3], concurrency), seconds, 0)
+                    result = measure(pool, port, users, page, seconds, options.clients)
+                    rows_out.append((result, trivial))
+                    for r in (trivial, result):
+                        if r["failures"] or not r["requests"]:
+                            failed.append(f"{r['name']}: {r['failures']} of {r['requests']} failed")
+                    print(f"  measured {page[0]}", flush=True)
     finally:
-        if gunicorn is not None:
-            gunicorn.send_signal(signal.SIGTERM)
-            gunicorn.wait(timeout=30)
-        with psycopg.connect(options.server, autocommit=True) as admin:
-            for name in databases.values():
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         shutil.rmtree(static_root, ignore_errors=True)
+
+    cpus = os.cpu_count()
+    say(f"## Benchmark {date.today().isoformat()}" + (" (smoke)" if options.smoke else ""))
+    say()
+    say(
+        f"Machine: {platform.machine()}, {cpus} CPUs, Python {platform.python_version()}, "
+        f"PostgreSQL on loopback with persistent connections; gunicorn {options.workers} sync "
+        "workers; "
+        f"{seconds:g} s per measurement, trivial view measured just before each page with "
+        "the same clients."
+    )
+    say()
+    say(
+        "| page | clients | req/s | p50 ms | p95 ms | trivial req/s | trivial p95 ms "
+        "| ratio to trivial | queries 1× | queries 100× |"
+    )
+    say("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for result, trivial in rows_out:
+        name = result["name"]
+        ratio = result["throughput"] / trivial["throughput"] if trivial["throughput"] else 0
+        say(
+            f"| {name} | {result['clients']} | {result['throughput']:.1f} | "
+            f"{result['p50']:.1f} | {result['p95']:.1f} | {trivial['throughput']:.1f} | "
+            f"{trivial['p95']:.1f} | {ratio:.0%} | {counts['1x'][name]} | "
+            f"{counts['100x'][name]} |"
+        )
+    say(
+        f"| trivial view (`/ping/`) | | | | | | | | {counts['1x'][TRIVIAL[0]]} | "
+        f"{counts['100x'][TRIVIAL[0]]} |"
+    )
+    say()
+    say(
+        f"Streamed history CSV of every report: {int(rows):,} rows, "
+        f"{int(size) / 1e6:.1f} MB in {float(stream_seconds):.2f} s; peak RSS "
+        f"{float(rss_peak):.0f} MB (the process held {float(rss_before):.0f} MB before "
+        "streaming)."
+    )
+    for name in counts["1x"]:
+        if counts["1x"][name] != counts["100x"][name]:
+            failed.append(f"{name}: {counts['1x'][name]} queries at 1×, "
+                          f"{counts['100x'][name]} at 100×")  # fmt: skip
 
     if options.results and not failed:  # runs are added at the end, the file keeps them all
         with options.results.open("a", encoding="utf-8") as results:
