@@ -680,13 +680,6 @@ class AssessmentQuerySet(AppendOnlyQuerySet):
         )
         return self.filter(pk__in=organizations)
 
-    def latest_per_organization(self) -> Self:
-        """Each organization's current position: its newest assessment per recommendation."""
-        newest = Assessment.objects.filter(
-            recommendation=OuterRef("recommendation"), organization=OuterRef("organization")
-        ).order_by("-created_at", "-pk")
-        return self.filter(pk=Subquery(newest.values("pk")[:1]))
-
 
 class Assessment(AppendOnlyModel):
     """One organization's judgement of one recommendation. Append-only: a new one supersedes."""

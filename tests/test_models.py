@@ -222,7 +222,7 @@ def test_with_positions_gives_latest_government_and_ngo_assessment(norway, cycle
     assert rows[3].ngo_status is None
 
 
-def test_latest_per_organization(norway, cycle):
+def test_current_positions_are_each_organizations_newest(norway, cycle):
     ngo = make_organization("NGO A")
     user = make_user("a", ngo)
     other = make_user("b", make_organization("NGO B"))
@@ -231,7 +231,7 @@ def test_latest_per_organization(norway, cycle):
     make_assessment(recommendation, user, Status.NO_PROGRESS, created_at=now - timedelta(1))
     newest = make_assessment(recommendation, user, Status.IN_PROGRESS, created_at=now)
     others = make_assessment(recommendation, other, Status.REGRESSED, created_at=now)
-    current = Assessment.objects.filter(recommendation=recommendation).latest_per_organization()
+    current = Assessment.objects.current_positions(recommendation)
     assert set(current) == {newest, others}
 
 
