@@ -100,14 +100,17 @@ print("COUNTS" + json.dumps(counts))
 
 STREAM_SCRIPT = """
 import resource, time
-from recommendations.exports import stream_history_csv
 from recommendations.models import Assessment, Recommendation
+from recommendations.publishing.csv import stream_history_csv
+from recommendations.publishing.document import stream_assessment_records
 
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 started = time.perf_counter()
 rows = -1
 size = 0
-for line in stream_history_csv(Recommendation.objects.all()):
+recommendations = Recommendation.objects.all()
+records = stream_assessment_records(recommendations)
+for line in stream_history_csv(records, dict(recommendations.values_list("number", "short_title"))):
     rows += 1
     size += len(line)
 elapsed = time.perf_counter() - started

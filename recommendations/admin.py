@@ -2,14 +2,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import exports
+from . import downloads, publishing
 from .models import (
     Assessment,
     Comment,
@@ -23,8 +22,11 @@ from .models import (
     ReviewCycle,
     Section,
     Snapshot,
+    may_publish,
+    require_same_report,
 )
-from .quotes import nearest_match, occurrences
+from .publishing import snapshots
+from .quotes import locate_quote
 
 User = get_user_model()
 
@@ -66,7 +68,7 @@ def report_export_action(extension: str):
         report = only_one(modeladmin, request, queryset)
         if report is None:
             return None
-        return exports.report_download(
+        return downloads.report_download(
             report, report.recommendations.all(), extension, user=request.user
         )
 
@@ -80,13 +82,13 @@ def snapshot_export_action(extension: str):
         modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
     ) -> HttpResponse | None:
         snapshot = only_one(modeladmin, request, queryset.select_related("report"))
-        return None if snapshot is None else exports.snapshot_download(snapshot, extension)
+        return None if snapshot is None else downloads.snapshot_download(snapshot, extension)
 
     download.__name__ = f"download_{extension}"
     return download
 
 
-EXPORT_EXTENSIONS = list(exports.RENDERERS)
+EXPORT_EXTENSIONS = publishing.EXTENSIONS
 
 
 @admin.register(Report)
@@ -138,11 +140,14 @@ class ReportAdmin(SimpleHistoryAdmin):
     def evidence_count(self, report: Report) -> int:
         return report.evidence_total
 
-    @admin.action(description="Publish a snapshot of the status report")
+    def has_publish_permission(self, request: HttpRequest) -> bool:
+        return may_publish(request.user)
+
+    @admin.action(description="Publish a snapshot of the status report", permissions=["publish"])
     def publish_snapshot(self, request: HttpRequest, queryset: QuerySet) -> None:
         title = f"Status report {timezone.localdate():%-d %B %Y}"
         for report in queryset:
-            snapshot = exports.publish_snapshot(report, published_by=request.user, title=title)
+            snapshot = snapshots.publish_snapshot(report, published_by=request.user, title=title)
             self.message_user(
                 request,
                 format_html(
@@ -181,6 +186,9 @@ class ParagraphAdmin(admin.ModelAdmin):
 
 
 class EvidenceLinkFormSet(forms.BaseInlineFormSet):
+    """A new evidence item has no id yet when its links are validated, so the model's own
+    check (EvidenceLink.clean) cannot see its report: check here with the same rule."""
+
     def clean(self) -> None:
         super().clean()
         report = getattr(self.instance, "report", None)
@@ -188,12 +196,8 @@ class EvidenceLinkFormSet(forms.BaseInlineFormSet):
             return
         for form in self.forms:
             recommendation = form.cleaned_data.get("recommendation")
-            if (
-                recommendation
-                and not form.cleaned_data.get("DELETE")
-                and recommendation.report_id != report.pk
-            ):
-                raise ValidationError(f"Recommendation {recommendation} belongs to another report.")
+            if recommendation and not form.cleaned_data.get("DELETE"):
+                require_same_report(report.pk, recommendation)
 
 
 class EvidenceLinkInline(admin.TabularInline):
@@ -253,37 +257,11 @@ class EvidenceItemForm(forms.ModelForm):
         report, quote = cleaned.get("report"), cleaned.get("quote")
         if not report or not quote:
             return cleaned
-        starts = occurrences(report.source_text, quote)
-        if not starts:
-            nearest = nearest_match(report.source_text, quote)
-            hint = nearest.describe(quote) if nearest else "Nothing in the report comes close."
-            raise ValidationError({"quote": f"This quote is not verbatim in {report}. {hint}"})
-        wanted = cleaned.get("start_offset")
-        if wanted is None:
-            if len(starts) > 1:
-                raise ValidationError(
-                    {
-                        "start_offset": "The quote occurs "
-                        f"{len(starts)} times, at characters {', '.join(map(str, starts))}; "
-                        "enter the one you mean."
-                    }
-                )
-            wanted = starts[0]
-        elif wanted not in starts:
-            raise ValidationError(
-                {
-                    "start_offset": f"The quote does not start at character {wanted}; "
-                    f"it starts at {', '.join(map(str, starts))}."
-                }
-            )
-        end = wanted + len(quote)
-        section = report.section_at(wanted, end)
-        if section is None:
-            raise ValidationError({"quote": "The quote spans two sections; quote one at a time."})
-        cleaned["start_offset"] = wanted
-        self.instance.start_offset = wanted
-        self.instance.end_offset = end
-        self.instance.section = section
+        location = locate_quote(report, quote, cleaned.get("start_offset"))
+        cleaned["start_offset"] = location.start
+        self.instance.start_offset = location.start
+        self.instance.end_offset = location.end
+        self.instance.section = location.section
         return cleaned
 
 

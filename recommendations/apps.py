@@ -6,4 +6,4 @@ class RecommendationsConfig(AppConfig):
     name = "recommendations"
 
     def ready(self) -> None:
-        from . import audit, integrity  # noqa: F401  (connect their signals)
+        from . import audit  # noqa: F401  (connects the audit baseline signal)

@@ -1,6 +1,6 @@
 from django.http import HttpRequest
 
-from .views import current_membership
+from .models import membership_of
 
 
 def membership(request: HttpRequest) -> dict:
@@ -8,4 +8,4 @@ def membership(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"current_membership": current_membership(request)}
+    return {"current_membership": membership_of(user)}

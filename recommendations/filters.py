@@ -1,14 +1,8 @@
 import django_filters
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 
-from .models import (
-    NOT_ASSESSED,
-    NOT_ASSESSED_LABEL,
-    OrganizationKind,
-    Pillar,
-    Recommendation,
-    Status,
-)
+from .models import OrganizationKind, Pillar, Recommendation
+from .status import NOT_ASSESSED, status_choices_with_not_assessed
 
 SIDES = {
     OrganizationKind.GOVERNMENT: "government_status",
@@ -21,7 +15,7 @@ class RecommendationFilter(django_filters.FilterSet):
 
     q = django_filters.CharFilter(method="search", label="Search")
     status = django_filters.ChoiceFilter(
-        choices=[*Status.choices, (NOT_ASSESSED, NOT_ASSESSED_LABEL)],
+        choices=status_choices_with_not_assessed(),
         method="filter_status",
         label="Status",
         empty_label="Any status",
@@ -80,6 +74,4 @@ class RecommendationFilter(django_filters.FilterSet):
     def filter_divergent(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
         if not value:
             return queryset
-        return queryset.filter(government_status__isnull=False, ngo_status__isnull=False).exclude(
-            government_status=F("ngo_status")
-        )
+        return queryset.divergent()

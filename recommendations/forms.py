@@ -1,6 +1,7 @@
 from django import forms
 
-from .models import EvidenceItem, Recommendation, Report, Snapshot, Status
+from .models import EvidenceItem, Recommendation, Report, Snapshot
+from .status import Status
 
 
 class AssessmentForm(forms.Form):
@@ -20,7 +21,7 @@ class AssessmentForm(forms.Form):
 
     def __init__(self, *args, recommendation: Recommendation, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["evidence"].queryset = recommendation.evidence_items.order_by("start_offset")
+        self.fields["evidence"].queryset = recommendation.citable_evidence()
 
 
 class CommentForm(forms.Form):
@@ -35,7 +36,7 @@ class CommentForm(forms.Form):
 
     def __init__(self, *args, recommendation: Recommendation, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["evidence"].queryset = recommendation.evidence_items.order_by("start_offset")
+        self.fields["evidence"].queryset = recommendation.citable_evidence()
 
 
 class PublishSnapshotForm(forms.Form):

@@ -1,12 +1,10 @@
-"""Quote integrity: every stored quote is verbatim in its report at its offsets."""
+"""Verification of everything stored: every report text against its SHA-256, every section,
+paragraph, recommendation and quote at its offsets. Used by `verify_evidence` and
+`restore_data`; saving is guarded by `models.refuse_text_not_verbatim`."""
 
 from collections.abc import Iterable
 
-from django.core.exceptions import ValidationError
-from django.db.models.signals import pre_save
-from django.dispatch import receiver
-
-from .models import EvidenceItem, Paragraph, Recommendation, Report, Section
+from .models import Paragraph, Report, Section
 
 
 def integrity_errors(reports: Iterable[Report] | None = None) -> list[str]:
@@ -26,16 +24,3 @@ def integrity_errors(reports: Iterable[Report] | None = None) -> list[str]:
             item.report = report
             errors += item.integrity_errors()
     return errors
-
-
-@receiver(pre_save, sender=EvidenceItem)
-@receiver(pre_save, sender=Recommendation)
-@receiver(pre_save, sender=Report)
-def refuse_broken_text(sender: type, instance: object, raw: bool = False, **kwargs) -> None:
-    """Fixture loads (raw saves) skip clean(); check here so no broken quote gets stored.
-
-    loaddata runs in one transaction, so a refused object rolls back the whole load.
-    """
-    errors = instance.integrity_errors()
-    if errors:
-        raise ValidationError(errors)

@@ -8,14 +8,20 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import Count, F, OuterRef, Q, StringAgg, Subquery, Value
-from django.db.models.functions import Cast, Coalesce, Length, Trim
+from django.db.models.functions import Abs, Cast, Coalesce, Length, Trim
 from django.db.models.lookups import Exact, GreaterThan
+from django.db.models.signals import pre_save
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from .status import Status
+
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
+    from django.db.models import QuerySet
 
 
 def sha256_hex(text: str) -> str:
@@ -198,41 +204,16 @@ class Pillar(models.TextChoices):
     CROSS_CUTTING = "CROSS_CUTTING", "Cross-cutting"
 
 
-class Status(models.TextChoices):
-    """Ordinal, worst to best; `Not assessed` is the absence of an assessment."""
-
-    REGRESSED = "REGRESSED", "Regressed"
-    NO_PROGRESS = "NO_PROGRESS", "No progress"
-    IN_PROGRESS = "IN_PROGRESS", "In progress"
-    PARTIALLY_IMPLEMENTED = "PARTIALLY_IMPLEMENTED", "Partially implemented"
-    IMPLEMENTED = "IMPLEMENTED", "Implemented"
-
-    @classmethod
-    def rank(cls, value: str) -> int:
-        return cls.values.index(value)
-
-    @classmethod
-    def steps_apart(cls, first: str | None, second: str | None) -> int | None:
-        if not first or not second:
-            return None
-        return abs(cls.rank(first) - cls.rank(second))
-
-
-STATUS_LABELS = dict(Status.choices)
-NOT_ASSESSED = "NOT_ASSESSED"  # not a stored status: the absence of an assessment
-NOT_ASSESSED_LABEL = "Not assessed"
-
-
-def status_label(value: str | None) -> str:
-    return STATUS_LABELS.get(value, NOT_ASSESSED_LABEL)
-
-
 class RecommendationQuerySet(models.QuerySet):
     def with_positions(self) -> Self:
-        """Annotate each recommendation with the latest government and NGO assessment.
+        """Annotate each recommendation with the latest government and NGO assessment and the
+        divergence between them.
 
-        Adds `government_assessment_id`, `government_status`, and the same two for `ngo_`;
-        `Recommendation.divergence` reads them, attach_positions() fetches the rest.
+        Adds `government_assessment_id`, `government_status`, the same two for `ngo_`, and
+        `divergence`: how many steps apart the two statuses are on the scale (None when either
+        side has not assessed). This is the one definition of divergence: the dashboard, its
+        "divergent only" filter and every export read it. attach_positions() fetches the
+        assessments themselves.
         """
         annotations = {}
         for prefix, kind in (
@@ -244,7 +225,15 @@ class RecommendationQuerySet(models.QuerySet):
             ).order_by("-created_at", "-pk")
             annotations[f"{prefix}_assessment_id"] = Subquery(latest.values("pk")[:1])
             annotations[f"{prefix}_status"] = Subquery(latest.values("status")[:1])
-        return self.annotate(**annotations)
+        return self.annotate(**annotations).annotate(
+            divergence=Abs(
+                Status.rank_expression("government_status") - Status.rank_expression("ngo_status")
+            )
+        )
+
+    def divergent(self) -> Self:
+        """Recommendations whose government and NGO positions differ (after with_positions)."""
+        return self.filter(divergence__gt=0)
 
     def with_counts(self) -> Self:
         """Annotate `evidence_total` and `comment_total` without multiplying rows."""
@@ -278,12 +267,53 @@ def attach_positions(recommendations: list["Recommendation"]) -> list["Recommend
     return recommendations
 
 
-def writing_membership(user: "AbstractBaseUser") -> "Membership":
-    """The user's membership if it lets them write; PermissionDenied otherwise."""
-    membership = getattr(user, "membership", None) if user.is_authenticated else None
+# --- who may do what (one definition each; see docs/design.md, "Users and roles") -----------
+
+WRITERS_ONLY = "Only reviewers write, and only for their own organization."
+
+
+def membership_of(user: "AbstractBaseUser | AnonymousUser") -> "Membership | None":
+    """The user's membership with its organization, or None; fetched once per user object."""
+    if not user.is_authenticated:
+        return None
+    cache = user.__dict__
+    if "_membership_of" not in cache:
+        membership = Membership.objects.select_related("organization").filter(user=user).first()
+        if membership is not None:
+            user.membership = membership  # later user.membership reads need no query
+        cache["_membership_of"] = membership
+    return cache["_membership_of"]
+
+
+def writer_membership(user: "AbstractBaseUser | AnonymousUser") -> "Membership":
+    """The membership the user writes for; PermissionDenied unless they may write.
+
+    Reviewers write assessments and comments, and only for their own organization.
+    """
+    membership = membership_of(user)
     if membership is None or not membership.can_write:
-        raise PermissionDenied("Only reviewers write, and only for their own organization.")
+        raise PermissionDenied(WRITERS_ONLY)
     return membership
+
+
+PUBLISH_PERMISSION = "recommendations.publish_snapshot"
+
+
+def may_publish(user: "AbstractBaseUser | AnonymousUser") -> bool:
+    """Publishing a snapshot writes a permanent, official status report: it takes the
+    `publish_snapshot` permission (the Coordinators group has it), not merely staff status."""
+    return user.is_active and user.has_perm(PUBLISH_PERMISSION)
+
+
+def require_same_report(evidence_report_id: int | None, recommendation: "Recommendation") -> None:
+    """Evidence is only ever linked to a recommendation of its own report."""
+    if evidence_report_id is not None and evidence_report_id != recommendation.report_id:
+        raise ValidationError(
+            f"Recommendation {recommendation.number} belongs to another report than the evidence."
+        )
+
+
+UNCITABLE = "Only evidence linked to this recommendation can be cited."
 
 
 class StaleAssessment(ValidationError):
@@ -334,13 +364,43 @@ class Recommendation(SourceSpan):
     def get_absolute_url(self) -> str:
         return reverse("recommendation", args=[self.report.slug, self.number])
 
-    @property
-    def divergence(self) -> int | None:
-        """Steps apart of the annotated government and NGO positions (see with_positions)."""
-        return Status.steps_apart(self.government_status, self.ngo_status)
-
     def integrity_errors(self) -> list[str]:
         return self.span_errors(expected_text=self.text)
+
+    HISTORY_PAGE_SIZE = 20
+
+    def history_entries(self, page: int) -> list["Assessment"]:
+        """One page (from 1) of the assessment history, newest first, each entry with the
+        `previous_status` of its organization."""
+        start = (page - 1) * self.HISTORY_PAGE_SIZE
+        return list(
+            self.assessments.with_previous_status()
+            .select_related("author", "organization", "cycle")
+            .prefetch_related("cited_evidence")
+            .order_by("-created_at", "-pk")[start : start + self.HISTORY_PAGE_SIZE]
+        )
+
+    def positions(self) -> list["Assessment"]:
+        """Each organization's current position, government first, then by name."""
+        newest = Assessment.objects.current_positions(self).select_related("author", "organization")
+        return sorted(newest, key=lambda a: (a.organization.kind, a.organization.name))
+
+    def citable_evidence(self) -> "QuerySet[EvidenceItem]":
+        """The evidence an assessment or a comment on this recommendation may cite: the items
+        linked to it (by a coordinator, with a stance), in report order. Nothing else."""
+        return self.evidence_items.order_by("start_offset", "pk")
+
+    def uncitable(self, evidence: "Iterable[EvidenceItem]") -> list["EvidenceItem"]:
+        """Those of `evidence` that this recommendation's assessments may not cite."""
+        evidence = list(evidence)
+        if not evidence:
+            return []
+        linked = set(
+            EvidenceLink.objects.filter(
+                recommendation=self, evidence__in=[item.pk for item in evidence]
+            ).values_list("evidence_id", flat=True)
+        )
+        return [item for item in evidence if item.pk not in linked]
 
     def assess(
         self,
@@ -352,13 +412,14 @@ class Recommendation(SourceSpan):
         based_on: "Assessment | None" = None,
         cycle: "ReviewCycle | None" = None,
     ) -> "Assessment":
-        """Record the author's organization's new position; the rules of DESIGN.md §3.
+        """Record the author's organization's new position (docs/design.md, "Rules").
 
         Refused (ValidationError) when the author may not write, the rationale is blank,
-        IMPLEMENTED cites no evidence, evidence is from another report, or the organization
-        recorded a newer assessment than `based_on` meanwhile (StaleAssessment).
+        IMPLEMENTED cites no evidence, cited evidence is not linked to this recommendation, no
+        review cycle contains today, or the organization recorded a newer assessment than
+        `based_on` meanwhile (StaleAssessment).
         """
-        membership = writing_membership(author)
+        membership = writer_membership(author)
         evidence = list(evidence)
         errors: dict[str, list[str]] = {}
         rationale = rationale.strip()
@@ -370,15 +431,11 @@ class Recommendation(SourceSpan):
             errors.setdefault("evidence", []).append(
                 "“Implemented” needs at least one cited evidence item."
             )
-        if any(item.report_id != self.report_id for item in evidence):
-            errors.setdefault("evidence", []).append(
-                "Cited evidence must come from this recommendation's report."
-            )
+        if self.uncitable(evidence):
+            errors.setdefault("evidence", []).append(UNCITABLE)
         if errors:
             raise ValidationError(errors)
-        cycle = cycle or ReviewCycle.containing() or ReviewCycle.objects.first()
-        if cycle is None:
-            raise ValidationError("No review cycle is defined; ask a coordinator to add one.")
+        cycle = cycle or ReviewCycle.current()
         with transaction.atomic():
             # Serialises writers on this recommendation so the staleness check below holds.
             Recommendation.objects.select_for_update().filter(pk=self.pk).first()
@@ -404,12 +461,12 @@ class Recommendation(SourceSpan):
     def add_comment(
         self, *, author: "AbstractBaseUser", body: str, evidence: "EvidenceItem | None" = None
     ) -> "Comment":
-        membership = writing_membership(author)
+        membership = writer_membership(author)
         body = body.strip()
         if not body:
             raise ValidationError({"body": ["Write something first."]})
-        if evidence is not None and evidence.report_id != self.report_id:
-            raise ValidationError({"evidence": ["That evidence item is from another report."]})
+        if evidence is not None and self.uncitable([evidence]):
+            raise ValidationError({"evidence": [UNCITABLE]})
         return Comment.objects.create(
             recommendation=self,
             organization=membership.organization,
@@ -515,12 +572,8 @@ class EvidenceLink(models.Model):
         return f"{self.get_stance_display()} for recommendation {self.recommendation.number}"
 
     def clean(self) -> None:
-        if (
-            self.evidence_id
-            and self.recommendation_id
-            and self.evidence.report_id != self.recommendation.report_id
-        ):
-            raise ValidationError("Evidence and recommendation must belong to the same report.")
+        if self.evidence_id and self.recommendation_id:
+            require_same_report(self.evidence.report_id, self.recommendation)
 
 
 class OrganizationKind(models.TextChoices):
@@ -613,6 +666,19 @@ class ReviewCycle(models.Model):
     def containing(cls, day: date | None = None) -> "ReviewCycle | None":
         day = day or timezone.localdate()
         return cls.objects.filter(starts_on__lte=day, ends_on__gte=day).first()
+
+    @classmethod
+    def current(cls) -> "ReviewCycle":
+        """The cycle containing today; ValidationError when there is none, so that nothing is
+        filed under a cycle it does not belong to."""
+        today = timezone.localdate()
+        cycle = cls.containing(today)
+        if cycle is None:
+            raise ValidationError(
+                f"No review cycle contains today ({today:%-d %B %Y}); "
+                "a coordinator adds one in admin (Review cycles)."
+            )
+        return cycle
 
 
 class AppendOnlyError(Exception):
@@ -769,9 +835,9 @@ class Comment(models.Model):
         if (
             self.evidence_id
             and self.recommendation_id
-            and self.evidence.report_id != self.recommendation.report_id
+            and self.recommendation.uncitable([self.evidence])
         ):
-            raise ValidationError("The evidence item belongs to another report.")
+            raise ValidationError({"evidence": UNCITABLE})
 
 
 class SnapshotQuerySet(AppendOnlyQuerySet):
@@ -798,6 +864,7 @@ class Snapshot(AppendOnlyModel):
     class Meta:
         ordering = ["-published_at", "-pk"]
         get_latest_by = ["published_at", "pk"]
+        permissions = [("publish_snapshot", "Can publish a snapshot of the status report")]
         constraints = [
             models.CheckConstraint(
                 condition=Exact(Length("content_sha256"), 64), name="snapshot_sha256_length"
@@ -821,3 +888,21 @@ class Snapshot(AppendOnlyModel):
     def is_intact(self) -> bool:
         """The stored content still hashes to the SHA-256 recorded when it was published."""
         return sha256_hex(self.content) == self.content_sha256
+
+
+# --- verbatim text is enforced on every save -----------------------------------------------
+
+
+@receiver(pre_save, sender=EvidenceItem, dispatch_uid="refuse-text-not-verbatim-evidence")
+@receiver(pre_save, sender=Recommendation, dispatch_uid="refuse-text-not-verbatim-recommendation")
+@receiver(pre_save, sender=Report, dispatch_uid="refuse-text-not-verbatim-report")
+def refuse_text_not_verbatim(
+    sender: type, instance: "Report | Recommendation | EvidenceItem", raw: bool = False, **kwargs
+) -> None:
+    """Refuse to save a report whose text does not match its SHA-256, or a recommendation or
+    quote that is not verbatim at its offsets. A signal rather than save(), because fixture
+    loads (raw saves) call neither save() nor clean(); loaddata runs in one transaction, so a
+    refused object rolls back the whole load."""
+    errors = instance.integrity_errors()
+    if errors:
+        raise ValidationError(errors)

@@ -1,9 +1,10 @@
 """Pure helpers that shape stored data for the templates."""
 
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import groupby, pairwise
 
-from .models import NOT_ASSESSED, NOT_ASSESSED_LABEL, EvidenceItem, Paragraph, Status
+from .models import EvidenceItem, EvidenceLink, Paragraph, Recommendation, Report
+from .status import NOT_ASSESSED, NOT_ASSESSED_LABEL, Status, status_style
 
 CONTEXT_CHARACTERS = 160
 
@@ -79,6 +80,10 @@ class StatusCount:
     x: float = 0.0
     width: float = 0.0
 
+    @property
+    def colour(self) -> str:
+        return status_style(self.status).colour
+
 
 def status_summary(statuses: list[str | None]) -> list[StatusCount]:
     """How many recommendations stand at each status (None: not assessed), with bar geometry
@@ -95,3 +100,57 @@ def status_summary(statuses: list[str | None]) -> list[StatusCount]:
         row.width = 100 * row.count / total
         x += row.width
     return rows
+
+
+def evidence_groups(recommendation: Recommendation) -> list[dict]:
+    """The recommendation's evidence by section (report order), then stance, each quote with
+    some of its paragraph around it."""
+    report = recommendation.report
+    paragraphs = list(report.paragraphs.all())
+    links = (
+        EvidenceLink.objects.filter(recommendation=recommendation)
+        .select_related("evidence__section")
+        .order_by("evidence__section__position", "stance", "evidence__start_offset")
+    )
+    groups = []
+    for section, section_links in groupby(links, key=lambda link: link.evidence.section):
+        stances = []
+        for stance, stance_links in groupby(section_links, key=lambda link: link.stance):
+            items = []
+            for link in stance_links:
+                paragraph = paragraph_containing(paragraphs, link.evidence)
+                items.append(
+                    {
+                        "item": link.evidence,
+                        "context": quote_in_context(report.source_text, link.evidence, paragraph),
+                    }
+                )
+            stances.append({"stance": stance, "label": link.get_stance_display(), "items": items})
+        groups.append({"section": section, "stances": stances})
+    return groups
+
+
+def source_sections(report: Report) -> tuple[list[dict], int]:
+    """The report's sections and paragraphs, each paragraph cut into segments where evidence
+    quotes start and end; and how many evidence items there are."""
+    items = list(
+        report.evidence_items.prefetch_related("links__recommendation").order_by("start_offset")
+    )
+    paragraphs = list(report.paragraphs.all())
+    sections = [
+        {
+            "section": section,
+            "paragraphs": [
+                {
+                    "paragraph": paragraph,
+                    "segments": segments(
+                        report.source_text, paragraph.start_offset, paragraph.end_offset, items
+                    ),
+                }
+                for paragraph in paragraphs
+                if paragraph.section_id == section.pk
+            ],
+        }
+        for section in report.sections.all()
+    ]
+    return sections, len(items)

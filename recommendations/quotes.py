@@ -2,6 +2,12 @@
 
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from .models import Report, Section
 
 
 @dataclass(frozen=True)
@@ -47,3 +53,43 @@ def nearest_match(text: str, quote: str) -> NearestMatch | None:
         min(len(excerpt), len(quote)),
     )
     return NearestMatch(start, end, excerpt, first_difference)
+
+
+@dataclass(frozen=True)
+class QuoteLocation:
+    start: int
+    end: int
+    section: "Section"
+
+
+def locate_quote(report: "Report", quote: str, start: int | None = None) -> QuoteLocation:
+    """Where a pasted quote stands in the report: its offsets and section. `start` picks one
+    occurrence when the quote occurs more than once. ValidationError (by field: `quote` or
+    `start_offset`) when the quote is not verbatim, ambiguous, or spans two sections; for a
+    quote that is not verbatim the message shows the nearest match and where it departs."""
+    starts = occurrences(report.source_text, quote)
+    if not starts:
+        nearest = nearest_match(report.source_text, quote)
+        hint = nearest.describe(quote) if nearest else "Nothing in the report comes close."
+        raise ValidationError({"quote": f"This quote is not verbatim in {report}. {hint}"})
+    if start is None:
+        if len(starts) > 1:
+            raise ValidationError(
+                {
+                    "start_offset": f"The quote occurs {len(starts)} times, at characters "
+                    f"{', '.join(map(str, starts))}; enter the one you mean."
+                }
+            )
+        start = starts[0]
+    elif start not in starts:
+        raise ValidationError(
+            {
+                "start_offset": f"The quote does not start at character {start}; "
+                f"it starts at {', '.join(map(str, starts))}."
+            }
+        )
+    end = start + len(quote)
+    section = report.section_at(start, end)
+    if section is None:
+        raise ValidationError({"quote": "The quote spans two sections; quote one at a time."})
+    return QuoteLocation(start, end, section)

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import views
+from .views import dashboard, exports, recommendation, site, snapshots, source
 
 
 class ExportFormat:
@@ -18,32 +18,37 @@ class ExportFormat:
 register_converter(ExportFormat, "format")
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("ping/", views.ping, name="ping"),
-    path("reports/<slug:slug>/", views.dashboard, name="dashboard"),
-    path("reports/<slug:slug>/source/", views.source, name="source"),
-    path("reports/<slug:slug>/export.<format:extension>", views.export, name="export"),
-    path("reports/<slug:slug>/snapshots/", views.snapshots, name="snapshots"),
-    path("reports/<slug:slug>/snapshots/compare/", views.snapshot_compare, name="snapshot_compare"),
-    path("reports/<slug:slug>/snapshots/<int:pk>/", views.snapshot_detail, name="snapshot"),
+    path("", site.home, name="home"),
+    path("ping/", site.ping, name="ping"),
+    path("status.css", site.status_stylesheet, name="status_stylesheet"),
+    path("reports/<slug:slug>/", dashboard.dashboard, name="dashboard"),
+    path("reports/<slug:slug>/source/", source.source, name="source"),
+    path("reports/<slug:slug>/export.<format:extension>", exports.export, name="export"),
+    path("reports/<slug:slug>/snapshots/", snapshots.snapshots, name="snapshots"),
+    path(
+        "reports/<slug:slug>/snapshots/compare/",
+        snapshots.snapshot_compare,
+        name="snapshot_compare",
+    ),
+    path("reports/<slug:slug>/snapshots/<int:pk>/", snapshots.snapshot_detail, name="snapshot"),
     path(
         "reports/<slug:slug>/snapshots/<int:pk>/export.<format:extension>",
-        views.snapshot_export,
+        exports.snapshot_export,
         name="snapshot_export",
     ),
     path(
         "reports/<slug:slug>/recommendations/<int:number>/",
-        views.recommendation_detail,
+        recommendation.recommendation_detail,
         name="recommendation",
     ),
     path(
         "reports/<slug:slug>/recommendations/<int:number>/assess/",
-        views.assess,
+        recommendation.assess,
         name="assess",
     ),
     path(
         "reports/<slug:slug>/recommendations/<int:number>/comments/",
-        views.add_comment,
+        recommendation.add_comment,
         name="comment",
     ),
 ]

@@ -3,7 +3,6 @@ from datetime import timedelta
 from django.utils import timezone
 
 from recommendations.models import Organization, Recommendation, Status
-from recommendations.views import HISTORY_PAGE_SIZE
 
 from .conftest import make_assessment, make_organization, make_user
 
@@ -13,7 +12,7 @@ def test_long_histories_come_in_pages_with_transitions_across_the_page_break(cli
     government = make_user("gov", make_organization("Ministry", kind=Organization.Kind.GOVERNMENT))
     recommendation = Recommendation.objects.get(number=2)
     start = timezone.now() - timedelta(days=100)
-    total = HISTORY_PAGE_SIZE + 10
+    total = Recommendation.HISTORY_PAGE_SIZE + 10
     for i in range(total):
         author = ngo if i % 2 else government
         make_assessment(

@@ -11,13 +11,14 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from recommendations import exports
 from recommendations.models import Membership, Organization, Report, Snapshot
+from recommendations.publishing.snapshots import publish_snapshot
 
-from .conftest import make_organization, make_user
+from .conftest import make_coordinator, make_organization, make_user
 
-ROLES = ["anonymous", "observer", "ngo", "government", "staff", "superuser"]
-READERS = ["observer", "ngo", "government", "staff", "superuser"]
+# staff: is_staff and nothing else; coordinator: staff in the Coordinators group.
+ROLES = ["anonymous", "observer", "ngo", "government", "staff", "coordinator", "superuser"]
+READERS = ["observer", "ngo", "government", "staff", "coordinator", "superuser"]
 LOGIN = "login"  # a redirect to the log-in page
 REDIRECT = "redirect"  # any other redirect
 
@@ -34,17 +35,20 @@ def writers(ok) -> dict:
         "ngo": ok,
         "government": ok,
         "staff": 403,  # a coordinator has no organization to speak for
+        "coordinator": 403,
         "superuser": 403,
     }
 
 
 ASSESS = {"status": "IN_PROGRESS", "rationale": "Matrix test.", "based_on": ""}
-PUBLISH_OUTCOMES = {**everyone(403), "staff": REDIRECT, "superuser": REDIRECT}
+# Publishing takes the publish_snapshot permission; staff status alone is not enough.
+PUBLISH_OUTCOMES = {**everyone(403), "coordinator": REDIRECT, "superuser": REDIRECT}
 
 # name → method → (data, {role: expected})
 EXPECTED = {
     "home": {"GET": (None, everyone(REDIRECT))},
     "ping": {"GET": (None, everyone(200))},
+    "status_stylesheet": {"GET": (None, {"anonymous": 200, **dict.fromkeys(READERS, 200)})},
     "dashboard": {"GET": (None, everyone(200))},
     "source": {"GET": (None, everyone(200))},
     "recommendation": {"GET": (None, everyone(200))},
@@ -132,10 +136,11 @@ def users(norway):
             "government", make_organization("Ministry", kind=Organization.Kind.GOVERNMENT)
         ),
         "staff": User.objects.create_user("staff", password="a-long-test-password", is_staff=True),
+        "coordinator": make_coordinator("coordinator"),
         "superuser": User.objects.create_superuser("root", "root@example.org", "a-long-pw-123"),
     }
-    exports.publish_snapshot(norway, published_by=users["superuser"], title="First")
-    exports.publish_snapshot(norway, published_by=users["superuser"], title="Second")
+    publish_snapshot(norway, published_by=users["superuser"], title="First")
+    publish_snapshot(norway, published_by=users["superuser"], title="Second")
     return users
 
 
@@ -190,7 +195,7 @@ def test_a_failed_write_changed_nothing(client, users):
     """The 403s above are refusals before any write."""
     from recommendations.models import Assessment, Comment
 
-    for role in ("observer", "staff", "superuser"):
+    for role in ("observer", "staff", "coordinator", "superuser"):
         login_as(client, users, role)
         client.post(concrete_url("assess"), ASSESS)
         client.post(concrete_url("comment"), {"body": "x"})

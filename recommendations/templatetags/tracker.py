@@ -1,6 +1,7 @@
 """Small tags for markup that repeats many times per page; written as Python (format_html)
 rather than included templates, which cost a template render each time."""
 
+import hashlib
 from datetime import datetime
 
 from django import template
@@ -9,8 +10,9 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from recommendations.models import NOT_ASSESSED, NOT_ASSESSED_LABEL, STATUS_LABELS, Assessment
-from recommendations.models import status_label as label_of_status
+from recommendations.models import Assessment
+from recommendations.status import NOT_ASSESSED, NOT_ASSESSED_LABEL, STATUS_LABELS, stylesheet
+from recommendations.status import status_label as label_of_status
 
 register = template.Library()
 
@@ -75,3 +77,12 @@ def iso_datetime(value: str | None) -> datetime | str:
     if not value:
         return ""
     return datetime.fromisoformat(value)
+
+
+@register.simple_tag
+def status_stylesheet_version() -> str:
+    """Changes whenever the status colours change, so browsers fetch the new stylesheet."""
+    return _stylesheet_version
+
+
+_stylesheet_version = hashlib.sha256(stylesheet().encode()).hexdigest()[:12]

@@ -1,0 +1,50 @@
+import csv
+from collections.abc import Iterable, Iterator
+
+from .tables import (
+    HISTORY_COLUMNS,
+    SUMMARY_COLUMNS,
+    history_row,
+    history_rows,
+    summary_rows,
+)
+
+
+def neutralise_formula(value: object) -> object:
+    """Spreadsheets run a cell that starts with = + - @ as a formula; text must stay text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+class _Line:
+    """A file-like object whose write() hands back the line, for csv.writer in a stream."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+def csv_lines(header: list[str], rows: Iterable[list]) -> Iterator[str]:
+    """CSV text line by line, starting with a byte-order mark so Excel reads UTF-8."""
+    writer = csv.writer(_Line())
+    yield "\ufeff" + writer.writerow(header)
+    for row in rows:
+        yield writer.writerow([neutralise_formula(value) for value in row])
+
+
+def render_csv(document: dict) -> bytes:
+    """One row per recommendation: its positions, divergence and counts."""
+    return "".join(csv_lines(SUMMARY_COLUMNS, summary_rows(document))).encode("utf-8")
+
+
+def render_history_csv(document: dict) -> bytes:
+    """One row per assessment, oldest first."""
+    return "".join(csv_lines(HISTORY_COLUMNS, history_rows(document))).encode("utf-8")
+
+
+def stream_history_csv(records: Iterable[dict], short_titles: dict[int, str]) -> Iterator[bytes]:
+    """The history CSV from assessment records as they come (see
+    document.stream_assessment_records): memory does not grow with the history."""
+    rows = (history_row(record, short_titles) for record in records)
+    for line in csv_lines(HISTORY_COLUMNS, rows):
+        yield line.encode("utf-8")

@@ -1,0 +1,70 @@
+import threading
+from typing import Any
+
+from django.template.loader import render_to_string
+
+from ..presentation import status_summary
+from ..status import stylesheet
+from .tables import about_lines
+
+PDF_HISTORY_LENGTH = 5
+
+
+def refuse_url(url: str, *args: object, **kwargs: object) -> dict:
+    raise ValueError(f"The status report fetches nothing from outside ({url}).")
+
+
+_fonts = threading.local()
+
+
+def font_configuration() -> Any:
+    """Fonts found once per thread, not once per PDF (each PDF would spend ~0.3 s on it)."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    if not hasattr(_fonts, "configuration"):
+        _fonts.configuration = FontConfiguration()
+    return _fonts.configuration
+
+
+def render_pdf(document: dict) -> bytes:
+    """A cover with the report and how the document was made, an overview table, then each
+    recommendation with its positions, cited evidence and recent history."""
+    from weasyprint import HTML
+
+    html = status_report_html(document)
+    return HTML(string=html, url_fetcher=refuse_url).write_pdf(font_config=font_configuration())
+
+
+def status_report_html(document: dict) -> str:
+    """The HTML that render_pdf() lays out."""
+    evidence = {item["id"]: item for item in document["evidence"]}
+    sections = []
+    for r in document["recommendations"]:
+        cited_ids = sorted({pk for p in r["positions"] for pk in p["cited_evidence"]})
+        history = [a for a in document["assessments"] if a["recommendation"] == r["number"]]
+        shown = {(side or {}).get("id") for side in (r["government"], r["ngo"])}
+        sections.append(
+            {
+                **r,
+                "sides": [("Government", r["government"]), ("NGO", r["ngo"])],
+                "other_positions": [p for p in r["positions"] if p["id"] not in shown],
+                "cited": [evidence[pk] for pk in cited_ids if pk in evidence],
+                "recent_history": list(reversed(history))[:PDF_HISTORY_LENGTH],
+                "history_total": len(history),
+            }
+        )
+    summary = []
+    for side in ("government", "ngo"):
+        counts = status_summary(
+            [(r[side] or {}).get("status") for r in document["recommendations"]]
+        )
+        summary.append(("Government" if side == "government" else "NGO", counts))
+    context = {
+        "document": document,
+        "report": document["report"],
+        "about": about_lines(document),
+        "sections": sections,
+        "summary": summary,
+        "status_css": stylesheet(),
+    }
+    return render_to_string("exports/status_report.html", context)

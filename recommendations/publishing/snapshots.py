@@ -1,0 +1,84 @@
+"""Publishing a status report as a frozen snapshot, and comparing two of them."""
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import PermissionDenied
+
+from ..models import Report, Snapshot, may_publish, sha256_hex
+from ..status import Status
+from .document import build_document
+from .json import render_json
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+
+def publish_snapshot(report: Report, *, published_by: "AbstractBaseUser", title: str) -> Snapshot:
+    """Freeze the whole report's current status report as a snapshot (refused without the
+    publish permission: a snapshot can never be deleted)."""
+    if not may_publish(published_by):
+        raise PermissionDenied("Publishing a status report needs the publish permission.")
+    document = build_document(
+        report, report.recommendations.all(), generated_by=published_by, filters={}
+    )
+    content = render_json(document).decode("utf-8")
+    return Snapshot.objects.create(
+        report=report,
+        title=title.strip(),
+        content=content,
+        content_sha256=sha256_hex(content),
+        published_by=published_by,
+    )
+
+
+@dataclass
+class StatusChange:
+    """One organization's position on one recommendation, before and after."""
+
+    number: int
+    short_title: str
+    organization: str
+    organization_kind: str
+    before: dict | None
+    after: dict | None
+
+    @property
+    def steps(self) -> int | None:
+        """Signed steps on the status scale; positive is progress."""
+        if not self.before or not self.after:
+            return None
+        return Status.rank(self.after["status"]) - Status.rank(self.before["status"])
+
+
+def compare_documents(older: dict, newer: dict) -> list[StatusChange]:
+    """Every organization whose position on a recommendation changed status between two
+    status reports (a first assessment counts as a change from not assessed)."""
+
+    def positions(document: dict) -> dict[tuple[int, str], dict]:
+        return {
+            (r["number"], p["organization"]): p
+            for r in document["recommendations"]
+            for p in r["positions"]
+        }
+
+    titles = {r["number"]: r["short_title"] for r in older["recommendations"]}
+    titles.update({r["number"]: r["short_title"] for r in newer["recommendations"]})
+    before, after = positions(older), positions(newer)
+    changes = []
+    for key in sorted(before.keys() | after.keys()):
+        old, new = before.get(key), after.get(key)
+        if (old or {}).get("status") == (new or {}).get("status"):
+            continue
+        number, organization = key
+        changes.append(
+            StatusChange(
+                number=number,
+                short_title=titles[number],
+                organization=organization,
+                organization_kind=(new or old or {})["organization_kind"],
+                before=old,
+                after=new,
+            )
+        )
+    return changes

@@ -1,0 +1,94 @@
+"""The status scale: values, labels, order and colours, defined once.
+
+Everything that shows a status takes it from here: the models' choices, forms and filters, the
+badges (their stylesheet is generated from `STATUS_STYLES`, see `stylesheet()`), the XLSX fills
+and the PDF. See docs/design.md, "Status scale".
+"""
+
+from dataclasses import dataclass
+
+from django.db import models
+from django.db.models import Case, Value, When
+from django.db.models.expressions import Combinable
+
+
+class Status(models.TextChoices):
+    """Ordinal, worst to best; `Not assessed` is the absence of an assessment."""
+
+    REGRESSED = "REGRESSED", "Regressed"
+    NO_PROGRESS = "NO_PROGRESS", "No progress"
+    IN_PROGRESS = "IN_PROGRESS", "In progress"
+    PARTIALLY_IMPLEMENTED = "PARTIALLY_IMPLEMENTED", "Partially implemented"
+    IMPLEMENTED = "IMPLEMENTED", "Implemented"
+
+    @classmethod
+    def rank(cls, value: str) -> int:
+        """0 for the worst status, 4 for the best."""
+        return cls.values.index(value)
+
+    @classmethod
+    def rank_expression(cls, field: str | Combinable) -> Case:
+        """The rank of a status column in SQL (NULL where there is no status)."""
+        return Case(
+            *(When(**{str(field): value}, then=Value(i)) for i, value in enumerate(cls.values)),
+            default=None,
+            output_field=models.IntegerField(),
+        )
+
+
+NOT_ASSESSED = "NOT_ASSESSED"  # never stored: the absence of an assessment
+NOT_ASSESSED_LABEL = "Not assessed"
+STATUS_LABELS: dict[str, str] = dict(Status.choices)
+
+
+def status_label(value: str | None) -> str:
+    """The label of a stored status; `Not assessed` for none."""
+    return STATUS_LABELS.get(value or "", NOT_ASSESSED_LABEL)
+
+
+def status_choices_with_not_assessed() -> list[tuple[str, str]]:
+    return [*Status.choices, (NOT_ASSESSED, NOT_ASSESSED_LABEL)]
+
+
+@dataclass(frozen=True)
+class StatusStyle:
+    """How a status is drawn: `colour` fills a badge or a bar, `ink` is the text on it.
+    Every pair has at least 4.5:1 contrast (WCAG AA); a status is never shown by colour alone."""
+
+    colour: str
+    ink: str
+
+    @property
+    def colour_hex(self) -> str:
+        """Without the leading #, as spreadsheets want it."""
+        return self.colour.removeprefix("#").upper()
+
+
+STATUS_STYLES: dict[str, StatusStyle] = {
+    Status.REGRESSED: StatusStyle("#b91c1c", "#ffffff"),
+    Status.NO_PROGRESS: StatusStyle("#c2410c", "#ffffff"),
+    Status.IN_PROGRESS: StatusStyle("#a16207", "#ffffff"),
+    Status.PARTIALLY_IMPLEMENTED: StatusStyle("#1d4ed8", "#ffffff"),
+    Status.IMPLEMENTED: StatusStyle("#15803d", "#ffffff"),
+    NOT_ASSESSED: StatusStyle("#cbd2d9", "#1f2933"),
+}
+
+
+def status_style(value: str | None) -> StatusStyle:
+    return STATUS_STYLES.get(value or NOT_ASSESSED, STATUS_STYLES[NOT_ASSESSED])
+
+
+def stylesheet() -> str:
+    """CSS: a `--status-<VALUE>` custom property per status (other rules take their "bad" and
+    "good" colours from the ends of the scale), `.status-<VALUE>` badges, `.fill-<VALUE>` SVG
+    bars."""
+    properties = "".join(
+        f" --status-{value}: {style.colour};" for value, style in STATUS_STYLES.items()
+    )
+    rules = [f":root {{{properties} }}\n"]
+    rules += [
+        f".status-{value} {{ background: {style.colour}; color: {style.ink}; }}\n"
+        f".fill-{value} {{ fill: {style.colour}; }}\n"
+        for value, style in STATUS_STYLES.items()
+    ]
+    return "".join(rules)

@@ -1,0 +1,1 @@
+"""The web pages, one module per area. Only the URLconf imports from here."""

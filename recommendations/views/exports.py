@@ -1,0 +1,51 @@
+"""Downloads of the status report: live (with the dashboard's filters) and of a snapshot."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_GET
+
+from ..downloads import report_download, snapshot_download
+from ..filters import RecommendationFilter
+from ..models import Report
+from ._shared import bad_request
+from .snapshots import snapshot_or_404
+
+HISTORY_IS_CSV_ONLY = "Only the CSV export has a history table (?table=history)."
+
+
+def _table(request: HttpRequest, extension: str) -> str | None:
+    """Which table a CSV export holds: `summary` (default) or `history`; None if not valid."""
+    table = request.GET.get("table", "summary")
+    if table == "summary" or (table == "history" and extension == "csv"):
+        return table
+    return None
+
+
+@require_GET
+def export(request: HttpRequest, slug: str, extension: str) -> HttpResponse:
+    report = get_object_or_404(Report, slug=slug)
+    table = _table(request, extension)
+    if table is None:
+        return bad_request(request, HISTORY_IS_CSV_ONLY)
+    recommendations = report.recommendations.with_positions()
+    filterset = RecommendationFilter(request.GET or None, queryset=recommendations)
+    if filterset.is_bound and not filterset.is_valid():
+        problems = "; ".join(f"{field}: {' '.join(e)}" for field, e in filterset.errors.items())
+        return bad_request(request, f"Some filters could not be used: {problems}")
+    return report_download(
+        report,
+        filterset.qs,
+        extension,
+        user=request.user,
+        filters=filterset.applied(),
+        table=table,
+    )
+
+
+@require_GET
+def snapshot_export(request: HttpRequest, slug: str, pk: int, extension: str) -> HttpResponse:
+    snapshot = snapshot_or_404(slug, pk)
+    table = _table(request, extension)
+    if table is None:
+        return bad_request(request, HISTORY_IS_CSV_ONLY)
+    return snapshot_download(snapshot, extension, table)

@@ -1,0 +1,179 @@
+"""A recommendation's page, and the two things reviewers write on it: assessments and comments.
+The POSTs answer HTMX requests with partials and plain form posts with a redirect."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import reswap, retarget
+
+from ..forms import AssessmentForm, CommentForm
+from ..models import (
+    Assessment,
+    Recommendation,
+    StaleAssessment,
+    membership_of,
+    writer_membership,
+)
+from ..presentation import evidence_groups
+from ._shared import HtmxHttpRequest, bad_request, wants_partial
+
+TEMPLATE = "recommendations/recommendation.html"
+
+
+def _recommendation(slug: str, number: int) -> Recommendation:
+    return get_object_or_404(
+        Recommendation.objects.select_related("report"), report__slug=slug, number=number
+    )
+
+
+def _history_page_number(request: HtmxHttpRequest) -> int | None:
+    """`?history_page=N`, 1 when absent; None when it is not a page number."""
+    value = request.GET.get("history_page", "1")
+    if not (value.isascii() and value.isdigit()):
+        return None
+    number = int(value)
+    return number if 0 < number < 100_000 else None
+
+
+def _context(
+    request: HtmxHttpRequest,
+    recommendation: Recommendation,
+    assess_form: AssessmentForm | None = None,
+    comment_form: CommentForm | None = None,
+) -> dict:
+    membership = membership_of(request.user)
+    can_write = membership is not None and membership.can_write
+    page = _history_page_number(request) or 1
+    history_total = recommendation.assessments.count()
+    positions = recommendation.positions()
+    own_position = None
+    if membership is not None:
+        own_position = next(
+            (a for a in positions if a.organization_id == membership.organization_id), None
+        )
+    if assess_form is None and can_write:
+        assess_form = AssessmentForm(
+            recommendation=recommendation,
+            initial={
+                "based_on": own_position.pk if own_position else None,
+                "status": own_position and own_position.status,
+            },
+        )
+    if comment_form is None and can_write:
+        comment_form = CommentForm(recommendation=recommendation)
+    page_size = recommendation.HISTORY_PAGE_SIZE
+    return {
+        "report": recommendation.report,
+        "recommendation": recommendation,
+        "membership": membership,
+        "can_write": can_write,
+        "history": recommendation.history_entries(page),
+        "history_total": history_total,
+        "history_page": page,
+        "history_next": page + 1 if page * page_size < history_total else None,
+        "history_previous": page - 1 if page > 1 else None,
+        "positions": positions,
+        "own_position": own_position,
+        "assess_form": assess_form,
+        "comment_form": comment_form,
+        "comments": recommendation.comments.select_related(
+            "author", "organization", "evidence"
+        ).order_by("created_at", "pk"),
+    }
+
+
+def _full_page(
+    request: HtmxHttpRequest,
+    recommendation: Recommendation,
+    status: int = 200,
+    **forms: AssessmentForm | CommentForm,
+) -> HttpResponse:
+    context = _context(request, recommendation, **forms)  # type: ignore[arg-type]
+    context["evidence_groups"] = evidence_groups(recommendation)
+    return render(request, TEMPLATE, context, status=status)
+
+
+@require_GET
+def recommendation_detail(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
+    recommendation = _recommendation(slug, number)
+    if _history_page_number(request) is None:
+        return bad_request(request, "history_page must be a page number (1, 2, …).")
+    return _full_page(request, recommendation)
+
+
+def _stale_form(
+    request: HtmxHttpRequest, recommendation: Recommendation, stale: StaleAssessment
+) -> AssessmentForm:
+    """Keep what the user typed, now based on the newer assessment, with the conflict shown."""
+    data = request.POST.copy()
+    data["based_on"] = str(stale.newer.pk)
+    form = AssessmentForm(data, recommendation=recommendation)
+    form.is_valid()
+    form.add_error(None, stale.messages[0])
+    form.newer_assessment = stale.newer
+    return form
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def assess(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
+    recommendation = _recommendation(slug, number)
+    writer_membership(request.user)
+    form = AssessmentForm(request.POST, recommendation=recommendation)
+    if form.is_valid():
+        based_on = None
+        if form.cleaned_data["based_on"]:
+            based_on = Assessment.objects.filter(
+                pk=form.cleaned_data["based_on"], recommendation=recommendation
+            ).first()
+        try:
+            recommendation.assess(
+                author=request.user,
+                status=form.cleaned_data["status"],
+                rationale=form.cleaned_data["rationale"],
+                evidence=form.cleaned_data["evidence"],
+                based_on=based_on,
+            )
+        except StaleAssessment as stale:
+            form = _stale_form(request, recommendation, stale)
+        except ValidationError as error:
+            form.add_error(None, error)
+    if form.is_valid() and not form.errors:
+        if wants_partial(request):
+            return render(request, f"{TEMPLATE}#activity", _context(request, recommendation))
+        messages.success(request, "Assessment recorded.")
+        return redirect(recommendation)
+    if wants_partial(request):
+        context = _context(request, recommendation, assess_form=form)
+        response = render(request, f"{TEMPLATE}#assess-form", context, status=422)
+        return reswap(retarget(response, "#assess-form"), "outerHTML")
+    return _full_page(request, recommendation, status=422, assess_form=form)
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def add_comment(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
+    recommendation = _recommendation(slug, number)
+    writer_membership(request.user)
+    form = CommentForm(request.POST, recommendation=recommendation)
+    if form.is_valid():
+        try:
+            recommendation.add_comment(
+                author=request.user,
+                body=form.cleaned_data["body"],
+                evidence=form.cleaned_data["evidence"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+    if form.is_valid() and not form.errors:
+        if wants_partial(request):
+            return render(request, f"{TEMPLATE}#comments", _context(request, recommendation))
+        messages.success(request, "Comment added.")
+        return redirect(recommendation.get_absolute_url() + "#comments")
+    if wants_partial(request):
+        context = _context(request, recommendation, comment_form=form)
+        return render(request, f"{TEMPLATE}#comments", context, status=422)
+    return _full_page(request, recommendation, status=422, comment_form=form)

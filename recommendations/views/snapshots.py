@@ -1,0 +1,83 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from ..forms import CompareSnapshotsForm, PublishSnapshotForm
+from ..models import Report, Snapshot, may_publish
+from ..publishing.snapshots import compare_documents, publish_snapshot
+from ..publishing.tables import describe_filters
+
+
+def snapshot_or_404(slug: str, pk: int) -> Snapshot:
+    return get_object_or_404(
+        Snapshot.objects.select_related("report", "published_by"), report__slug=slug, pk=pk
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def snapshots(request: HttpRequest, slug: str) -> HttpResponse:
+    """The report's published snapshots; coordinators with the publish permission publish a
+    new one here (POST)."""
+    report = get_object_or_404(Report, slug=slug)
+    form = PublishSnapshotForm(request.POST or None)
+    if request.method == "POST":
+        if not may_publish(request.user):
+            raise PermissionDenied("Publishing a status report needs the publish permission.")
+        if form.is_valid():
+            snapshot = publish_snapshot(
+                report, published_by=request.user, title=form.cleaned_data["title"]
+            )
+            messages.success(request, f"Published “{snapshot.title}”.")
+            return redirect(snapshot)
+    published = list(report.snapshots.listing())
+    return render(
+        request,
+        "recommendations/snapshots.html",
+        {
+            "report": report,
+            "snapshots": published,
+            "form": form,
+            "may_publish": may_publish(request.user),
+        },
+        status=422 if form.errors else 200,
+    )
+
+
+@require_GET
+def snapshot_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    snapshot = snapshot_or_404(slug, pk)
+    document = snapshot.document
+    choices = list(snapshot.report.snapshots.listing())
+    earlier = [s for s in choices if (s.published_at, s.pk) < (snapshot.published_at, snapshot.pk)]
+    return render(
+        request,
+        "recommendations/snapshot.html",
+        {
+            "report": snapshot.report,
+            "snapshot": snapshot,
+            "document": document,
+            "filters": describe_filters(document["filters"]),
+            "choices": choices,
+            "compare_with": earlier[0]
+            if earlier
+            else next((s for s in choices if s != snapshot), None),
+        },
+    )
+
+
+@require_GET
+def snapshot_compare(request: HttpRequest, slug: str) -> HttpResponse:
+    report = get_object_or_404(Report, slug=slug)
+    form = CompareSnapshotsForm(request.GET, report=report)
+    context = {"report": report, "form": form, "choices": form.fields["older"].queryset}
+    if not form.is_valid():
+        return render(request, "recommendations/snapshot_compare.html", context, status=400)
+    older, newer = form.cleaned_data["older"], form.cleaned_data["newer"]
+    context |= {
+        "older": older,
+        "newer": newer,
+        "changes": compare_documents(older.document, newer.document),
+    }
+    return render(request, "recommendations/snapshot_compare.html", context)
