@@ -35,6 +35,7 @@ run: db
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DJANGO_DEBUG=1 $(BIN)/mypy
 	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
 # Production settings (DEBUG off, a real secret key, a host name) must pass Django's deploy checks.

@@ -1,9 +1,13 @@
+from collections.abc import Callable
+from typing import Any, cast
+
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.models import User
+from django.db.models import Count, Model, QuerySet
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
@@ -28,8 +32,6 @@ from .models import (
 from .publishing import snapshots
 from .quotes import locate_quote
 
-User = get_user_model()
-
 
 def quote_in_context(item: EvidenceItem) -> str:
     """The quote marked inside its paragraph, so a coordinator sees what surrounds it."""
@@ -50,7 +52,14 @@ def quote_in_context(item: EvidenceItem) -> str:
     )
 
 
-def only_one(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet):
+def signed_in(request: HttpRequest) -> User:
+    """The admin lets only signed-in staff through."""
+    return cast(User, request.user)
+
+
+def only_one[M: Model](
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[M]
+) -> M | None:
     """The selected object when exactly one is selected; else a message and None."""
     if queryset.count() != 1:
         modeladmin.message_user(
@@ -60,27 +69,30 @@ def only_one(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Query
     return queryset.first()
 
 
-def report_export_action(extension: str):
+type Action = Callable[[admin.ModelAdmin, HttpRequest, QuerySet], HttpResponseBase | None]
+
+
+def report_export_action(extension: str) -> Action:
     @admin.action(description=f"Download the status report as {extension.upper()}")
     def download(
         modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
-    ) -> HttpResponse | None:
+    ) -> HttpResponseBase | None:
         report = only_one(modeladmin, request, queryset)
         if report is None:
             return None
         return downloads.report_download(
-            report, report.recommendations.all(), extension, user=request.user
+            report, report.recommendations.all(), extension, user=signed_in(request)
         )
 
     download.__name__ = f"download_{extension}"
     return download
 
 
-def snapshot_export_action(extension: str):
+def snapshot_export_action(extension: str) -> Action:
     @admin.action(description=f"Download the snapshot as {extension.upper()}")
     def download(
         modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
-    ) -> HttpResponse | None:
+    ) -> HttpResponseBase | None:
         snapshot = only_one(modeladmin, request, queryset.select_related("report"))
         return None if snapshot is None else downloads.snapshot_download(snapshot, extension)
 
@@ -147,7 +159,9 @@ class ReportAdmin(SimpleHistoryAdmin):
     def publish_snapshot(self, request: HttpRequest, queryset: QuerySet) -> None:
         title = f"Status report {timezone.localdate():%-d %B %Y}"
         for report in queryset:
-            snapshot = snapshots.publish_snapshot(report, published_by=request.user, title=title)
+            snapshot = snapshots.publish_snapshot(
+                report, published_by=signed_in(request), title=title
+            )
             self.message_user(
                 request,
                 format_html(
@@ -252,8 +266,9 @@ class EvidenceItemForm(forms.ModelForm):
         model = EvidenceItem
         fields = ["report", "quote", "start_offset", "note"]
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         report, quote = cleaned.get("report"), cleaned.get("quote")
         if not report or not quote:
             return cleaned
@@ -344,10 +359,17 @@ admin.site.unregister(User)
 
 @admin.register(User)
 class TrackerUserAdmin(UserAdmin):
-    inlines = [*UserAdmin.inlines, MembershipInline]
-    list_display = [*UserAdmin.list_display, "organization"]
+    inlines = [MembershipInline]
+    list_display = ["username", "email", "first_name", "last_name", "is_staff", "organization"]
     list_select_related = ["membership__organization"]
-    list_filter = [*UserAdmin.list_filter, "membership__role", "membership__organization"]
+    list_filter = [
+        "is_staff",
+        "is_superuser",
+        "is_active",
+        "groups",
+        "membership__role",
+        "membership__organization",
+    ]
 
     @admin.display(description="organization", ordering="membership__organization__name")
     def organization(self, user: User) -> str:
@@ -443,8 +465,8 @@ class EvidenceLinkHistoryAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False

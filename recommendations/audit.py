@@ -33,8 +33,8 @@ BASELINE_REASON = "State before the first audited change"
 
 
 def record_baseline(
-    sender: type[models.Model], instance: models.Model, raw: bool = False, **kwargs
-):
+    sender: type[models.Model], instance: models.Model, raw: bool = False, **kwargs: object
+) -> None:
     if raw or instance.pk is None:
         return
     history = get_history_manager_for_model(sender)

@@ -15,7 +15,7 @@ from .publishing.csv import render_history_csv, stream_history_csv
 from .publishing.document import build_document, stream_assessment_records
 
 if TYPE_CHECKING:
-    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 
 def attachment(
@@ -32,7 +32,7 @@ def report_download(
     recommendations: QuerySet[Recommendation],
     extension: str,
     *,
-    user: "AbstractBaseUser",
+    user: "User",
     filters: dict[str, str] | None = None,
     table: str = "summary",
 ) -> HttpResponse | StreamingHttpResponse:

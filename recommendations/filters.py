@@ -1,10 +1,13 @@
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
-from .models import OrganizationKind, Pillar, Recommendation
+from .models import OrganizationKind, Pillar, Recommendation, RecommendationQuerySet
 from .status import NOT_ASSESSED, status_choices_with_not_assessed
 
-SIDES = {
+# The queryset the filters receive: recommendations annotated by with_positions().
+type Rows = RecommendationQuerySet[Recommendation]
+
+SIDES: dict[str, str] = {
     OrganizationKind.GOVERNMENT: "government_status",
     OrganizationKind.NGO: "ngo_status",
 }
@@ -51,13 +54,13 @@ class RecommendationFilter(django_filters.FilterSet):
         kind = self.form.cleaned_data.get("kind")
         return [SIDES[kind]] if kind else list(SIDES.values())
 
-    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def search(self, queryset: Rows, name: str, value: str) -> Rows:
         condition = Q()
         for word in value.split():
             condition &= Q(text__icontains=word) | Q(short_title__icontains=word)
         return queryset.filter(condition)
 
-    def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_status(self, queryset: Rows, name: str, value: str) -> Rows:
         condition = Q()
         for side in self.sides():
             if value == NOT_ASSESSED:
@@ -66,12 +69,12 @@ class RecommendationFilter(django_filters.FilterSet):
                 condition |= Q(**{side: value})
         return queryset.filter(condition)
 
-    def filter_kind(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_kind(self, queryset: Rows, name: str, value: str) -> Rows:
         if self.form.cleaned_data.get("status"):
             return queryset  # the status filter already looks at this side only
         return queryset.filter(**{f"{SIDES[value]}__isnull": False})
 
-    def filter_divergent(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+    def filter_divergent(self, queryset: Rows, name: str, value: bool | None) -> Rows:
         if not value:
             return queryset
         return queryset.divergent()

@@ -1,6 +1,8 @@
+from typing import Any, cast
+
 from django import forms
 
-from .models import EvidenceItem, Recommendation, Report, Snapshot
+from .models import Assessment, EvidenceItem, Recommendation, Report, Snapshot
 from .status import Status
 
 
@@ -19,9 +21,13 @@ class AssessmentForm(forms.Form):
     )
     based_on = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, recommendation: Recommendation, **kwargs) -> None:
+    # Shown with the refusal when a colleague's newer assessment made this one stale.
+    newer_assessment: Assessment | None = None
+
+    def __init__(self, *args: Any, recommendation: Recommendation, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["evidence"].queryset = recommendation.citable_evidence()
+        evidence = cast(forms.ModelMultipleChoiceField, self.fields["evidence"])
+        evidence.queryset = recommendation.citable_evidence()
 
 
 class CommentForm(forms.Form):
@@ -34,9 +40,10 @@ class CommentForm(forms.Form):
         label="About evidence item (optional)",
     )
 
-    def __init__(self, *args, recommendation: Recommendation, **kwargs) -> None:
+    def __init__(self, *args: Any, recommendation: Recommendation, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["evidence"].queryset = recommendation.citable_evidence()
+        evidence = cast(forms.ModelChoiceField, self.fields["evidence"])
+        evidence.queryset = recommendation.citable_evidence()
 
 
 class PublishSnapshotForm(forms.Form):
@@ -50,14 +57,15 @@ class CompareSnapshotsForm(forms.Form):
     older = forms.ModelChoiceField(queryset=Snapshot.objects.none(), label="From")
     newer = forms.ModelChoiceField(queryset=Snapshot.objects.none(), label="To")
 
-    def __init__(self, *args, report: Report, **kwargs) -> None:
+    def __init__(self, *args: Any, report: Report, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        published = report.snapshots.listing()
-        self.fields["older"].queryset = published
-        self.fields["newer"].queryset = published
+        self.published = report.snapshots.listing()
+        cast(forms.ModelChoiceField, self.fields["older"]).queryset = self.published
+        cast(forms.ModelChoiceField, self.fields["newer"]).queryset = self.published
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         older, newer = cleaned.get("older"), cleaned.get("newer")
         if older and newer:
             if older.pk == newer.pk:

@@ -201,7 +201,7 @@ def assign_sections(text: str, body: list[Span]) -> list[ParsedSection]:
 
 
 def split_recommendations(text: str, section: ParsedSection) -> list[ParsedRecommendation]:
-    recommendations = []
+    recommendations: list[ParsedRecommendation] = []
     for paragraph in section.paragraphs:
         position = paragraph.start
         for piece in text[paragraph.start : paragraph.end].split(RECOMMENDATION_SEPARATOR):

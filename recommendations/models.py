@@ -2,7 +2,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from datetime import date
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,8 +19,7 @@ from simple_history.models import HistoricalRecords
 from .status import Status
 
 if TYPE_CHECKING:
-    from django.contrib.auth.base_user import AbstractBaseUser
-    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
     from django.db.models import QuerySet
 
 
@@ -61,6 +60,10 @@ class Report(models.Model):
 
     # The source text never changes after import, so the audit trail leaves it out.
     history = HistoricalRecords(excluded_fields=["source_text"])
+
+    # Set by the admin list's annotations.
+    recommendation_total: int
+    evidence_total: int
 
     class Meta:
         ordering = ["-year", "country"]
@@ -103,6 +106,10 @@ class SourceSpan(models.Model):
 
     start_offset = models.PositiveIntegerField()
     end_offset = models.PositiveIntegerField()
+
+    # Each concrete span has its own `report` foreign key.
+    report: "Report"
+    report_id: int
 
     class Meta:
         abstract = True
@@ -240,7 +247,7 @@ class RecommendationQuerySet(models.QuerySet):
 
         def count_of(model: type[models.Model]) -> Coalesce:
             per_recommendation = (
-                model.objects.filter(recommendation=OuterRef("pk"))
+                model._default_manager.filter(recommendation=OuterRef("pk"))
                 .order_by()
                 .values("recommendation")
                 .annotate(total=Count("pk"))
@@ -272,7 +279,7 @@ def attach_positions(recommendations: list["Recommendation"]) -> list["Recommend
 WRITERS_ONLY = "Only reviewers write, and only for their own organization."
 
 
-def membership_of(user: "AbstractBaseUser | AnonymousUser") -> "Membership | None":
+def membership_of(user: "User | AnonymousUser") -> "Membership | None":
     """The user's membership with its organization, or None; fetched once per user object."""
     if not user.is_authenticated:
         return None
@@ -285,7 +292,7 @@ def membership_of(user: "AbstractBaseUser | AnonymousUser") -> "Membership | Non
     return cache["_membership_of"]
 
 
-def writer_membership(user: "AbstractBaseUser | AnonymousUser") -> "Membership":
+def writer_membership(user: "User | AnonymousUser") -> "Membership":
     """The membership the user writes for; PermissionDenied unless they may write.
 
     Reviewers write assessments and comments, and only for their own organization.
@@ -299,7 +306,7 @@ def writer_membership(user: "AbstractBaseUser | AnonymousUser") -> "Membership":
 PUBLISH_PERMISSION = "recommendations.publish_snapshot"
 
 
-def may_publish(user: "AbstractBaseUser | AnonymousUser") -> bool:
+def may_publish(user: "User | AnonymousUser") -> bool:
     """Publishing a snapshot writes a permanent, official status report: it takes the
     `publish_snapshot` permission (the Coordinators group has it), not merely staff status."""
     return user.is_active and user.has_perm(PUBLISH_PERMISSION)
@@ -338,6 +345,17 @@ class Recommendation(SourceSpan):
     history = HistoricalRecords()
 
     objects = RecommendationQuerySet.as_manager()
+
+    # Set on rows of with_positions(), with_counts() and attach_positions().
+    government_assessment_id: int | None
+    government_status: str | None
+    ngo_assessment_id: int | None
+    ngo_status: str | None
+    divergence: int | None
+    government_position: "Assessment | None"
+    ngo_position: "Assessment | None"
+    evidence_total: int
+    comment_total: int
 
     class Meta:
         ordering = ["report", "number"]
@@ -405,7 +423,7 @@ class Recommendation(SourceSpan):
     def assess(
         self,
         *,
-        author: "AbstractBaseUser",
+        author: "User",
         status: str,
         rationale: str,
         evidence: "Iterable[EvidenceItem]" = (),
@@ -459,7 +477,7 @@ class Recommendation(SourceSpan):
         return assessment
 
     def add_comment(
-        self, *, author: "AbstractBaseUser", body: str, evidence: "EvidenceItem | None" = None
+        self, *, author: "User", body: str, evidence: "EvidenceItem | None" = None
     ) -> "Comment":
         membership = writer_membership(author)
         body = body.strip()
@@ -591,6 +609,8 @@ class Organization(models.Model):
 
     history = HistoricalRecords()
 
+    member_total: int  # set by the admin list's annotation
+
     class Meta:
         ordering = ["name"]
         constraints = [
@@ -685,11 +705,11 @@ class AppendOnlyError(Exception):
     pass
 
 
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs) -> int:
+class AppendOnlyQuerySet[M: models.Model](models.QuerySet[M]):
+    def update(self, **kwargs: object) -> int:
         raise AppendOnlyError(f"{self.model._meta.verbose_name_plural} are append-only.")
 
-    def delete(self):
+    def delete(self) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError(f"{self.model._meta.verbose_name_plural} cannot be deleted.")
 
 
@@ -699,12 +719,12 @@ class AppendOnlyModel(models.Model):
     class Meta:
         abstract = True
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise AppendOnlyError(f"A saved {self._meta.verbose_name} cannot be changed.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError(f"A {self._meta.verbose_name} cannot be deleted.")
 
 
@@ -833,7 +853,7 @@ class Comment(models.Model):
 
     def clean(self) -> None:
         if (
-            self.evidence_id
+            self.evidence is not None
             and self.recommendation_id
             and self.recommendation.uncitable([self.evidence])
         ):
@@ -897,7 +917,10 @@ class Snapshot(AppendOnlyModel):
 @receiver(pre_save, sender=Recommendation, dispatch_uid="refuse-text-not-verbatim-recommendation")
 @receiver(pre_save, sender=Report, dispatch_uid="refuse-text-not-verbatim-report")
 def refuse_text_not_verbatim(
-    sender: type, instance: "Report | Recommendation | EvidenceItem", raw: bool = False, **kwargs
+    sender: type,
+    instance: "Report | Recommendation | EvidenceItem",
+    raw: bool = False,
+    **kwargs: object,
 ) -> None:
     """Refuse to save a report whose text does not match its SHA-256, or a recommendation or
     quote that is not verbatim at its offsets. A signal rather than save(), because fixture

@@ -18,7 +18,7 @@ from ..models import (
 from ..status import STATUS_LABELS, Status
 
 if TYPE_CHECKING:
-    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 DOCUMENT_FORMAT = "tip-tracker/status-report"
 DOCUMENT_VERSION = 1
@@ -28,7 +28,7 @@ def local_iso(moment: datetime, zone: tzinfo | None = None) -> str:
     return moment.astimezone(zone or timezone.get_current_timezone()).isoformat(timespec="seconds")
 
 
-def person_name(user: "AbstractBaseUser") -> str:
+def person_name(user: "User") -> str:
     return user.get_full_name() or user.get_username()
 
 
@@ -116,7 +116,7 @@ def build_document(
     report: Report,
     recommendations: QuerySet[Recommendation],
     *,
-    generated_by: "AbstractBaseUser",
+    generated_by: "User",
     filters: dict[str, str] | None = None,
 ) -> dict:
     """The status report of these recommendations (already filtered) of `report`.

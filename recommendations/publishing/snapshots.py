@@ -11,10 +11,10 @@ from .document import build_document
 from .json import render_json
 
 if TYPE_CHECKING:
-    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 
-def publish_snapshot(report: Report, *, published_by: "AbstractBaseUser", title: str) -> Snapshot:
+def publish_snapshot(report: Report, *, published_by: "User", title: str) -> Snapshot:
     """Freeze the whole report's current status report as a snapshot (refused without the
     publish permission: a snapshot can never be deleted)."""
     if not may_publish(published_by):

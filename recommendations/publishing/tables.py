@@ -1,6 +1,6 @@
 """The document as tables (summary, history, evidence, about), shared by CSV, XLSX and PDF."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from ..models import Organization, Pillar
@@ -134,7 +134,7 @@ def about_lines(document: dict) -> list[tuple[str, str]]:
     ]
 
 
-FILTER_LABELS = {
+FILTER_LABELS: dict[str, tuple[str, Callable[[str], str]]] = {
     "q": ("Search", str),
     "status": ("Status", status_label),
     "kind": ("Assessed by", lambda value: Organization.Kind(value).label),

@@ -66,7 +66,7 @@ def options(field: BoundField) -> SafeString:
         '<option value="{}"{}>{}</option>',
         (
             (value, " selected" if str(value) in selected else "", label)
-            for value, label in field.field.choices
+            for value, label in getattr(field.field, "choices", ())
         ),
     )
 

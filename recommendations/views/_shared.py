@@ -1,14 +1,17 @@
 """What the views of several areas need (private to the views package)."""
 
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_htmx.middleware import HtmxDetails
 
 
 class HtmxHttpRequest(HttpRequest):
-    """A request that has passed through django-htmx's middleware (as every request has)."""
+    """A request as the app's views see it: django-htmx's middleware has set `htmx`, and
+    LoginRequiredMiddleware has let only signed-in users through (so `user` is a User)."""
 
     htmx: HtmxDetails
+    user: User
 
 
 def wants_partial(request: HtmxHttpRequest) -> bool:

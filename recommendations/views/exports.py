@@ -1,13 +1,13 @@
 """Downloads of the status report: live (with the dashboard's filters) and of a snapshot."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
 from ..downloads import report_download, snapshot_download
 from ..filters import RecommendationFilter
 from ..models import Report
-from ._shared import bad_request
+from ._shared import HtmxHttpRequest, bad_request
 from .snapshots import snapshot_or_404
 
 HISTORY_IS_CSV_ONLY = "Only the CSV export has a history table (?table=history)."
@@ -22,7 +22,9 @@ def _table(request: HttpRequest, extension: str) -> str | None:
 
 
 @require_GET
-def export(request: HttpRequest, slug: str, extension: str) -> HttpResponse:
+def export(
+    request: HtmxHttpRequest, slug: str, extension: str
+) -> HttpResponse | StreamingHttpResponse:
     report = get_object_or_404(Report, slug=slug)
     table = _table(request, extension)
     if table is None:
@@ -43,7 +45,9 @@ def export(request: HttpRequest, slug: str, extension: str) -> HttpResponse:
 
 
 @require_GET
-def snapshot_export(request: HttpRequest, slug: str, pk: int, extension: str) -> HttpResponse:
+def snapshot_export(
+    request: HtmxHttpRequest, slug: str, pk: int, extension: str
+) -> HttpResponse | StreamingHttpResponse:
     snapshot = snapshot_or_404(slug, pk)
     table = _table(request, extension)
     if table is None:

@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -8,6 +8,7 @@ from ..forms import CompareSnapshotsForm, PublishSnapshotForm
 from ..models import Report, Snapshot, may_publish
 from ..publishing.snapshots import compare_documents, publish_snapshot
 from ..publishing.tables import describe_filters
+from ._shared import HtmxHttpRequest
 
 
 def snapshot_or_404(slug: str, pk: int) -> Snapshot:
@@ -17,7 +18,7 @@ def snapshot_or_404(slug: str, pk: int) -> Snapshot:
 
 
 @require_http_methods(["GET", "POST"])
-def snapshots(request: HttpRequest, slug: str) -> HttpResponse:
+def snapshots(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """The report's published snapshots; coordinators with the publish permission publish a
     new one here (POST)."""
     report = get_object_or_404(Report, slug=slug)
@@ -46,7 +47,7 @@ def snapshots(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-def snapshot_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def snapshot_detail(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
     snapshot = snapshot_or_404(slug, pk)
     document = snapshot.document
     choices = list(snapshot.report.snapshots.listing())
@@ -68,10 +69,10 @@ def snapshot_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @require_GET
-def snapshot_compare(request: HttpRequest, slug: str) -> HttpResponse:
+def snapshot_compare(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     report = get_object_or_404(Report, slug=slug)
     form = CompareSnapshotsForm(request.GET, report=report)
-    context = {"report": report, "form": form, "choices": form.fields["older"].queryset}
+    context = {"report": report, "form": form, "choices": form.published}
     if not form.is_valid():
         return render(request, "recommendations/snapshot_compare.html", context, status=400)
     older, newer = form.cleaned_data["older"], form.cleaned_data["newer"]

@@ -19,7 +19,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("output", type=Path, help="the backup file to write, e.g. backup.json")
 
-    def handle(self, *args, output: Path, **options) -> None:
+    def handle(self, *args: object, output: Path, **options: object) -> None:
         if output.is_dir():
             raise CommandError(f"{output} is a directory; give a file name")
         if not output.parent.is_dir():

@@ -3,6 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core import serializers
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Model
 
 from recommendations.models import (
     EvidenceItem,
@@ -24,7 +25,7 @@ def canonical_files() -> dict[str, str]:
     """File name → content of every canonical fixture, in a stable order."""
     files = {"review_cycles.json": serialize(list(ReviewCycle.objects.order_by("pk")))}
     for report in Report.objects.order_by("slug"):
-        objects = [report]
+        objects: list[Model] = [report]
         for model in (Section, Paragraph, Recommendation, EvidenceItem):
             objects += list(model.objects.filter(report=report).order_by("pk"))
         objects += list(EvidenceLink.objects.filter(evidence__report=report).order_by("pk"))
@@ -46,7 +47,7 @@ class Command(BaseCommand):
             help="Write nothing; exit non-zero if the files on disk differ from the database.",
         )
 
-    def handle(self, *args, output_dir: Path, check: bool, **options) -> None:
+    def handle(self, *args: object, output_dir: Path, check: bool, **options: object) -> None:
         files = canonical_files()
         if check:
             stale = [

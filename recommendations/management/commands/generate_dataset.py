@@ -2,7 +2,8 @@ import json
 import random
 import time
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -56,7 +57,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=2024)
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         if Report.objects.exists() or Organization.objects.exists():
             raise CommandError("the database already holds data; use an empty, migrated one")
         for name in ("reports", "organizations", "assessments"):
@@ -90,7 +91,8 @@ class Command(BaseCommand):
             f"Reviewers: bench000… with password {PASSWORD}."
         )
 
-    def make_people(self, count: int) -> list:
+    def make_people(self, count: int) -> list[Membership]:
+        """Two reviewers per organization, as memberships (user and organization)."""
         kinds = [Organization.Kind.GOVERNMENT] * max(1, count // 5)
         kinds += [Organization.Kind.NGO] * (count - len(kinds))
         organizations = Organization.objects.bulk_create(
@@ -103,13 +105,10 @@ class Command(BaseCommand):
             User(username=f"bench{i:03d}", password=password, first_name="Bench", last_name=str(i))
             for i in range(count * 2)
         )
-        Membership.objects.bulk_create(
+        return Membership.objects.bulk_create(
             Membership(user=user, organization=organizations[i // 2])
             for i, user in enumerate(users)
         )
-        for i, user in enumerate(users):
-            user.bench_organization = organizations[i // 2]
-        return users
 
     def make_reports(self, count: int, per_report: int) -> tuple[list, dict]:
         template = SOURCE.read_text(encoding="utf-8")
@@ -170,6 +169,7 @@ class Command(BaseCommand):
             by_report[section.report_id].append(section)
 
         paragraphs, recommendations, evidence_items = [], [], []
+        curated_pks: list[int] = []
         for report, parsed in zip(reports, parsed_reports, strict=True):
             position = 0
             for section, s in zip(by_report[report.pk], parsed.sections, strict=True):
@@ -220,26 +220,34 @@ class Command(BaseCommand):
                         end_offset=start + len(quote),
                     )
                 )
-                evidence_items[-1].curated_pk = curated_item["pk"]
+                curated_pks.append(curated_item["pk"])
         Paragraph.objects.bulk_create(paragraphs, batch_size=BATCH)
         recommendations = Recommendation.objects.bulk_create(recommendations, batch_size=BATCH)
-        curated_pks = [item.curated_pk for item in evidence_items]
         evidence_items = EvidenceItem.objects.bulk_create(evidence_items, batch_size=BATCH)
 
         by_number = {(r.report_id, r.number): r for r in recommendations}
         evidence_of = defaultdict(list)
         link_rows = []
-        for item, curated_pk in zip(evidence_items, curated_pks, strict=True):
+        for evidence_item, curated_pk in zip(evidence_items, curated_pks, strict=True):
             for number, stance in links[curated_pk]:
-                recommendation = by_number[(item.report_id, number)]
+                recommendation = by_number[(evidence_item.report_id, number)]
                 link_rows.append(
-                    EvidenceLink(evidence=item, recommendation=recommendation, stance=stance)
+                    EvidenceLink(
+                        evidence=evidence_item, recommendation=recommendation, stance=stance
+                    )
                 )
-                evidence_of[recommendation.pk].append(item.pk)
+                evidence_of[recommendation.pk].append(evidence_item.pk)
         EvidenceLink.objects.bulk_create(link_rows, batch_size=BATCH)
         return recommendations, evidence_of
 
-    def make_assessments(self, recommendations, evidence_of, authors, total, long_history) -> int:
+    def make_assessments(
+        self,
+        recommendations: list[Recommendation],
+        evidence_of: dict[int, list[int]],
+        authors: list[Membership],
+        total: int,
+        long_history: int,
+    ) -> int:
         """Chains per (recommendation, organization), oldest first, each based on the one
         before, inserted round by round so every based_on is already stored."""
         rng = self.rng
@@ -249,8 +257,8 @@ class Command(BaseCommand):
         picks = [first] * long_history
         picks += [rng.choice(recommendations) for _ in range(total - long_history)]
         by_organization = defaultdict(list)
-        for user in authors:
-            by_organization[user.bench_organization.pk].append(user)
+        for member in authors:
+            by_organization[member.organization.pk].append(member.user)
         organizations = list(by_organization)
         for recommendation in picks:
             chains[(recommendation.pk, rng.choice(organizations))] += 1
@@ -267,6 +275,7 @@ class Command(BaseCommand):
         stored = 0
         for index in range(rounds):
             batch = []
+            batch_chains = []
             for key, length in chains.items():
                 if index >= length:
                     continue
@@ -284,11 +293,11 @@ class Command(BaseCommand):
                         created_at=created_at,
                     )
                 )
-                batch[-1].chain = key
+                batch_chains.append(key)
             batch = Assessment.objects.bulk_create(batch, batch_size=BATCH)
             cited = []
-            for assessment in batch:
-                last_pk[assessment.chain] = assessment.pk
+            for assessment, chain in zip(batch, batch_chains, strict=True):
+                last_pk[chain] = assessment.pk
                 candidates = evidence_of.get(assessment.recommendation_id, [])
                 if candidates and (assessment.status == Status.IMPLEMENTED or rng.random() < 0.3):
                     for pk in rng.sample(candidates, min(2, len(candidates))):
@@ -301,19 +310,25 @@ class Command(BaseCommand):
             stored += len(batch)
         return stored
 
-    def make_comments(self, recommendations, evidence_of, authors, total) -> None:
+    def make_comments(
+        self,
+        recommendations: list[Recommendation],
+        evidence_of: dict[int, list[int]],
+        authors: list[Membership],
+        total: int,
+    ) -> None:
         rng = self.rng
         now = timezone.now()
         comments = []
         for i in range(total):
             recommendation = rng.choice(recommendations)
-            author = rng.choice(authors)
+            member = rng.choice(authors)
             candidates = evidence_of.get(recommendation.pk, [])
             comments.append(
                 Comment(
                     recommendation=recommendation,
-                    organization=author.bench_organization,
-                    author=author,
+                    organization=member.organization,
+                    author=member.user,
                     body=f"Generated comment {i}.",
                     evidence_id=rng.choice(candidates) if candidates and i % 4 == 0 else None,
                     created_at=now - timedelta(seconds=rng.random() * 63_072_000),
@@ -321,7 +336,7 @@ class Command(BaseCommand):
             )
         Comment.objects.bulk_create(comments, batch_size=BATCH)
 
-    def cycle_of(self, moment) -> ReviewCycle:
+    def cycle_of(self, moment: datetime) -> ReviewCycle:
         day = timezone.localdate(moment)
         for cycle in self.cycles:
             if cycle.starts_on <= day <= cycle.ends_on:

@@ -17,7 +17,13 @@ class Command(BaseCommand):
         )
 
     def handle(
-        self, *args, path: Path, country: str, year: int, source: str | None, **options
+        self,
+        *args: object,
+        path: Path,
+        country: str,
+        year: int,
+        source: str | None,
+        **options: object,
     ) -> None:
         try:
             data = path.read_bytes()

@@ -4,6 +4,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
@@ -80,7 +82,9 @@ class Command(BaseCommand):
             help="run even though DJANGO_DEBUG is off (e.g. on a throwaway staging database)",
         )
 
-    def handle(self, *args, report: str, allow_without_debug: bool, **options) -> None:
+    def handle(
+        self, *args: object, report: str, allow_without_debug: bool, **options: object
+    ) -> None:
         if not settings.DEBUG and not allow_without_debug:
             raise CommandError(
                 "refusing to create demo users with known passwords while DJANGO_DEBUG is off; "
@@ -89,14 +93,19 @@ class Command(BaseCommand):
         stored = Report.objects.filter(slug=report).first()
         if stored is None:
             raise CommandError(f"no report {report!r}; load the fixtures first")
-        cycle = ReviewCycle.containing() or ReviewCycle.objects.first()
-        if cycle is None:
-            raise CommandError("no review cycle; load fixtures/review_cycles.json first")
+        try:
+            cycle = ReviewCycle.current()
+        except ValidationError as error:
+            raise CommandError(error.messages[0]) from error
         with transaction.atomic():
             created = self.create(stored, cycle)
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in at /accounts/login/ as:"))
         for username, full_name, organization, role in USERS:
-            who = f"{role.label}, {organization}" if role else "coordinator (staff, admin)"
+            who = (
+                f"{role.label}, {organization}"
+                if role
+                else "coordinator (Coordinators group: admin, publishing)"
+            )
             self.stdout.write(f"  {username:<15} password {DEMO_PASSWORD}  — {full_name}, {who}")
         if not created:
             self.stdout.write("(demo users already existed; nothing added)")
@@ -121,12 +130,13 @@ class Command(BaseCommand):
                 last_name=last,
                 email=f"{username}@example.org",
                 is_staff=staff,
-                is_superuser=staff,
             )
-            if organization:
+            if organization and role:
                 Membership.objects.create(
                     user=user, organization=organizations[organization], role=role
                 )
+            else:
+                user.groups.add(Group.objects.get(name="Coordinators"))
             users[organization] = user
             users[username] = user
         recommendations = {r.number: r for r in report.recommendations.all()}

@@ -18,7 +18,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("backup", type=Path, help="a file written by backup_data")
 
-    def handle(self, *args, backup: Path, **options) -> None:
+    def handle(self, *args: object, backup: Path, **options: object) -> None:
         if not backup.is_file():
             raise CommandError(f"{backup} is not a file")
         if Report.objects.exists() or Organization.objects.exists():

@@ -10,7 +10,7 @@ class Command(BaseCommand):
         "against its report's text at its offsets. Exits non-zero naming each broken item."
     )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: object, **options: object) -> None:
         errors = integrity_errors()
         for error in errors:
             self.stderr.write(f"BROKEN {error}")
