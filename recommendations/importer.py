@@ -1,8 +1,8 @@
 """Turn a plain-text TIP country chapter into a Report with sections, paragraphs and
 recommendations.
 
-The chapter format (as in `shared/seeds/`): a title line, a "COUNTRY (Tier N)" line, then
-paragraphs separated by blank lines: the summary, the prioritized recommendations in one
+The chapter format (as in `fixtures/sources/tip-2024-norway.txt`): a title line, a
+"COUNTRY (Tier N)" line, then paragraphs separated by blank lines: the summary, the prioritized recommendations in one
 paragraph separated by " * ", the prosecution, protection and prevention pillars (each opening
 with "The government <verb> <pillar> efforts") and the trafficking profile (opening with
 "As reported over the past five years").

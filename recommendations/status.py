@@ -78,17 +78,16 @@ def status_style(value: str | None) -> StatusStyle:
     return STATUS_STYLES.get(value or NOT_ASSESSED, STATUS_STYLES[NOT_ASSESSED])
 
 
-def stylesheet() -> str:
+def stylesheet(svg_fills: bool = True) -> str:
     """CSS: a `--status-<VALUE>` custom property per status (other rules take their "bad" and
-    "good" colours from the ends of the scale), `.status-<VALUE>` badges, `.fill-<VALUE>` SVG
-    bars."""
+    "good" colours from the ends of the scale), `.status-<VALUE>` badges and, for the web
+    pages, `.fill-<VALUE>` SVG bars (WeasyPrint knows no `fill` property)."""
     properties = "".join(
         f" --status-{value}: {style.colour};" for value, style in STATUS_STYLES.items()
     )
     rules = [f":root {{{properties} }}\n"]
-    rules += [
-        f".status-{value} {{ background: {style.colour}; color: {style.ink}; }}\n"
-        f".fill-{value} {{ fill: {style.colour}; }}\n"
-        for value, style in STATUS_STYLES.items()
-    ]
+    for value, style in STATUS_STYLES.items():
+        rules.append(f".status-{value} {{ background: {style.colour}; color: {style.ink}; }}\n")
+        if svg_fills:
+            rules.append(f".fill-{value} {{ fill: {style.colour}; }}\n")
     return "".join(rules)

@@ -65,6 +65,6 @@ def status_report_html(document: dict) -> str:
         "about": about_lines(document),
         "sections": sections,
         "summary": summary,
-        "status_css": stylesheet(),
+        "status_css": stylesheet(svg_fills=False),
     }
     return render_to_string("exports/status_report.html", context)
