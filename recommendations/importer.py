@@ -2,10 +2,10 @@
 recommendations.
 
 The chapter format (as in `fixtures/sources/tip-2024-norway.txt`): a title line, a
-"COUNTRY (Tier N)" line, then paragraphs separated by blank lines: the summary, the prioritized recommendations in one
-paragraph separated by " * ", the prosecution, protection and prevention pillars (each opening
-with "The government <verb> <pillar> efforts") and the trafficking profile (opening with
-"As reported over the past five years").
+"COUNTRY (Tier N)" line, then paragraphs separated by blank lines: the summary, the
+prioritized recommendations in one paragraph separated by " * ", the prosecution, protection
+and prevention pillars (each opening with "The government <verb> <pillar> efforts") and the
+trafficking profile (opening with "As reported over the past five years").
 """
 
 import re
