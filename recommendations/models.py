@@ -303,6 +303,15 @@ def writer_membership(user: "User | AnonymousUser") -> "Membership":
     return membership
 
 
+def may_write(user: "User | AnonymousUser") -> bool:
+    """Whether the user may write (see writer_membership)."""
+    try:
+        writer_membership(user)
+    except PermissionDenied:
+        return False
+    return True
+
+
 PUBLISH_PERMISSION = "recommendations.publish_snapshot"
 
 

@@ -14,6 +14,7 @@ from ..models import (
     Assessment,
     Recommendation,
     StaleAssessment,
+    may_write,
     membership_of,
     writer_membership,
 )
@@ -45,7 +46,7 @@ def _context(
     comment_form: CommentForm | None = None,
 ) -> dict:
     membership = membership_of(request.user)
-    can_write = membership is not None and membership.can_write
+    can_write = may_write(request.user)
     page = _history_page_number(request) or 1
     history_total = recommendation.assessments.count()
     positions = recommendation.positions()
