@@ -9,6 +9,6 @@ timeout = 60  # a PDF of a large report takes a few seconds
 
 def post_worker_init(worker) -> None:
     """Find the PDF fonts once per worker at start-up rather than in a user's first PDF."""
-    from recommendations.exports import font_configuration
+    from recommendations.publishing.pdf import font_configuration
 
     font_configuration()
