@@ -1,3 +1,7 @@
+"""Shared by the whole suite: the canonical fixtures (`norway`), one set of people (`people`),
+a superuser, and plain helpers that test modules import (`from .conftest import ...`)."""
+
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -5,6 +9,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.test import override_settings
+from django.urls import reverse
+from django.utils import timezone
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 from recommendations.models import (
     Assessment,
@@ -13,12 +21,30 @@ from recommendations.models import (
     Recommendation,
     Report,
     ReviewCycle,
+    Snapshot,
     Status,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "sources" / "tip-2024-norway.txt"
 FIXTURES = ["review_cycles.json", "norway-2024.json"]
+
+HTMX = {"HTTP_HX_REQUEST": "true"}  # the header htmx sends with its requests
+EXPORT = "/reports/norway-2024/export.{}"  # a live export of the Norway report, by extension
+NORWEGIAN = "Øst-Finnmark: “ærlig” innsats for kvinner og barn – på Svalbard"
+
+# Property-based tests: their settings, and text as hostile as a user can type.
+EXAMPLES = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+ANY_TEXT = st.text(st.characters(codec="utf-8"), max_size=300)
+HOSTILE_TEXT = st.one_of(
+    ANY_TEXT,
+    st.text(st.characters(min_codepoint=0, max_codepoint=0x1F), max_size=20),  # control chars
+    st.sampled_from(["", " ", "\x00", "=1+1", "-", "A" * 6000, "<script>", "’ “ ø å Æ"]),
+)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -70,6 +96,19 @@ def cycle(norway) -> ReviewCycle:
     return ReviewCycle.objects.order_by("starts_on").first()
 
 
+@pytest.fixture
+def superuser(db):
+    """A superuser ("root"): every admin page and action."""
+    return get_user_model().objects.create_superuser("root", "root@example.org", "a-long-pw-123")
+
+
+@pytest.fixture
+def superuser_client(client, superuser):
+    """The test client, logged in as the superuser."""
+    client.force_login(superuser)
+    return client
+
+
 def make_organization(name: str, kind: str = Organization.Kind.NGO) -> Organization:
     return Organization.objects.create(name=name, short_name=name[:20], kind=kind)
 
@@ -117,3 +156,59 @@ def make_assessment(
         rationale=fields.pop("rationale", "Because the report says so."),
         **fields,
     )
+
+
+def assess_all(people: dict, rounds: int = 1) -> None:
+    """Each round: the government and one NGO assess every recommendation, citing evidence;
+    the second NGO assesses the odd ones. Later rounds are later in time."""
+    start = timezone.now() - timedelta(days=30)
+    statuses = Status.values
+    for round_ in range(rounds):
+        for r in Recommendation.objects.order_by("number"):
+            moment = start + timedelta(days=round_, minutes=r.number)
+            cited = list(r.evidence_items.order_by("pk")[:2])
+            for offset, who in enumerate(("gov", "ngo", "other")):
+                if who == "other" and r.number % 2 == 0:
+                    continue
+                status = statuses[(r.number + round_ + offset) % len(statuses)]
+                assessment = make_assessment(
+                    r,
+                    people[who],
+                    status=status,
+                    created_at=moment + timedelta(seconds=offset),
+                    rationale=f"{NORWEGIAN} (round {round_}, {who})",
+                )
+                assessment.cited_evidence.set(cited)
+
+
+def rec_url(name: str, number: int = 1) -> str:
+    """The URL of a per-recommendation view (recommendation, assess, comment) of the Norway
+    report."""
+    return reverse(name, args=["norway-2024", number])
+
+
+def download(client, url: str) -> bytes:
+    """GET a file (streamed or not), checking it was served."""
+    response = client.get(url)
+    assert response.status_code == 200, response.content[:500]
+    if response.streaming:
+        return b"".join(response.streaming_content)
+    return response.content
+
+
+def admin_action(client, model: str, action: str, pks: list[int]):
+    """Run an admin changelist action on the selected objects."""
+    return client.post(
+        f"/admin/recommendations/{model}/",
+        {"action": action, "_selected_action": [str(pk) for pk in pks]},
+    )
+
+
+def publish(client, coordinator, title: str = "Status for the call for information") -> Snapshot:
+    """Publish a snapshot of the Norway report through the snapshots page, as the coordinator."""
+    client.force_login(coordinator)
+    response = client.post("/reports/norway-2024/snapshots/", {"title": title})
+    assert response.status_code == 302
+    snapshot = Snapshot.objects.latest()
+    assert response["Location"] == f"/reports/norway-2024/snapshots/{snapshot.pk}/"
+    return snapshot

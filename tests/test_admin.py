@@ -3,19 +3,15 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from recommendations.models import Assessment, EvidenceItem, Status
+from recommendations.models import EvidenceItem, Status
 
-from .conftest import make_assessment, make_organization, make_user
+from .conftest import make_assessment
 
 
 @pytest.fixture
-def superuser_client(client, norway):
-    user = get_user_model().objects.create_superuser("root", "root@example.org", "a-long-pw-123")
-    client.force_login(user)
-    ngo = make_organization("Admin Test NGO")
-    reviewer = make_user("reviewer", ngo)
-    make_assessment(norway.recommendations.first(), reviewer, Status.IN_PROGRESS)
-    return client
+def assessment(people, norway):
+    """One assessment, so that the assessment admin has an object to show."""
+    return make_assessment(norway.recommendations.first(), people["ngo"], Status.IN_PROGRESS)
 
 
 def registered_models():
@@ -43,7 +39,7 @@ def test_every_model_is_registered():
 
 
 @pytest.mark.parametrize("model", registered_models(), ids=lambda m: m.__name__)
-def test_changelist_and_change_form_render(superuser_client, model):
+def test_changelist_and_change_form_render(superuser_client, assessment, model):
     meta = model._meta
     changelist = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
     response = superuser_client.get(changelist)
@@ -141,8 +137,7 @@ def test_change_form_shows_the_quote_in_its_paragraph(superuser_client, norway):
     assert "All 12 police districts maintained dedicated anti-trafficking units" in html
 
 
-def test_assessments_cannot_be_added_changed_or_deleted_in_admin(superuser_client):
-    assessment = Assessment.objects.first()
+def test_assessments_cannot_be_added_changed_or_deleted_in_admin(superuser_client, assessment):
     change = reverse("admin:recommendations_assessment_change", args=[assessment.pk])
     response = superuser_client.post(change, {"status": "IMPLEMENTED", "rationale": "Edited"})
     assert response.status_code == 403

@@ -1,11 +1,13 @@
+"""Live exports of the dashboard's table (CSV, XLSX, PDF, JSON, the history CSV), parsed back
+and checked against the database; the admin's downloads of the same files.
+
+Published snapshots: test_snapshots.py. Query counts: test_scaling.py."""
+
 import csv
-import hashlib
 import io
 import json
-from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
@@ -15,47 +17,26 @@ from pypdf import PdfReader
 
 from recommendations import publishing
 from recommendations.models import (
-    AppendOnlyError,
     Assessment,
     EvidenceItem,
     Organization,
     Recommendation,
-    Snapshot,
     Status,
 )
 from recommendations.publishing.csv import stream_history_csv
 from recommendations.publishing.document import DOCUMENT_FORMAT, stream_assessment_records
-from recommendations.publishing.snapshots import compare_documents
 from recommendations.publishing.tables import SUMMARY_COLUMNS
 from recommendations.status import STATUS_STYLES
 
-from .conftest import make_assessment
-
-NORWEGIAN = "Øst-Finnmark: “ærlig” innsats for kvinner og barn – på Svalbard"
-EXPORT = "/reports/norway-2024/export.{}"
-
-
-def assess_all(people: dict, rounds: int = 1) -> None:
-    """Each round: the government and one NGO assess every recommendation, citing evidence;
-    the second NGO assesses the odd ones. Later rounds are later in time."""
-    start = timezone.now() - timedelta(days=30)
-    statuses = Status.values
-    for round_ in range(rounds):
-        for r in Recommendation.objects.order_by("number"):
-            moment = start + timedelta(days=round_, minutes=r.number)
-            cited = list(r.evidence_items.order_by("pk")[:2])
-            for offset, who in enumerate(("gov", "ngo", "other")):
-                if who == "other" and r.number % 2 == 0:
-                    continue
-                status = statuses[(r.number + round_ + offset) % len(statuses)]
-                assessment = make_assessment(
-                    r,
-                    people[who],
-                    status=status,
-                    created_at=moment + timedelta(seconds=offset),
-                    rationale=f"{NORWEGIAN} (round {round_}, {who})",
-                )
-                assessment.cited_evidence.set(cited)
+from .conftest import (
+    EXPORT,
+    HTMX,
+    NORWEGIAN,
+    admin_action,
+    assess_all,
+    download,
+    make_assessment,
+)
 
 
 def latest(recommendation: Recommendation, kind: str) -> Assessment | None:
@@ -66,19 +47,11 @@ def latest(recommendation: Recommendation, kind: str) -> Assessment | None:
     )
 
 
-def download(client, url: str) -> bytes:
-    response = client.get(url)
-    assert response.status_code == 200, response.content[:500]
-    if response.streaming:
-        return b"".join(response.streaming_content)
-    return response.content
-
-
 def local_iso(moment) -> str:
     return timezone.localtime(moment).isoformat(timespec="seconds")
 
 
-# --- each format parsed back and checked against the database ---------------------------------
+# --- each format parsed back and checked against the database --------------------------------
 
 
 def test_summary_csv_has_every_recommendation_once_with_positions(client, people):
@@ -296,7 +269,7 @@ def test_json_export_matches_the_database(client, people):
     assert NORWEGIAN in response.content.decode("utf-8")  # not \\u-escaped
 
 
-def test_filters_are_recorded_in_the_document(client, people):
+def test_json_export_records_its_filters(client, people):
     assess_all(people)
     client.force_login(people["observer"])
     document = json.loads(download(client, EXPORT.format("json") + "?pillar=PROTECTION&q="))
@@ -304,28 +277,6 @@ def test_filters_are_recorded_in_the_document(client, people):
     assert {r["pillar"] for r in document["recommendations"]} == {"PROTECTION"}
     assessed = {a["recommendation"] for a in document["assessments"]}
     assert assessed == {r["number"] for r in document["recommendations"]}
-
-
-# --- cost -----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "url",
-    [EXPORT.format(e) for e in ("csv", "xlsx", "pdf", "json")]
-    + [EXPORT.format("csv") + "?table=history"],
-)
-def test_export_queries_do_not_grow_with_assessments(client, people, url):
-    client.force_login(people["observer"])
-
-    def queries() -> int:
-        with CaptureQueriesContext(connection) as captured:
-            download(client, url)
-        return len(captured)
-
-    assess_all(people, rounds=1)
-    few = queries()
-    assess_all(people, rounds=4)
-    assert queries() == few
 
 
 # --- spreadsheets must not run what reviewers typed ------------------------------------------
@@ -362,7 +313,7 @@ def test_formulas_typed_by_reviewers_stay_text(client, people):
         "/reports/norway-2024/snapshots/",
     ],
 )
-def test_anonymous_users_cannot_export(client, norway, url):
+def test_anonymous_users_cannot_export_or_list_snapshots(client, norway, url):
     response = client.get(url)
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
@@ -386,230 +337,23 @@ def test_dashboard_links_exports_with_its_filters(client, people):
     page = client.get("/reports/norway-2024/?pillar=PROTECTION").content.decode()
     assert 'href="/reports/norway-2024/export.xlsx?pillar=PROTECTION"' in page
     assert 'href="/reports/norway-2024/export.csv?pillar=PROTECTION&amp;table=history"' in page
-    partial = client.get("/reports/norway-2024/?pillar=PREVENTION", HTTP_HX_REQUEST="true")
+    partial = client.get("/reports/norway-2024/?pillar=PREVENTION", **HTMX)
     assert 'href="/reports/norway-2024/export.pdf?pillar=PREVENTION"' in partial.content.decode()
 
 
-# --- published snapshots ---------------------------------------------------------------------
+# --- the admin downloads the same files ------------------------------------------------------
 
 
-def publish(client, staff, title: str = "Status for the call for information") -> Snapshot:
-    client.force_login(staff)
-    response = client.post("/reports/norway-2024/snapshots/", {"title": title})
-    assert response.status_code == 302
-    snapshot = Snapshot.objects.latest()
-    assert response["Location"] == f"/reports/norway-2024/snapshots/{snapshot.pk}/"
-    return snapshot
-
-
-def test_a_snapshot_is_frozen(client, people):
+def test_admin_downloads_the_same_files_as_the_dashboard(superuser_client, people, norway):
     assess_all(people)
-    snapshot = publish(client, people["coordinator"])
-    content, sha256 = snapshot.content, snapshot.content_sha256
-    assert sha256 == hashlib.sha256(content.encode("utf-8")).hexdigest()
-    assert snapshot.published_by == people["coordinator"]
-    r = Recommendation.objects.get(number=1)
-    before = json.loads(content)["recommendations"][0]["government"]["status"]
-
-    # Everything that happens afterwards leaves the snapshot as it was.
-    make_assessment(r, people["gov"], status=Status.REGRESSED, rationale="Later news.")
-    r.short_title = "Renamed later"
-    r.save()
-    snapshot.refresh_from_db()
-    assert (snapshot.content, snapshot.content_sha256) == (content, sha256)
-    assert snapshot.is_intact
-
-    client.force_login(people["observer"])
-    base = f"/reports/norway-2024/snapshots/{snapshot.pk}/export."
-    published_json = download(client, base + "json")
-    assert published_json == content.encode("utf-8")
-    assert hashlib.sha256(published_json).hexdigest() == sha256
-    row = next(csv.DictReader(io.StringIO(download(client, base + "csv").decode("utf-8-sig"))))
-    assert row["Government status"] == Status(before).label != "Regressed"
-    assert row["Short title"] != "Renamed later"
-    history = download(client, base + "csv?table=history").decode("utf-8-sig")
-    assert "Later news." not in history
-    sheet = load_workbook(io.BytesIO(download(client, base + "xlsx")))["Summary"]
-    assert sheet.cell(row=2, column=5).value == Status(before).label
-    pdf = PdfReader(io.BytesIO(download(client, base + "pdf")))
-    assert "Renamed later" not in " ".join(page.extract_text() for page in pdf.pages)
-
-    # And the live export has moved on.
-    live = json.loads(download(client, EXPORT.format("json")))
-    assert live["recommendations"][0]["government"]["status"] == Status.REGRESSED
-
-
-def test_snapshots_cannot_be_changed_or_deleted(client, people):
-    snapshot = publish(client, people["coordinator"])
-    snapshot.title = "Rewritten"
-    with pytest.raises(AppendOnlyError):
-        snapshot.save()
-    with pytest.raises(AppendOnlyError):
-        snapshot.delete()
-    with pytest.raises(AppendOnlyError):
-        Snapshot.objects.update(content="{}")
-    with pytest.raises(AppendOnlyError):
-        Snapshot.objects.all().delete()
-
-
-def test_tampered_snapshot_content_is_flagged(client, people):
-    snapshot = publish(client, people["coordinator"])
-    with connection.cursor() as cursor:  # what the database's owner could still do
-        if connection.vendor == "postgresql":  # a superuser can switch triggers off
-            cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute(
-            "UPDATE recommendations_snapshot SET content = %s WHERE id = %s",
-            [snapshot.content.replace("Norway", "Sweden"), snapshot.pk],
-        )
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL session_replication_role = origin")
-    snapshot.refresh_from_db()
-    assert not snapshot.is_intact
-    page = client.get(snapshot.get_absolute_url()).content.decode()
-    assert "no longer matches" in page
-
-
-def test_comparing_snapshots_lists_status_changes_and_who_made_them(client, people):
-    one, two = Recommendation.objects.get(number=1), Recommendation.objects.get(number=2)
-    make_assessment(one, people["gov"], status=Status.IN_PROGRESS)
-    make_assessment(one, people["ngo"], status=Status.NO_PROGRESS)
-    first = publish(client, people["coordinator"], "March")
-    make_assessment(one, people["gov"], status=Status.IMPLEMENTED)  # changed
-    make_assessment(one, people["ngo"], status=Status.NO_PROGRESS, rationale="Still none.")
-    make_assessment(two, people["other"], status=Status.REGRESSED)  # first assessment
-    second = publish(client, people["coordinator"], "September")
-
-    changes = compare_documents(first.document, second.document)
-    assert [
-        (c.number, c.organization, c.before and c.before["status"], c.after["status"])
-        for c in changes
-    ] == [
-        (1, "Justisdepartementet", "IN_PROGRESS", "IMPLEMENTED"),
-        (2, "Migrantrådet", None, "REGRESSED"),
-    ]
-    assert changes[0].after["author"] == "Gro Ødegård"
-    assert changes[0].steps == 2
-    assert changes[1].steps is None
-
-    client.force_login(people["observer"])
-    # The order of the two does not matter: the comparison runs from the earlier to the later.
-    response = client.get(
-        "/reports/norway-2024/snapshots/compare/", {"older": second.pk, "newer": first.pk}
-    )
-    assert response.status_code == 200
-    page = response.content.decode()
-    assert "2 changes of status" in page
-    assert "Gro Ødegård" in page
-    assert "Migrantrådet" in page
-    assert "Nettverk mot menneskehandel" not in page.split("changes-heading")[1]
-
-
-def test_compare_refuses_bad_choices(client, people):
-    first = publish(client, people["coordinator"])
-    client.force_login(people["observer"])
-    url = "/reports/norway-2024/snapshots/compare/"
-    response = client.get(url, {"older": first.pk, "newer": first.pk})
-    assert response.status_code == 400
-    assert "Pick two different snapshots." in response.content.decode()
-    assert client.get(url, {"older": first.pk, "newer": 9999}).status_code == 400
-    assert client.get(url).status_code == 400
-
-
-def test_who_may_publish_and_read_snapshots(client, people):
-    for who in ("observer", "gov", "ngo"):
-        client.force_login(people[who])
-        response = client.post("/reports/norway-2024/snapshots/", {"title": "Mine"})
-        assert response.status_code == 403
-    assert not Snapshot.objects.exists()
-
-    snapshot = publish(client, people["coordinator"], "For the minister")
-    for who in ("observer", "ngo"):
-        client.force_login(people[who])
-        listing = client.get("/reports/norway-2024/snapshots/").content.decode()
-        assert "For the minister" in listing
-        assert "Publish snapshot" not in listing
-        assert client.get(snapshot.get_absolute_url()).status_code == 200
-
-
-def test_publishing_needs_a_title(client, people):
-    client.force_login(people["coordinator"])
-    response = client.post("/reports/norway-2024/snapshots/", {"title": "   "})
-    assert response.status_code == 422
-    assert "This field is required." in response.content.decode()
-    assert not Snapshot.objects.exists()
-
-
-def test_snapshot_pages_have_fixed_query_counts(client, people):
-    assess_all(people)
-    first = publish(client, people["coordinator"], "One")
-    publish(client, people["coordinator"], "Two")
-    client.force_login(people["observer"])
-    with CaptureQueriesContext(connection) as few:
-        client.get("/reports/norway-2024/snapshots/")
-        client.get(first.get_absolute_url())
-    assess_all(people, rounds=3)
-    for n in range(3):
-        publish(client, people["coordinator"], f"More {n}")
-    client.force_login(people["observer"])
-    with CaptureQueriesContext(connection) as many:
-        client.get("/reports/norway-2024/snapshots/")
-        client.get(first.get_absolute_url())
-    assert len(many) == len(few)
-
-
-# --- admin actions use the same export functions ---------------------------------------------
-
-
-@pytest.fixture
-def admin_client(client, people):
-    client.force_login(get_user_model().objects.create_superuser("root", "r@example.org", "pw"))
-    return client
-
-
-def admin_action(client, model: str, action: str, pks: list[int]):
-    return client.post(
-        f"/admin/recommendations/{model}/",
-        {"action": action, "_selected_action": [str(pk) for pk in pks]},
-    )
-
-
-def test_admin_downloads_the_same_files_as_the_dashboard(admin_client, people, norway):
-    assess_all(people)
-    response = admin_action(admin_client, "report", "download_csv", [norway.pk])
+    response = admin_action(superuser_client, "report", "download_csv", [norway.pk])
     assert response.status_code == 200
     assert "tip-norway-2024-status-" in response["Content-Disposition"]
-    assert response.content == download(admin_client, EXPORT.format("csv"))
+    assert response.content == download(superuser_client, EXPORT.format("csv"))
 
-    response = admin_action(admin_client, "report", "download_xlsx", [norway.pk])
+    response = admin_action(superuser_client, "report", "download_xlsx", [norway.pk])
     summary = load_workbook(io.BytesIO(response.content))["Summary"]
     assert [row[0] for row in summary.iter_rows(min_row=2, values_only=True)] == list(range(1, 11))
     for extension in ("pdf", "json"):
-        response = admin_action(admin_client, "report", f"download_{extension}", [norway.pk])
+        response = admin_action(superuser_client, "report", f"download_{extension}", [norway.pk])
         assert response["Content-Type"] == publishing.MEDIA_TYPES[extension]
-
-
-def test_admin_publishes_and_downloads_snapshots(admin_client, people, norway):
-    assess_all(people)
-    response = admin_action(admin_client, "report", "publish_snapshot", [norway.pk])
-    assert response.status_code == 302
-    snapshot = Snapshot.objects.get()
-    response = admin_action(admin_client, "snapshot", "download_json", [snapshot.pk])
-    assert response.content == snapshot.content.encode("utf-8")
-    response = admin_action(admin_client, "snapshot", "download_csv", [snapshot.pk])
-    url = f"/reports/norway-2024/snapshots/{snapshot.pk}/export.csv"
-    assert response.content == download(admin_client, url)
-    assert (
-        admin_client.get(f"/admin/recommendations/snapshot/{snapshot.pk}/change/").status_code
-        == 200
-    )
-
-
-def test_admin_download_needs_exactly_one_selection(admin_client, people, norway):
-    first = publish(admin_client, people["coordinator"], "One")
-    second = publish(admin_client, people["coordinator"], "Two")
-    admin_client.force_login(get_user_model().objects.get(username="root"))
-    response = admin_action(admin_client, "snapshot", "download_pdf", [first.pk, second.pk])
-    assert response.status_code == 302
-    page = admin_client.get(response["Location"]).content.decode()
-    assert "Select exactly one to download" in page
-    assert Snapshot.objects.count() == 2

@@ -11,7 +11,6 @@ from recommendations.models import (
     EvidenceItem,
     EvidenceLink,
     Membership,
-    Organization,
     Paragraph,
     Recommendation,
     Report,
@@ -128,7 +127,7 @@ def test_one_link_per_evidence_and_recommendation(norway):
     )
 
 
-def test_report_constraints(norway):
+def test_one_report_per_country_and_year_and_only_known_tiers(norway):
     assert violates(
         lambda: Report.objects.create(
             slug="norway-2024-copy",
@@ -164,9 +163,9 @@ def test_review_cycle_must_end_after_it_starts(db):
     )
 
 
-def test_status_and_rationale_are_checked_in_the_database(norway, cycle):
-    organization = make_organization("An NGO")
-    author = make_user("author", organization)
+def test_status_and_rationale_are_checked_in_the_database(norway, cycle, people):
+    author = people["ngo"]
+    organization = author.membership.organization
     recommendation = norway.recommendations.first()
     base = dict(
         recommendation=recommendation, cycle=cycle, organization=organization, author=author
@@ -180,9 +179,8 @@ def test_status_and_rationale_are_checked_in_the_database(norway, cycle):
     )
 
 
-def test_assessments_are_append_only(norway, cycle):
-    author = make_user("author", make_organization("An NGO"))
-    assessment = make_assessment(norway.recommendations.first(), author)
+def test_assessments_are_append_only(norway, cycle, people):
+    assessment = make_assessment(norway.recommendations.first(), people["ngo"])
     assessment.status = Status.IMPLEMENTED
     with pytest.raises(AppendOnlyError):
         assessment.save()
@@ -195,13 +193,8 @@ def test_assessments_are_append_only(norway, cycle):
     assert Assessment.objects.get(pk=assessment.pk).status == Status.IN_PROGRESS
 
 
-def test_with_positions_gives_latest_government_and_ngo_assessment(norway, cycle):
-    government = make_organization("Ministry", kind=Organization.Kind.GOVERNMENT)
-    ngo_a = make_organization("NGO A")
-    ngo_b = make_organization("NGO B")
-    gov_user = make_user("gov", government)
-    a_user = make_user("a", ngo_a)
-    b_user = make_user("b", ngo_b)
+def test_with_positions_gives_latest_government_and_ngo_assessment(norway, cycle, people):
+    gov_user, a_user, b_user = people["gov"], people["ngo"], people["other"]
     first, second = norway.recommendations.order_by("number")[:2]
     now = timezone.now()
     make_assessment(first, gov_user, Status.NO_PROGRESS, created_at=now - timedelta(days=3))
@@ -222,10 +215,8 @@ def test_with_positions_gives_latest_government_and_ngo_assessment(norway, cycle
     assert rows[3].ngo_status is None
 
 
-def test_current_positions_are_each_organizations_newest(norway, cycle):
-    ngo = make_organization("NGO A")
-    user = make_user("a", ngo)
-    other = make_user("b", make_organization("NGO B"))
+def test_current_positions_are_each_organizations_newest(norway, cycle, people):
+    user, other = people["ngo"], people["other"]
     recommendation = norway.recommendations.first()
     now = timezone.now()
     make_assessment(recommendation, user, Status.NO_PROGRESS, created_at=now - timedelta(1))

@@ -8,13 +8,10 @@ import re
 
 import pytest
 from django.apps import apps
-from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from recommendations.models import Membership, Organization, Report, Snapshot
+from recommendations.models import Report, Snapshot
 from recommendations.publishing.snapshots import publish_snapshot
-
-from .conftest import make_coordinator, make_organization, make_user
 
 # staff: is_staff and nothing else; coordinator: staff in the Coordinators group.
 ROLES = ["anonymous", "observer", "ngo", "government", "staff", "coordinator", "superuser"]
@@ -123,21 +120,15 @@ def admin_paths() -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def users(norway):
-    User = get_user_model()
+def users(norway, people, superuser):
+    """One user per role of the matrix (the shared people, and a superuser); two snapshots."""
     users = {
-        "observer": make_user(
-            "observer",
-            make_organization("Embassy", kind=Organization.Kind.OTHER),
-            role=Membership.Role.OBSERVER,
-        ),
-        "ngo": make_user("ngo", make_organization("NGO")),
-        "government": make_user(
-            "government", make_organization("Ministry", kind=Organization.Kind.GOVERNMENT)
-        ),
-        "staff": User.objects.create_user("staff", password="a-long-test-password", is_staff=True),
-        "coordinator": make_coordinator("coordinator"),
-        "superuser": User.objects.create_superuser("root", "root@example.org", "a-long-pw-123"),
+        "observer": people["observer"],
+        "ngo": people["ngo"],
+        "government": people["gov"],
+        "staff": people["staff"],
+        "coordinator": people["coordinator"],
+        "superuser": superuser,
     }
     publish_snapshot(norway, published_by=users["superuser"], title="First")
     publish_snapshot(norway, published_by=users["superuser"], title="Second")
@@ -172,7 +163,7 @@ def test_every_url_has_an_expectation():
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_permission_matrix(client, users, name):
+def test_every_role_gets_the_expected_answer_from_every_url_and_method(client, users, name):
     url = concrete_url(name)
     wrong = []
     for method, (data, expected) in EXPECTED[name].items():
@@ -191,7 +182,7 @@ def test_permission_matrix(client, users, name):
     assert not wrong, "\n".join(wrong)
 
 
-def test_a_failed_write_changed_nothing(client, users):
+def test_refused_writes_change_nothing(client, users):
     """The 403s above are refusals before any write."""
     from recommendations.models import Assessment, Comment
 

@@ -1,15 +1,59 @@
+"""The recommendation page: its text, evidence, current positions, comments and history."""
+
 from datetime import timedelta
 
 from django.utils import timezone
 
-from recommendations.models import Organization, Recommendation, Status
+from recommendations.models import Comment, Recommendation, Status
 
-from .conftest import make_assessment, make_organization, make_user
+from .conftest import make_assessment, rec_url
 
 
-def test_long_histories_come_in_pages_with_transitions_across_the_page_break(client, norway):
-    ngo = make_user("ngo", make_organization("NGO"))
-    government = make_user("gov", make_organization("Ministry", kind=Organization.Kind.GOVERNMENT))
+def test_recommendation_page_shows_text_evidence_positions_comments_and_form(
+    client, people, norway
+):
+    recommendation = norway.recommendations.get(number=6)
+    make_assessment(recommendation, people["gov"], Status.IN_PROGRESS, rationale="Units kept.")
+    Comment.objects.create(
+        recommendation=recommendation,
+        organization=people["ngo"].membership.organization,
+        author=people["ngo"],
+        body="Øst district still lacks a contact point.",
+    )
+    client.force_login(people["ngo"])
+    response = client.get(rec_url("recommendation", 6))
+    html = response.content.decode()
+    assert recommendation.text in html
+    assert "<mark>Experts criticized police for not having a point of contact" in html
+    assert "Units kept." in html and "Øst district still lacks" in html
+    assert 'id="assess-form"' in html
+    assert 'href="/reports/norway-2024/source/#recommendation-6"' in html
+    kinds = [group["section"].kind for group in response.context["evidence_groups"]]
+    assert kinds == sorted(set(kinds), key=kinds.index)  # grouped: each section once
+    assert kinds == ["PROSECUTION"]
+
+
+def test_history_is_newest_first_with_transitions(client, people, norway):
+    recommendation = norway.recommendations.get(number=1)
+    now = timezone.now()
+    make_assessment(
+        recommendation, people["ngo"], Status.NO_PROGRESS, created_at=now - timedelta(2)
+    )
+    make_assessment(
+        recommendation, people["gov"], Status.IMPLEMENTED, created_at=now - timedelta(1)
+    )
+    make_assessment(recommendation, people["ngo"], Status.IN_PROGRESS, created_at=now)
+    client.force_login(people["observer"])
+    history = client.get(rec_url("recommendation")).context["history"]
+    assert [(a.status, a.previous_status) for a in history] == [
+        ("IN_PROGRESS", "NO_PROGRESS"),
+        ("IMPLEMENTED", None),
+        ("NO_PROGRESS", None),
+    ]
+
+
+def test_long_histories_come_in_pages_with_transitions_across_the_page_break(client, people):
+    ngo, government = people["ngo"], people["gov"]
     recommendation = Recommendation.objects.get(number=2)
     start = timezone.now() - timedelta(days=100)
     total = Recommendation.HISTORY_PAGE_SIZE + 10
@@ -36,7 +80,10 @@ def test_long_histories_come_in_pages_with_transitions_across_the_page_break(cli
     assert oldest_shown.previous_status == Status.values[8 % 5]
     # Current positions come from the whole history, not from the page.
     positions = {a.organization.name: a.rationale for a in first.context["positions"]}
-    assert positions == {"NGO": f"entry {total - 1:03d}", "Ministry": f"entry {total - 2:03d}"}
+    assert positions == {
+        "Nettverk mot menneskehandel": f"entry {total - 1:03d}",
+        "Justisdepartementet": f"entry {total - 2:03d}",
+    }
 
     second = client.get(url, {"history_page": 2}).content.decode()
     assert "entry 009" in second and "entry 000" in second and "entry 010" not in second

@@ -1,15 +1,27 @@
-"""Query counts of every page and export stay the same when the data grows tenfold."""
+"""Query counts: every page, export and snapshot page costs the same number of queries however
+much data there is, and the busiest pages are pinned to an exact count."""
 
 import random
 from datetime import timedelta
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from recommendations.models import Assessment, Comment, Organization, Recommendation, Status
+from recommendations.models import (
+    Assessment,
+    Comment,
+    Organization,
+    Recommendation,
+    Status,
+)
+
+from .conftest import EXPORT, HTMX, assess_all, download, make_assessment, publish
+
+# --- the generated data set, grown tenfold ---------------------------------------------------
 
 REPORT = "benchland-000-2024"
 PAGES = [
@@ -53,7 +65,7 @@ def counts(client, user) -> dict[str, int]:
                     "rationale": f"scaling {attempt}",
                     "based_on": current or "",
                 },
-                HTTP_HX_REQUEST="true",
+                **HTMX,
             )
         assert response.status_code == 200
     result["assess"] = len(queries)
@@ -110,3 +122,106 @@ def test_pages_and_exports_cost_the_same_queries_at_ten_times_the_data(client, d
     grow(10)
     assert Assessment.objects.count() >= 10 * before
     assert counts(client, user) == small
+
+
+# --- the canonical fixtures, grown by assessments and comments -------------------------------
+
+
+def fill(norway, people, per_recommendation: int) -> None:
+    now = timezone.now()
+    reviewers = [people["gov"], people["ngo"], people["other"]]
+    for recommendation in norway.recommendations.all():
+        evidence = list(recommendation.evidence_items.all()[:2])
+        for i in range(per_recommendation):
+            author = reviewers[i % 3]
+            a = make_assessment(
+                recommendation,
+                author,
+                Status.values[i % 5],
+                created_at=now - timedelta(minutes=i),
+            )
+            a.cited_evidence.set(evidence)
+            Comment.objects.create(
+                recommendation=recommendation,
+                organization=author.membership.organization,
+                author=author,
+                body=f"Comment {i}",
+                evidence=evidence[0],
+            )
+
+
+def count_queries(client, path: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return len(queries)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/reports/norway-2024/",
+        "/reports/norway-2024/?status=IN_PROGRESS&divergent=true",
+        "/reports/norway-2024/recommendations/1/",
+        "/reports/norway-2024/source/",
+    ],
+)
+def test_page_queries_do_not_grow_with_assessments_and_comments(client, people, norway, path):
+    client.force_login(people["ngo"])
+    fill(norway, people, 3)
+    small = count_queries(client, path)
+    fill(norway, people, 12)
+    assert count_queries(client, path) == small
+
+
+def test_dashboard_and_recommendation_page_run_a_pinned_number_of_queries(
+    client, people, norway, django_assert_num_queries
+):
+    fill(norway, people, 6)
+    client.force_login(people["ngo"])
+    # Each request runs in a transaction (ATOMIC_REQUESTS): inside the test's own, that is a
+    # SAVEPOINT and its RELEASE, counted below as 2.
+    # session, user, membership, report, rows, position details, recommendation count
+    with django_assert_num_queries(2 + 7):
+        client.get("/reports/norway-2024/")
+    # session, user, recommendation, membership, history count, current positions, history
+    # page, its cited evidence, paragraphs, evidence links, evidence choices of the assess
+    # form, comments, evidence choices of the comment form
+    with django_assert_num_queries(2 + 13):
+        client.get("/reports/norway-2024/recommendations/1/")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [EXPORT.format(e) for e in ("csv", "xlsx", "pdf", "json")]
+    + [EXPORT.format("csv") + "?table=history"],
+)
+def test_export_queries_do_not_grow_with_assessments(client, people, url):
+    client.force_login(people["observer"])
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            download(client, url)
+        return len(captured)
+
+    assess_all(people, rounds=1)
+    few = queries()
+    assess_all(people, rounds=4)
+    assert queries() == few
+
+
+def test_snapshot_pages_queries_do_not_grow_with_assessments_and_snapshots(client, people):
+    assess_all(people)
+    first = publish(client, people["coordinator"], "One")
+    publish(client, people["coordinator"], "Two")
+    client.force_login(people["observer"])
+    with CaptureQueriesContext(connection) as few:
+        client.get("/reports/norway-2024/snapshots/")
+        client.get(first.get_absolute_url())
+    assess_all(people, rounds=3)
+    for n in range(3):
+        publish(client, people["coordinator"], f"More {n}")
+    client.force_login(people["observer"])
+    with CaptureQueriesContext(connection) as many:
+        client.get("/reports/norway-2024/snapshots/")
+        client.get(first.get_absolute_url())
+    assert len(many) == len(few)

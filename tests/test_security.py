@@ -6,7 +6,6 @@ from datetime import timedelta
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
@@ -35,9 +34,8 @@ PASSWORD = "a-long-test-password"
 # --- headers, CSP, cookies, sessions ---------------------------------------------------------
 
 
-def test_pages_carry_security_headers(client, norway):
-    user = make_user("reader", make_organization("NGO"))
-    client.force_login(user)
+def test_pages_carry_security_headers(client, people):
+    client.force_login(people["ngo"])
     response = client.get("/reports/norway-2024/")
     csp = response["Content-Security-Policy"]
     assert "default-src 'self'" in csp
@@ -62,9 +60,8 @@ def test_no_template_needs_unsafe_inline():
     assert not offenders
 
 
-def test_login_sessions_expire(client, norway):
-    make_user("reader", make_organization("NGO"))
-    response = client.post("/accounts/login/", {"username": "reader", "password": PASSWORD})
+def test_login_sessions_expire(client, people):
+    response = client.post("/accounts/login/", {"username": "ngo", "password": PASSWORD})
     assert response.status_code == 302
     cookie = response.cookies[settings.SESSION_COOKIE_NAME]
     assert cookie["httponly"]
@@ -78,16 +75,16 @@ def test_login_sessions_expire(client, norway):
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
 
-def test_logout_is_a_post(client, norway):
-    client.force_login(make_user("reader", make_organization("NGO")))
+def test_logout_is_a_post(client, people):
+    client.force_login(people["ngo"])
     assert client.get("/accounts/logout/").status_code == 405
     assert client.get("/reports/norway-2024/").status_code == 200
     client.post("/accounts/logout/")
     assert client.get("/reports/norway-2024/").status_code == 302
 
 
-def test_weak_passwords_are_refused(client, norway):
-    user = make_user("reader", make_organization("NGO"))
+def test_weak_passwords_are_refused(client, people):
+    user = people["ngo"]
     client.force_login(user)
     response = client.post(
         "/accounts/password_change/",
@@ -131,11 +128,10 @@ def test_repeated_failed_logins_lock_the_account_until_a_coordinator_unlocks_it(
     assert response.status_code == 302
 
 
-def test_coordinators_see_lockouts_in_admin(client, norway):
+def test_coordinators_see_lockouts_in_admin(client, norway, superuser):
     for _ in range(settings.AXES_FAILURE_LIMIT):
         client.post("/accounts/login/", {"username": "someone", "password": "guess"})
-    root = get_user_model().objects.create_superuser("root", "r@example.org", "a-long-pw-123")
-    client.force_login(root)
+    client.force_login(superuser)
     page = client.get("/admin/axes/accessattempt/").content.decode()
     assert "someone" in page
 
@@ -143,9 +139,8 @@ def test_coordinators_see_lockouts_in_admin(client, norway):
 # --- audit trail -----------------------------------------------------------------------------
 
 
-def test_coordinator_edits_are_recorded_with_who_and_what(client, norway):
-    root = get_user_model().objects.create_superuser("root", "r@example.org", "a-long-pw-123")
-    client.force_login(root)
+def test_coordinator_edits_are_recorded_with_who_and_what(client, norway, superuser):
+    client.force_login(superuser)
     recommendation = Recommendation.objects.get(number=3)
     old_title = recommendation.short_title
     response = client.post(
@@ -164,7 +159,7 @@ def test_coordinator_edits_are_recorded_with_who_and_what(client, norway):
     assert response.status_code == 302, response.content.decode()[:2000]
     baseline, record = recommendation.history.order_by("history_date", "history_id")
     assert baseline.short_title == old_title  # the fixture-loaded state, recorded first
-    assert record.history_user == root
+    assert record.history_user == superuser
     assert record.history_type == "~"
     delta = record.diff_against(record.prev_record)
     assert [(c.field, c.old, c.new) for c in delta.changes] == [
@@ -217,11 +212,10 @@ def test_membership_and_organization_changes_are_audited(norway):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger is PostgreSQL's")
-def test_the_database_refuses_to_change_or_delete_assessments(norway):
-    author = make_user("reviewer", make_organization("NGO"))
-    assessment = make_assessment(Recommendation.objects.get(number=1), author)
+def test_the_database_refuses_to_change_or_delete_assessments(norway, people):
+    assessment = make_assessment(Recommendation.objects.get(number=1), people["ngo"])
     assessment.cited_evidence.set(EvidenceItem.objects.order_by("pk")[:1])
-    snapshot = publish_snapshot(norway, published_by=allow_publishing(author), title="Frozen")
+    snapshot = publish_snapshot(norway, published_by=people["coordinator"], title="Frozen")
     statements = [
         (
             "UPDATE recommendations_assessment SET status = 'IMPLEMENTED' WHERE id = %s",
@@ -351,9 +345,9 @@ def test_hostile_text_is_inert_in_every_export(client, hostile):
 # --- error pages -----------------------------------------------------------------------------
 
 
-def test_server_errors_get_the_apps_page(client, norway, monkeypatch):
+def test_server_errors_get_the_apps_page(client, people, monkeypatch):
     client.raise_request_exception = False
-    client.force_login(make_user("reader", make_organization("NGO")))
+    client.force_login(people["ngo"])
 
     def explode(*args, **kwargs):
         raise RuntimeError("boom")
@@ -367,13 +361,8 @@ def test_server_errors_get_the_apps_page(client, norway, monkeypatch):
 
 
 @override_settings(DEBUG=False)
-def test_not_found_and_forbidden_pages_are_the_apps(client, norway):
-    observer = make_user(
-        "observer",
-        make_organization("Embassy", kind=Organization.Kind.OTHER),
-        role=Membership.Role.OBSERVER,
-    )
-    client.force_login(observer)
+def test_not_found_and_forbidden_pages_are_the_apps(client, people):
+    client.force_login(people["observer"])
     response = client.get("/reports/no-such-report/")
     assert response.status_code == 404
     assert "TIP recommendation tracker" in response.content.decode()
