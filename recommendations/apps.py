@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class RecommendationsConfig(AppConfig):
@@ -7,3 +8,9 @@ class RecommendationsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import audit  # noqa: F401  (connects the audit baseline signal)
+        from .groups import ensure_coordinators_group
+
+        # After auth has created this app's permissions (auth comes first in INSTALLED_APPS).
+        post_migrate.connect(
+            ensure_coordinators_group, sender=self, dispatch_uid="ensure-coordinators-group"
+        )

@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
@@ -42,6 +43,9 @@ def browser_page():
         page.set_default_timeout(10_000)
         yield page
         browser.close()
+        # The test's queries ran while Playwright's event loop was current, so Django keeps
+        # their connection in that context, where the test database's teardown cannot see it.
+        connections.close_all()
 
 
 def test_ngo_reviewer_filters_assesses_and_logs_out(live_server, browser_page):

@@ -7,20 +7,23 @@ from datetime import date
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
 from recommendations.filters import RecommendationFilter
 from recommendations.forms import AssessmentForm, CommentForm
+from recommendations.groups import COORDINATOR_PERMISSIONS
 from recommendations.models import (
     EvidenceItem,
     Recommendation,
     ReviewCycle,
     Snapshot,
     may_publish,
+    may_write,
     writer_membership,
 )
 from recommendations.publishing import pdf, render
@@ -29,14 +32,16 @@ from recommendations.publishing.snapshots import publish_snapshot
 from recommendations.quotes import locate_quote
 from recommendations.status import NOT_ASSESSED, STATUS_STYLES, Status, stylesheet
 
-from .conftest import make_assessment
+from .conftest import make_assessment, make_coordinator
 
 # --- who may write ---------------------------------------------------------------------------
 
 
 def test_only_reviewers_write_and_for_their_own_organization(norway, people):
     assert writer_membership(people["ngo"]).organization.name == "Nettverk mot menneskehandel"
-    for who in ("observer", "staff"):
+    assert may_write(people["ngo"]) and may_write(people["gov"])
+    for who in ("observer", "staff", "coordinator"):
+        assert not may_write(people[who])
         with pytest.raises(PermissionDenied, match="Only reviewers write"):
             writer_membership(people[who])
     recommendation = norway.recommendations.get(number=1)
@@ -55,6 +60,16 @@ def test_publishing_takes_the_permission_not_staff_status(norway, people):
     assert may_publish(people["coordinator"])
     publish_snapshot(norway, published_by=people["coordinator"], title="Allowed")
     assert Snapshot.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_coordinators_group_holds_the_publish_permission_even_after_a_flush():
+    call_command("flush", interactive=False, verbosity=0)
+    group = Group.objects.get(name="Coordinators")
+    assert group.permissions.filter(codename="publish_snapshot").exists()
+    expected = {codename for _, _, codenames in COORDINATOR_PERMISSIONS for codename in codenames}
+    assert set(group.permissions.values_list("codename", flat=True)) == expected
+    assert may_publish(make_coordinator("after-flush"))
 
 
 def test_staff_without_the_permission_cannot_publish_from_the_page(client, norway, people):
