@@ -7,12 +7,14 @@ import sys
 from .conftest import ROOT
 
 
-def settings_probe(**env: str) -> subprocess.CompletedProcess:
+def settings_probe(
+    show: str = "settings.DEBUG, settings.DATABASES['default']['ENGINE']", **env: str
+) -> subprocess.CompletedProcess:
+    """Print `show` from the settings of a fresh interpreter with only `env` set."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
     code = (
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='tracker.settings'; "
-        "from django.conf import settings; "
-        "print(settings.DEBUG, settings.DATABASES['default']['ENGINE'])"
+        f"from django.conf import settings; print({show})"
     )
     return subprocess.run(
         [sys.executable, "-c", code],
@@ -46,3 +48,11 @@ def test_database_url_selects_postgresql():
 def test_bad_debug_value_is_named():
     result = settings_probe(DJANGO_DEBUG="maybe")
     assert "DJANGO_DEBUG must be a boolean" in result.stderr
+
+
+def test_production_hashes_passwords_with_pbkdf2_while_tests_use_a_fast_hasher():
+    from django.conf import settings
+
+    result = settings_probe("settings.PASSWORD_HASHERS[0]", DJANGO_SECRET_KEY="x" * 50)
+    assert result.stdout.strip() == "django.contrib.auth.hashers.PBKDF2PasswordHasher"
+    assert settings.PASSWORD_HASHERS == ["django.contrib.auth.hashers.MD5PasswordHasher"]
