@@ -90,9 +90,10 @@ def _full_page(
     request: HtmxHttpRequest,
     recommendation: Recommendation,
     status: int = 200,
-    **forms: AssessmentForm | CommentForm,
+    assess_form: AssessmentForm | None = None,
+    comment_form: CommentForm | None = None,
 ) -> HttpResponse:
-    context = _context(request, recommendation, **forms)  # type: ignore[arg-type]
+    context = _context(request, recommendation, assess_form, comment_form)
     context["evidence_groups"] = evidence_groups(recommendation)
     return render(request, TEMPLATE, context, status=status)
 
