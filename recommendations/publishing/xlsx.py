@@ -1,4 +1,5 @@
 import io
+import re
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -12,6 +13,8 @@ from .tables import (
     history_rows,
     summary_rows,
 )
+
+LINE_BREAKS = re.compile(r"\r\n?")
 
 
 def spreadsheet_date(value: object) -> object:
@@ -27,7 +30,9 @@ def spreadsheet_value(value: object, is_date: bool = False) -> object:
     if is_date:
         return spreadsheet_date(value)
     if isinstance(value, str):
-        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)  # XML cannot hold most control codes
+        # XML cannot hold most control codes, and its readers turn CR LF and a lone CR into LF:
+        # write line breaks as LF, so that what is read back is what was written.
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", LINE_BREAKS.sub("\n", value))
     return value
 
 
