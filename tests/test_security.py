@@ -47,6 +47,30 @@ def test_pages_carry_security_headers(client, people):
     assert response["Cross-Origin-Opener-Policy"] == "same-origin"
 
 
+def test_everything_behind_the_login_is_private_to_the_browser(client, people, norway):
+    snapshot = publish_snapshot(norway, published_by=people["coordinator"], title="Private")
+    client.force_login(people["observer"])
+    paths = [
+        "/reports/norway-2024/",
+        "/reports/norway-2024/recommendations/1/",
+        "/reports/norway-2024/source/",
+        "/reports/norway-2024/snapshots/",
+        f"/reports/norway-2024/snapshots/{snapshot.pk}/",
+        "/ping/",
+        "/accounts/password_change/",
+        *(f"/reports/norway-2024/export.{extension}" for extension in ("csv", "xlsx", "json")),
+        "/reports/norway-2024/export.csv?table=history",
+        f"/reports/norway-2024/snapshots/{snapshot.pk}/export.json",
+    ]
+    for path in paths:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "private" in response["Cache-Control"], path
+        assert "Cookie" in response["Vary"], path
+    # The status colours are the same for everyone and may be cached anywhere.
+    assert "public" in client.get("/status.css")["Cache-Control"]
+
+
 def test_no_template_needs_unsafe_inline():
     """The CSP allows no inline script or style; the PDF layout is not served to browsers."""
     offenders = []
