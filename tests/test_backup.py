@@ -29,6 +29,16 @@ def live_document() -> dict:
     return document
 
 
+def exact_moments() -> list:
+    """Every stored timestamp of what a backup must keep, in a stable order."""
+    return [
+        *Assessment.objects.order_by("pk").values_list("created_at", flat=True),
+        *Comment.objects.order_by("pk").values_list("created_at", flat=True),
+        *Snapshot.objects.order_by("pk").values_list("published_at", flat=True),
+        *Recommendation.history.order_by("history_id").values_list("history_date", flat=True),
+    ]
+
+
 def test_backup_then_restore_into_an_empty_database_gives_identical_exports(tmp_path):
     call_command("loaddata", *FIXTURES, verbosity=0)
     ngo = make_user("ngo", make_organization("NGO"), first_name="Ånund")
@@ -52,6 +62,8 @@ def test_backup_then_restore_into_an_empty_database_gives_identical_exports(tmp_
     before = live_document()
     counts = (Assessment.objects.count(), Comment.objects.count(), EvidenceItem.objects.count())
     history = Recommendation.history.count()
+    moments = exact_moments()
+    assert any(moment.microsecond % 1000 for moment in moments)  # finer than milliseconds
 
     backup = tmp_path / "backup.json"
     call_command("backup_data", str(backup), verbosity=0)
@@ -66,6 +78,7 @@ def test_backup_then_restore_into_an_empty_database_gives_identical_exports(tmp_
         EvidenceItem.objects.count(),
     ) == counts
     assert Recommendation.history.count() == history
+    assert exact_moments() == moments  # to the microsecond: times order the history
     restored = Snapshot.objects.get()
     assert (restored.content, restored.content_sha256) == (
         snapshot.content,

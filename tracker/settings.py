@@ -194,6 +194,8 @@ SECURE_CSP = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
+# backup_data writes timestamps to the microsecond (recommendations/exact_json.py).
+SERIALIZATION_MODULES = {"exact-json": "recommendations.exact_json"}
 
 LOGGING = {
     "version": 1,

@@ -30,6 +30,7 @@ class Command(BaseCommand):
         try:
             call_command(
                 "dumpdata",
+                format="exact-json",
                 exclude=EXCLUDED,
                 natural_foreign=True,
                 natural_primary=True,
