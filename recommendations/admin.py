@@ -26,10 +26,12 @@ from .models import (
     ReviewCycle,
     Section,
     Snapshot,
+    SnapshotQuerySet,
     may_publish,
     require_same_report,
 )
 from .publishing import snapshots
+from .publishing.snapshots import SnapshotProblems
 from .quotes import locate_quote
 
 
@@ -94,7 +96,18 @@ def snapshot_export_action(extension: str) -> Action:
         modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
     ) -> HttpResponseBase | None:
         snapshot = only_one(modeladmin, request, queryset.select_related("report"))
-        return None if snapshot is None else downloads.snapshot_download(snapshot, extension)
+        if snapshot is None:
+            return None
+        try:
+            return downloads.snapshot_download(snapshot, extension)
+        except SnapshotProblems as tampered:
+            modeladmin.message_user(
+                request,
+                f"Snapshot #{snapshot.pk} is no longer what was published, so it is not "
+                f"downloaded: {' '.join(tampered.problems)}",
+                messages.ERROR,
+            )
+            return None
 
     download.__name__ = f"download_{extension}"
     return download
@@ -425,7 +438,23 @@ class SnapshotAdmin(admin.ModelAdmin):
     list_filter = ["report"]
     list_select_related = ["report", "published_by"]
     search_fields = ["title"]
-    fields = ["title", "report", "published_by", "published_at", "content_sha256", "content"]
+    fields = [
+        "title",
+        "report",
+        "published_by",
+        "published_at",
+        "content_sha256",
+        "previous_sha256",
+        "chain_sha256",
+        "signature",
+        "verification",
+        "content",
+    ]
+
+    readonly_fields = ["verification"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Snapshot]:
+        return cast(SnapshotQuerySet, super().get_queryset(request)).with_previous_chain()
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -440,9 +469,13 @@ class SnapshotAdmin(admin.ModelAdmin):
     def short_sha256(self, snapshot: Snapshot) -> str:
         return snapshot.content_sha256[:12] + "…"
 
-    @admin.display(description="content intact", boolean=True)
+    @admin.display(description="verified", boolean=True)
     def intact(self, snapshot: Snapshot) -> bool:
-        return snapshot.is_intact
+        return not snapshot.problems()
+
+    @admin.display(description="verification")
+    def verification(self, snapshot: Snapshot) -> str:
+        return " ".join(snapshot.problems()) or "Content, chain and signature verified."
 
 
 @admin.register(EvidenceLink.history.model)

@@ -13,6 +13,7 @@ from . import publishing
 from .models import Recommendation, Report, Snapshot
 from .publishing.csv import render_history_csv, stream_history_csv
 from .publishing.document import build_document, stream_assessment_records
+from .publishing.snapshots import verified_document
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -54,6 +55,8 @@ def report_download(
 def snapshot_download(
     snapshot: Snapshot, extension: str, table: str = "summary"
 ) -> HttpResponse | StreamingHttpResponse:
+    """A download of the snapshot as published; SnapshotProblems if it is no longer that."""
+    document = verified_document(snapshot)
     day = timezone.localdate(snapshot.published_at)
     kind = "history" if table == "history" else "status"
     name = publishing.file_name(
@@ -61,7 +64,6 @@ def snapshot_download(
     )
     if extension == "json":  # byte for byte what was published, so its SHA-256 can be checked
         return attachment(snapshot.content.encode("utf-8"), "json", name)
-    document = snapshot.document
     if table == "history":
         return attachment(render_history_csv(document), "csv", name)
     return attachment(publishing.render(document, extension), extension, name)

@@ -14,6 +14,7 @@ from django.db.models.signals import pre_save
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from simple_history.models import HistoricalRecords
 
 from .status import Status
@@ -870,25 +871,63 @@ class Comment(models.Model):
 
 
 class SnapshotQuerySet(AppendOnlyQuerySet):
+    def with_previous_chain(self) -> Self:
+        """Annotate `previous_chain`: the chain SHA-256 of the report's snapshot before each
+        one (None for the first), which its `previous_sha256` must equal."""
+        before = Snapshot.objects.filter(report=OuterRef("report"), pk__lt=OuterRef("pk"))
+        return self.annotate(
+            previous_chain=Subquery(before.order_by("-pk").values("chain_sha256")[:1])
+        )
+
     def listing(self) -> Self:
-        """Newest first, without the (large) content."""
-        return self.select_related("published_by").defer("content").order_by("-published_at", "-pk")
+        """Newest first, ready to be verified."""
+        return (
+            self.select_related("published_by")
+            .with_previous_chain()
+            .order_by("-published_at", "-pk")
+        )
+
+
+SNAPSHOT_SIGNING_SALT = "recommendations.Snapshot.chain"
 
 
 class Snapshot(AppendOnlyModel):
     """A published status report, frozen: the export document as canonical JSON, its SHA-256,
-    who published it and when. Every export format can be rendered from it."""
+    who published it and when. Every export format can be rendered from it.
+
+    Each snapshot also carries a chain SHA-256, covering its content's SHA-256 and the chain
+    SHA-256 of the report's snapshot before it, and a signature of that chain made with the
+    server's secret key (which is not in the database). problems() checks all of it: a changed
+    content, a content rewritten together with its hashes, or a changed or removed earlier
+    snapshot is found (docs/design.md, SECURITY.md).
+    """
 
     report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="snapshots")
     title = models.CharField(max_length=200)
     content = models.TextField(help_text="The status report document as published (JSON).")
     content_sha256 = models.CharField("content SHA-256", max_length=64)
+    previous_sha256 = models.CharField(
+        "previous chain SHA-256",
+        max_length=64,
+        blank=True,
+        help_text="The chain SHA-256 of the report's snapshot before this one (none: first).",
+    )
+    chain_sha256 = models.CharField(
+        "chain SHA-256",
+        max_length=64,
+        help_text="SHA-256 of the previous chain SHA-256 followed by the content SHA-256.",
+    )
+    signature = models.CharField(
+        max_length=64, help_text="HMAC-SHA256 of the chain SHA-256 with the server's secret key."
+    )
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="published_snapshots"
     )
     published_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     objects = SnapshotQuerySet.as_manager()
+
+    previous_chain: str | None  # set by SnapshotQuerySet.with_previous_chain()
 
     class Meta:
         ordering = ["-published_at", "-pk"]
@@ -909,14 +948,66 @@ class Snapshot(AppendOnlyModel):
     def get_absolute_url(self) -> str:
         return reverse("snapshot", args=[self.report.slug, self.pk])
 
-    @property
-    def document(self) -> dict:
-        return json.loads(self.content)
+    @staticmethod
+    def chain_hash(previous_sha256: str, content_sha256: str) -> str:
+        return sha256_hex(previous_sha256 + content_sha256)
+
+    @staticmethod
+    def sign(chain_sha256: str, secret: str | bytes | None = None) -> str:
+        return salted_hmac(
+            SNAPSHOT_SIGNING_SALT, chain_sha256, secret=secret, algorithm="sha256"
+        ).hexdigest()
+
+    def signed_by_this_server(self) -> bool:
+        """Signed with the secret key, or with one of its fallbacks after a key rotation."""
+        return any(
+            constant_time_compare(self.signature, self.sign(self.chain_sha256, secret))
+            for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+        )
+
+    def problems(self) -> list[str]:
+        """Why this snapshot can no longer be trusted, in words for its readers; [] if sound."""
+        problems = []
+        if sha256_hex(self.content) != self.content_sha256:
+            problems.append(
+                "Its content no longer matches the SHA-256 recorded when it was published."
+            )
+        else:
+            try:
+                json.loads(self.content)
+            except ValueError:
+                problems.append("Its content is not a readable status report (invalid JSON).")
+        if self.chain_sha256 != self.chain_hash(self.previous_sha256, self.content_sha256):
+            problems.append("Its chain SHA-256 does not cover its content and its predecessor.")
+        if not self.signed_by_this_server():
+            problems.append(
+                "Its signature does not match: its content and hashes were rewritten without "
+                "the server's key (or the server's secret key changed without a fallback)."
+            )
+        if "previous_chain" in self.__dict__:
+            expected = self.previous_chain or ""
+        else:
+            expected = (
+                Snapshot.objects.filter(report_id=self.report_id, pk__lt=self.pk)
+                .order_by("-pk")
+                .values_list("chain_sha256", flat=True)
+                .first()
+            ) or ""
+        if self.previous_sha256 != expected:
+            problems.append(
+                "It does not follow the report's snapshot before it: an earlier snapshot was "
+                "changed or removed."
+            )
+        return problems
 
     @property
     def is_intact(self) -> bool:
-        """The stored content still hashes to the SHA-256 recorded when it was published."""
-        return sha256_hex(self.content) == self.content_sha256
+        return not self.problems()
+
+    @property
+    def document(self) -> dict:
+        """The published document; only for a snapshot without problems()."""
+        return json.loads(self.content)
 
 
 # --- verbatim text is enforced on every save -----------------------------------------------

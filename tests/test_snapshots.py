@@ -7,6 +7,7 @@ import io
 import json
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from openpyxl import load_workbook
 from pypdf import PdfReader
@@ -67,21 +68,131 @@ def test_snapshots_cannot_be_changed_or_deleted(client, people):
         Snapshot.objects.all().delete()
 
 
-def test_tampered_snapshot_content_is_flagged(client, people):
-    snapshot = publish(client, people["coordinator"])
-    with connection.cursor() as cursor:  # what the database's owner could still do
-        if connection.vendor == "postgresql":  # a superuser can switch triggers off
+def tamper(snapshot: Snapshot, **columns: str) -> None:
+    """Change stored columns of a snapshot as only the database's owner still could (the
+    append-only trigger switched off for the statement)."""
+    assignments = ", ".join(f"{column} = %s" for column in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
             cursor.execute("SET LOCAL session_replication_role = replica")
         cursor.execute(
-            "UPDATE recommendations_snapshot SET content = %s WHERE id = %s",
-            [snapshot.content.replace("Norway", "Sweden"), snapshot.pk],
+            f"UPDATE recommendations_snapshot SET {assignments} WHERE id = %s",
+            [*columns.values(), snapshot.pk],
         )
         if connection.vendor == "postgresql":
             cursor.execute("SET LOCAL session_replication_role = origin")
     snapshot.refresh_from_db()
-    assert not snapshot.is_intact
-    page = client.get(snapshot.get_absolute_url()).content.decode()
-    assert "no longer matches" in page
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def assert_refused_everywhere(client, people, snapshot: Snapshot, other: Snapshot, why: str):
+    superuser = people["superuser"]
+    """The snapshot's page warns and shows none of its content; every download and the
+    comparison are refused with an explanation (409), never a 500; the list and admin say so."""
+    client.force_login(people["observer"])
+    page = client.get(snapshot.get_absolute_url())
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "no longer what was published" in html and why in html
+    assert "Download:" not in html and "Sweden" not in html
+    base = f"/reports/norway-2024/snapshots/{snapshot.pk}/export."
+    for extension in ("csv", "xlsx", "pdf", "json", "csv?table=history"):
+        response = client.get(base + extension)
+        assert response.status_code == 409, extension
+        assert why in response.content.decode(), extension
+        assert "Content-Disposition" not in response, extension
+    compare = client.get(
+        "/reports/norway-2024/snapshots/compare/", {"older": other.pk, "newer": snapshot.pk}
+    )
+    assert compare.status_code == 409 and why in compare.content.decode()
+    listing = client.get("/reports/norway-2024/snapshots/").content.decode()
+    assert listing.count("changed since it was published") == 1
+    assert "problem(s)" in verify_output(expect_failure=True)
+
+    client.force_login(superuser)
+    response = admin_action(client, "snapshot", "download_json", [snapshot.pk])
+    assert response.status_code == 302  # back to the list with the refusal as a message
+    follow = client.get(response["Location"]).content.decode()
+    assert "no longer what was published" in follow
+
+
+def verify_output(expect_failure: bool = False) -> str:
+    out = io.StringIO()
+    if expect_failure:
+        with pytest.raises(CommandError) as failed:
+            call_command("verify_snapshots", stdout=out)
+        return str(failed.value)
+    call_command("verify_snapshots", stdout=out)
+    return out.getvalue()
+
+
+def test_published_snapshots_are_chained_and_signed(client, people):
+    first = publish(client, people["coordinator"], "First")
+    second = publish(client, people["coordinator"], "Second")
+    assert first.previous_sha256 == ""
+    assert second.previous_sha256 == first.chain_sha256
+    assert second.chain_sha256 == sha256(first.chain_sha256 + second.content_sha256)
+    assert first.is_intact and second.is_intact
+    assert "2 snapshot(s) verified" in verify_output()
+    assert second.chain_sha256 in verify_output()
+
+
+def test_changed_content_is_refused_everywhere(client, people, superuser):
+    people = {**people, "superuser": superuser}
+    other = publish(client, people["coordinator"], "Earlier")
+    snapshot = publish(client, people["coordinator"])
+    tamper(snapshot, content=snapshot.content.replace("Norway", "Sweden"))
+    why = "no longer matches the SHA-256"
+    assert why in " ".join(snapshot.problems())
+    assert_refused_everywhere(client, people, snapshot, other, why)
+
+
+def test_content_that_is_no_longer_json_gives_no_server_error(client, people, superuser):
+    people = {**people, "superuser": superuser}
+    other = publish(client, people["coordinator"], "Earlier")
+    snapshot = publish(client, people["coordinator"])
+    truncated = snapshot.content[: len(snapshot.content) // 2]
+    tamper(snapshot, content=truncated)
+    assert_refused_everywhere(client, people, snapshot, other, "no longer matches the SHA-256")
+    tamper(snapshot, content=truncated, content_sha256=sha256(truncated))
+    assert "invalid JSON" in " ".join(snapshot.problems())
+    assert_refused_everywhere(client, people, snapshot, other, "invalid JSON")
+
+
+def test_content_rewritten_with_its_hashes_is_found_by_the_signature(client, people, superuser):
+    people = {**people, "superuser": superuser}
+    other = publish(client, people["coordinator"], "Earlier")
+    snapshot = publish(client, people["coordinator"])
+    forged = snapshot.content.replace("Norway", "Sweden")
+    tamper(snapshot, content=forged, content_sha256=sha256(forged))
+    assert_refused_everywhere(client, people, snapshot, other, "chain SHA-256 does not cover")
+    # Recomputing the chain too does not help: the signature needs the server's key.
+    tamper(snapshot, chain_sha256=sha256(snapshot.previous_sha256 + sha256(forged)))
+    assert snapshot.problems() == [
+        "Its signature does not match: its content and hashes were rewritten without the "
+        "server's key (or the server's secret key changed without a fallback)."
+    ]
+    assert_refused_everywhere(client, people, snapshot, other, "signature does not match")
+
+
+def test_a_changed_earlier_snapshot_breaks_the_chain_after_it(client, people):
+    first = publish(client, people["coordinator"], "First")
+    second = publish(client, people["coordinator"], "Second")
+    tamper(first, chain_sha256="0" * 64)
+    assert "does not follow the report's snapshot before it" in " ".join(second.problems())
+    assert not first.is_intact
+
+
+def test_the_signature_survives_a_key_rotation_with_a_fallback(client, people, settings):
+    snapshot = publish(client, people["coordinator"])
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY = "a-new-secret-key-" + "x" * 40
+    assert "signature does not match" in " ".join(snapshot.problems())
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+    assert snapshot.problems() == []
 
 
 def test_comparing_snapshots_lists_status_changes_and_who_made_them(client, people):

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 
 from ..models import Report, Snapshot, may_publish, sha256_hex
 from ..status import Status
@@ -15,21 +16,48 @@ if TYPE_CHECKING:
 
 
 def publish_snapshot(report: Report, *, published_by: "User", title: str) -> Snapshot:
-    """Freeze the whole report's current status report as a snapshot (refused without the
-    publish permission: a snapshot can never be deleted)."""
+    """Freeze the whole report's current status report as a snapshot, chained to the report's
+    snapshot before it and signed (refused without the publish permission: a snapshot can
+    never be deleted)."""
     if not may_publish(published_by):
         raise PermissionDenied("Publishing a status report needs the publish permission.")
     document = build_document(
         report, report.recommendations.all(), generated_by=published_by, filters={}
     )
     content = render_json(document).decode("utf-8")
-    return Snapshot.objects.create(
-        report=report,
-        title=title.strip(),
-        content=content,
-        content_sha256=sha256_hex(content),
-        published_by=published_by,
-    )
+    content_sha256 = sha256_hex(content)
+    with transaction.atomic():
+        # One publisher at a time per report, so that each snapshot follows the one before.
+        Report.objects.select_for_update().filter(pk=report.pk).first()
+        before = report.snapshots.order_by("-pk").values_list("chain_sha256", flat=True).first()
+        chain_sha256 = Snapshot.chain_hash(before or "", content_sha256)
+        return Snapshot.objects.create(
+            report=report,
+            title=title.strip(),
+            content=content,
+            content_sha256=content_sha256,
+            previous_sha256=before or "",
+            chain_sha256=chain_sha256,
+            signature=Snapshot.sign(chain_sha256),
+            published_by=published_by,
+        )
+
+
+class SnapshotProblems(Exception):
+    """The snapshot's stored content or hashes are not what was published."""
+
+    def __init__(self, snapshot: Snapshot, problems: list[str]) -> None:
+        self.snapshot = snapshot
+        self.problems = problems
+        super().__init__(f"snapshot {snapshot.pk}: " + " ".join(problems))
+
+
+def verified_document(snapshot: Snapshot) -> dict:
+    """The snapshot's document, after checking that it is exactly what was published;
+    SnapshotProblems otherwise. Every use of a snapshot's content goes through here."""
+    if problems := snapshot.problems():
+        raise SnapshotProblems(snapshot, problems)
+    return snapshot.document
 
 
 @dataclass

@@ -7,8 +7,9 @@ from django.views.decorators.http import require_GET
 from ..downloads import report_download, snapshot_download
 from ..filters import RecommendationFilter
 from ..models import Report
+from ..publishing.snapshots import SnapshotProblems
 from ._shared import HtmxHttpRequest, bad_request
-from .snapshots import snapshot_or_404
+from .snapshots import refused, snapshot_or_404
 
 HISTORY_IS_CSV_ONLY = "Only the CSV export has a history table (?table=history)."
 
@@ -52,4 +53,7 @@ def snapshot_export(
     table = _table(request, extension)
     if table is None:
         return bad_request(request, HISTORY_IS_CSV_ONLY)
-    return snapshot_download(snapshot, extension, table)
+    try:
+        return snapshot_download(snapshot, extension, table)
+    except SnapshotProblems as tampered:
+        return refused(request, tampered, "serve")

@@ -6,9 +6,31 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from ..forms import CompareSnapshotsForm, PublishSnapshotForm
 from ..models import Report, Snapshot, may_publish
-from ..publishing.snapshots import compare_documents, publish_snapshot
+from ..publishing.snapshots import (
+    SnapshotProblems,
+    compare_documents,
+    publish_snapshot,
+    verified_document,
+)
 from ..publishing.tables import describe_filters
 from ._shared import HtmxHttpRequest
+
+
+def refused(request: HtmxHttpRequest, tampered: SnapshotProblems, refused: str) -> HttpResponse:
+    """409: the snapshot's stored content is not what was published; never served as if it
+    were."""
+    snapshot = tampered.snapshot
+    return render(
+        request,
+        "recommendations/snapshot_refused.html",
+        {
+            "report": snapshot.report,
+            "snapshot": snapshot,
+            "problems": tampered.problems,
+            "refused": refused,
+        },
+        status=409,
+    )
 
 
 def snapshot_or_404(slug: str, pk: int) -> Snapshot:
@@ -48,8 +70,11 @@ def snapshots(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def snapshot_detail(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
+    """The snapshot as published; if it was changed since, the problems instead of its
+    content."""
     snapshot = snapshot_or_404(slug, pk)
-    document = snapshot.document
+    problems = snapshot.problems()
+    document = None if problems else snapshot.document
     choices = list(snapshot.report.snapshots.listing())
     earlier = [s for s in choices if (s.published_at, s.pk) < (snapshot.published_at, snapshot.pk)]
     return render(
@@ -58,8 +83,9 @@ def snapshot_detail(request: HtmxHttpRequest, slug: str, pk: int) -> HttpRespons
         {
             "report": snapshot.report,
             "snapshot": snapshot,
+            "problems": problems,
             "document": document,
-            "filters": describe_filters(document["filters"]),
+            "filters": describe_filters(document["filters"]) if document else "",
             "choices": choices,
             "compare_with": earlier[0]
             if earlier
@@ -76,9 +102,9 @@ def snapshot_compare(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         return render(request, "recommendations/snapshot_compare.html", context, status=400)
     older, newer = form.cleaned_data["older"], form.cleaned_data["newer"]
-    context |= {
-        "older": older,
-        "newer": newer,
-        "changes": compare_documents(older.document, newer.document),
-    }
+    try:
+        changes = compare_documents(verified_document(older), verified_document(newer))
+    except SnapshotProblems as tampered:
+        return refused(request, tampered, "compare")
+    context |= {"older": older, "newer": newer, "changes": changes}
     return render(request, "recommendations/snapshot_compare.html", context)
