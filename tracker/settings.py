@@ -40,6 +40,8 @@ if not SECRET_KEY:
             "(development: set DJANGO_DEBUG=1, as `make run` does)."
         )
     SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"
+# Earlier keys, still accepted for sessions and snapshot signatures after a key rotation.
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS")
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
