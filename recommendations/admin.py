@@ -1,4 +1,4 @@
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from django import forms
@@ -312,6 +312,15 @@ class EvidenceItemAdmin(SimpleHistoryAdmin):
     def get_fields(self, request: HttpRequest, obj: EvidenceItem | None = None) -> list[str]:
         fields = ["report", "quote", "start_offset", "note"]
         return [*fields, "section", "end_offset", "in_context"] if obj else fields
+
+    def get_deleted_objects(
+        self, objs: Sequence[EvidenceItem] | QuerySet[EvidenceItem], request: HttpRequest
+    ) -> tuple[list[Any], dict[str, int], set[str], list[Any]]:
+        """A cited item is shown as protected, so admin explains instead of failing."""
+        deleted, counts, permissions_needed, protected = super().get_deleted_objects(objs, request)
+        for item in objs:
+            protected += [f"{item}: {citation}" for citation in item.citations()]
+        return deleted, counts, permissions_needed, protected
 
     @admin.display(description="quote")
     def short_quote(self, item: EvidenceItem) -> str:

@@ -8,9 +8,10 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import Count, F, OuterRef, Q, StringAgg, Subquery, Value
+from django.db.models.deletion import ProtectedError
 from django.db.models.functions import Abs, Cast, Coalesce, Length, Trim
 from django.db.models.lookups import Exact, GreaterThan
-from django.db.models.signals import pre_save
+from django.db.models.signals import pre_delete, pre_save
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
@@ -567,6 +568,24 @@ class EvidenceItem(SourceSpan):
             .first()
         )
 
+    def citations(self) -> list[str]:
+        """What cites this item, in words: assessments and comments are append-only, so while
+        anything cites it, it cannot be deleted (see refuse_deleting_cited_evidence)."""
+        assessments = self.citing_assessments.select_related("organization", "recommendation")
+        comments = self.comments.select_related("organization", "recommendation")
+        return [
+            *(
+                f"Assessment #{a.pk} by {a.organization} of recommendation "
+                f"{a.recommendation.number} cites it"
+                for a in assessments.order_by("pk")
+            ),
+            *(
+                f"Comment #{c.pk} by {c.organization} on recommendation "
+                f"{c.recommendation.number} refers to it"
+                for c in comments.order_by("pk")
+            ),
+        ]
+
 
 class Stance(models.TextChoices):
     GAP = "GAP", "Gap"
@@ -1008,6 +1027,17 @@ class Snapshot(AppendOnlyModel):
     def document(self) -> dict:
         """The published document; only for a snapshot without problems()."""
         return json.loads(self.content)
+
+
+@receiver(pre_delete, sender=EvidenceItem, dispatch_uid="refuse-deleting-cited-evidence")
+def refuse_deleting_cited_evidence(sender: type, instance: EvidenceItem, **kwargs: object) -> None:
+    """Deleting a cited item would change what append-only assessments and comments cite;
+    refused whatever the route (admin, shell, a queryset's delete())."""
+    if citations := instance.citations():
+        raise ProtectedError(
+            f"Evidence item {instance.pk} cannot be deleted: " + "; ".join(citations) + ".",
+            set(instance.citing_assessments.all()) | set(instance.comments.all()),
+        )
 
 
 # --- verbatim text is enforced on every save -----------------------------------------------

@@ -1,6 +1,8 @@
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import ProtectedError
 from django.urls import reverse
 
 from recommendations.models import EvidenceItem, Status
@@ -146,3 +148,44 @@ def test_assessments_cannot_be_added_changed_or_deleted_in_admin(superuser_clien
     assert superuser_client.get(reverse("admin:recommendations_assessment_add")).status_code == 403
     assessment.refresh_from_db()
     assert assessment.rationale != "Edited"
+
+
+def test_a_cited_evidence_item_cannot_be_deleted_and_admin_says_what_cites_it(
+    superuser_client, people, norway
+):
+    recommendation = norway.recommendations.get(number=1)
+    cited, referred, free = recommendation.citable_evidence()[:3]
+    assessment = recommendation.assess(
+        author=people["ngo"], status=Status.IMPLEMENTED, rationale="Done.", evidence=[cited]
+    )
+    comment = recommendation.add_comment(author=people["gov"], body="See this.", evidence=referred)
+
+    for item, what in (
+        (cited, f"Assessment #{assessment.pk}"),
+        (referred, f"Comment #{comment.pk}"),
+    ):
+        url = reverse("admin:recommendations_evidenceitem_delete", args=[item.pk])
+        page = superuser_client.get(url)
+        assert page.status_code == 200
+        assert what in page.content.decode()
+        assert superuser_client.post(url, {"post": "yes"}).status_code in (200, 403)
+        with pytest.raises(ProtectedError, match=what), transaction.atomic():
+            item.delete()
+        with pytest.raises(ProtectedError), transaction.atomic():
+            EvidenceItem.objects.filter(pk=item.pk).delete()
+        assert EvidenceItem.objects.filter(pk=item.pk).exists()
+
+    changelist = reverse("admin:recommendations_evidenceitem_changelist")
+    action = {"action": "delete_selected", "_selected_action": [cited.pk, free.pk], "post": "yes"}
+    response = superuser_client.post(changelist, action)
+    assert (
+        response.status_code == 200 and f"Assessment #{assessment.pk}" in response.content.decode()
+    )
+    assert EvidenceItem.objects.filter(pk__in=[cited.pk, free.pk]).count() == 2
+    assert list(assessment.cited_evidence.all()) == [cited]
+
+    # Nothing cites the third item: it can be deleted.
+    free.links.all().delete()
+    url = reverse("admin:recommendations_evidenceitem_delete", args=[free.pk])
+    assert superuser_client.post(url, {"post": "yes"}).status_code == 302
+    assert not EvidenceItem.objects.filter(pk=free.pk).exists()
