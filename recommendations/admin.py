@@ -426,11 +426,23 @@ class AssessmentAdmin(admin.ModelAdmin):
 
 @admin.register(Comment)
 class CommentAdmin(admin.ModelAdmin):
+    """Read-only: comments are append-only, like assessments; reviewers write them for their
+    own organization on the recommendation page, and nobody edits or deletes one."""
+
     list_display = ["created_at", "recommendation", "organization", "author", "opening"]
     list_filter = ["organization", "recommendation__report"]
     search_fields = ["body", "author__username"]
     list_select_related = ["recommendation", "organization", "author"]
-    autocomplete_fields = ["recommendation", "evidence", "author", "organization"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Comment | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Comment | None = None) -> bool:
+        return False
 
     @admin.display(description="comment")
     def opening(self, comment: Comment) -> str:

@@ -8,9 +8,11 @@ class RecommendationsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import audit  # noqa: F401  (connects the audit baseline signal)
+        from .database_roles import grant_app_role
         from .groups import ensure_coordinators_group
 
         # After auth has created this app's permissions (auth comes first in INSTALLED_APPS).
         post_migrate.connect(
             ensure_coordinators_group, sender=self, dispatch_uid="ensure-coordinators-group"
         )
+        post_migrate.connect(grant_app_role, sender=self, dispatch_uid="grant-app-role")

@@ -853,12 +853,22 @@ class Assessment(AppendOnlyModel):
         )
 
 
-class Comment(models.Model):
+OUTSIDER = "A comment is written for its author's own organization."
+
+
+class Comment(AppendOnlyModel):
+    """A reviewer's remark on a recommendation, for their organization. Append-only, like an
+    assessment: never edited or deleted (to take something back, write a new comment), so the
+    recommendation it is on cannot be deleted, nor the evidence it refers to (see
+    refuse_deleting_cited_evidence)."""
+
     recommendation = models.ForeignKey(
-        Recommendation, on_delete=models.CASCADE, related_name="comments"
+        Recommendation, on_delete=models.PROTECT, related_name="comments"
     )
+    # An item a comment refers to is not deleted (refuse_deleting_cited_evidence), so nothing
+    # is ever done to the comment (SET_NULL would be an UPDATE); the foreign key backs that up.
     evidence = models.ForeignKey(
-        EvidenceItem, on_delete=models.SET_NULL, null=True, blank=True, related_name="comments"
+        EvidenceItem, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="comments"
     )
     organization = models.ForeignKey(
         Organization, on_delete=models.PROTECT, related_name="comments"
@@ -868,6 +878,8 @@ class Comment(models.Model):
     )
     body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = AppendOnlyQuerySet["Comment"].as_manager()
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -880,6 +892,11 @@ class Comment(models.Model):
     def __str__(self) -> str:
         return f"Comment by {self.author} on recommendation {self.recommendation.number}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._state.adding:
+            self.refuse_outsider()
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         if (
             self.evidence is not None
@@ -887,6 +904,13 @@ class Comment(models.Model):
             and self.recommendation.uncitable([self.evidence])
         ):
             raise ValidationError({"evidence": UNCITABLE})
+
+    def refuse_outsider(self) -> None:
+        """The organization must be the author's own (their membership's) when the comment is
+        written; a PostgreSQL trigger checks it too."""
+        membership = membership_of(self.author)
+        if membership is None or membership.organization_id != self.organization_id:
+            raise ValidationError({"organization": OUTSIDER})
 
 
 class SnapshotQuerySet(AppendOnlyQuerySet):

@@ -1,19 +1,24 @@
 """Shared by the whole suite: the canonical fixtures (`norway`), one set of people (`people`),
 a superuser, and plain helpers that test modules import (`from .conftest import ...`)."""
 
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.db import connection, transaction
+from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from recommendations.database_roles import append_only_tables
 from recommendations.models import (
     Assessment,
     Membership,
@@ -52,6 +57,76 @@ def fast_password_hashing():
     """Tests create many users; the production hasher (PBKDF2, over a million iterations)
     would take most of the suite's time. Production settings keep it."""
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+# --- PostgreSQL: the owner sets up, the app role runs the tests (SECURITY.md, "Database roles")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """With DATABASE_APP_ROLE on PostgreSQL (as in CI), the login user, who will own the
+    tables, creates and migrates the test database (migrate grants the app role its
+    privileges); then every test runs as the app role: each new connection sets it (Django's
+    `assume_role` option), the live server's and other threads' too. The owner drops the
+    database at the end."""
+    role = django_settings.DATABASE_APP_ROLE
+    if not role or connection.vendor != "postgresql":
+        yield
+        return
+    options = connection.settings_dict["OPTIONS"]
+    with django_db_blocker.unblock():
+        connection.close()
+    options["assume_role"] = role
+    yield
+    del options["assume_role"]
+    with django_db_blocker.unblock():
+        connection.close()
+
+
+@contextmanager
+def as_the_owner():
+    """Run what only the tables' owner (the session's login user) does: set a database up, as
+    in production (restore_data: loaddata tries an UPDATE before each INSERT, which the app
+    role may not run on the append-only tables), or lift a trigger to simulate tampering.
+    Nothing to do unless the suite runs as the app role."""
+    if not django_settings.DATABASE_APP_ROLE or connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET ROLE NONE")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SET ROLE {connection.ops.quote_name(django_settings.DATABASE_APP_ROLE)}"
+            )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def flush_as_the_owner():
+    """Between transactional tests Django empties the database with one TRUNCATE, which the
+    append-only tables refuse to everyone and which the app role may not run at all. Here, and
+    only in the tests, the owner (the session's login user) runs it, with those tables'
+    triggers lifted for that one transaction, as the owner could do by hand."""
+    original = PostgresOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        tables = [self.quote_name(table) for table in append_only_tables()]
+        with transaction.atomic(using=self.connection.alias), self.connection.cursor() as cursor:
+            cursor.execute("SELECT current_user")
+            (user,) = cursor.fetchone()
+            cursor.execute("SET LOCAL ROLE NONE")
+            for table in tables:
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+            original(self, sql_list)
+            for table in tables:
+                cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+            cursor.execute(f"SET LOCAL ROLE {self.quote_name(user)}")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PostgresOperations, "execute_sql_flush", execute_sql_flush)
         yield
 
 

@@ -15,7 +15,15 @@ from pypdf import PdfReader
 from recommendations.models import AppendOnlyError, Recommendation, Snapshot, Status
 from recommendations.publishing.snapshots import compare_documents
 
-from .conftest import EXPORT, admin_action, assess_all, download, make_assessment, publish
+from .conftest import (
+    EXPORT,
+    admin_action,
+    as_the_owner,
+    assess_all,
+    download,
+    make_assessment,
+    publish,
+)
 
 
 def test_a_snapshot_and_its_exports_stay_frozen_while_live_data_moves_on(client, people):
@@ -72,7 +80,7 @@ def tamper(snapshot: Snapshot, **columns: str) -> None:
     """Change stored columns of a snapshot as only the database's owner still could (the
     append-only trigger switched off for the statement)."""
     assignments = ", ".join(f"{column} = %s" for column in columns)
-    with connection.cursor() as cursor:
+    with as_the_owner(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET LOCAL session_replication_role = replica")
         cursor.execute(

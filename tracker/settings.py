@@ -109,6 +109,9 @@ DATABASES = {
 }
 # A request that fails part-way writes nothing.
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
+# PostgreSQL: the role the application runs as, with only the privileges it needs; `migrate`,
+# run as the tables' owner, grants them (SECURITY.md, "Database roles"). The test suite runs as it.
+DATABASE_APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "")
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses logins while locked out
