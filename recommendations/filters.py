@@ -1,4 +1,5 @@
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from .models import OrganizationKind, Pillar, Recommendation, RecommendationQuerySet
@@ -13,10 +14,26 @@ SIDES: dict[str, str] = {
 }
 
 
+# Each word of a search is a condition in the query: thousands of them are more than SQLite can
+# parse and take seconds on PostgreSQL. A whole recommendation (at most 34 words) still fits.
+MAX_SEARCH_LENGTH = 300
+MAX_SEARCH_WORDS = 50
+
+
+def few_enough_words(value: str) -> None:
+    if len(value.split()) > MAX_SEARCH_WORDS:
+        raise ValidationError(f"Search for at most {MAX_SEARCH_WORDS} words.")
+
+
 class RecommendationFilter(django_filters.FilterSet):
     """Dashboard filters; expects a queryset annotated by with_positions()."""
 
-    q = django_filters.CharFilter(method="search", label="Search")
+    q = django_filters.CharFilter(
+        method="search",
+        label="Search",
+        max_length=MAX_SEARCH_LENGTH,
+        validators=[few_enough_words],
+    )
     status = django_filters.ChoiceFilter(
         choices=status_choices_with_not_assessed(),
         method="filter_status",

@@ -5,6 +5,62 @@ from django import forms
 from .models import Assessment, EvidenceItem, Recommendation, Report, Snapshot
 from .status import Status
 
+# The largest id the database holds (BigAutoField); a larger one overflows SQLite's integers.
+MAX_ID = 2**63 - 1
+
+
+def ascii_integer(value: object, maximum: int = MAX_ID) -> int | None:
+    """A whole number from 0 to `maximum` written in ASCII digits, or None. Python's int()
+    also takes other scripts' digits ("١٢" is 12), signs, spaces and underscores, and refuses
+    more than 4,300 digits with an error: client input goes through here instead."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 <= value <= maximum else None
+    if not (isinstance(value, str) and value.isascii() and value.isdigit()):
+        return None
+    if len(value.lstrip("0")) > len(str(maximum)):
+        return None
+    number = int(value)
+    return number if number <= maximum else None
+
+
+class IdField(forms.IntegerField):
+    """An id a page sent back (a hidden field): ASCII digits within the database's range."""
+
+    def to_python(self, value: Any) -> int | None:
+        if value in self.empty_values:
+            return None
+        number = ascii_integer(value)
+        if number is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return number
+
+
+class IdChoiceField(forms.ModelChoiceField):
+    """A choice of object by id: anything but an id in ASCII digits is not a valid choice,
+    refused before any query."""
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and value and ascii_integer(value) is None:
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            )
+        return super().to_python(value)
+
+
+class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Choices of objects by id, each an id in ASCII digits (see IdChoiceField)."""
+
+    def clean(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            for each in value:
+                if isinstance(each, str) and ascii_integer(each) is None:
+                    raise forms.ValidationError(
+                        self.error_messages["invalid_choice"],
+                        code="invalid_choice",
+                        params={"value": each},
+                    )
+        return super().clean(value)
+
 
 class AssessmentForm(forms.Form):
     status = forms.ChoiceField(choices=Status.choices, widget=forms.RadioSelect)
@@ -13,13 +69,13 @@ class AssessmentForm(forms.Form):
         max_length=5000,
         help_text="Why this status? Point to what has or has not been done.",
     )
-    evidence = forms.ModelMultipleChoiceField(
+    evidence = IdMultipleChoiceField(
         queryset=EvidenceItem.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
         label="Evidence cited",
     )
-    based_on = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    based_on = IdField(required=False, widget=forms.HiddenInput)
 
     # Shown with the refusal when a colleague's newer assessment made this one stale.
     newer_assessment: Assessment | None = None
@@ -34,7 +90,7 @@ class CommentForm(forms.Form):
     body = forms.CharField(
         label="Comment", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
     )
-    evidence = forms.ModelChoiceField(
+    evidence = IdChoiceField(
         queryset=EvidenceItem.objects.none(),
         required=False,
         label="About evidence item (optional)",
@@ -54,8 +110,8 @@ class PublishSnapshotForm(forms.Form):
 
 
 class CompareSnapshotsForm(forms.Form):
-    older = forms.ModelChoiceField(queryset=Snapshot.objects.none(), label="From")
-    newer = forms.ModelChoiceField(queryset=Snapshot.objects.none(), label="To")
+    older = IdChoiceField(queryset=Snapshot.objects.none(), label="From")
+    newer = IdChoiceField(queryset=Snapshot.objects.none(), label="To")
 
     def __init__(self, *args: Any, report: Report, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -2,10 +2,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from recommendations.accounts import AdminLoginForm, LoginForm
+
 # Only the account views we use: no self-service password reset (coordinators reset passwords
 # in admin), so the site sends no mail and offers no account-enumeration form.
 accounts = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
@@ -15,8 +17,18 @@ accounts = [
     ),
 ]
 
+# The admin's log-in refuses an over-long username before the database too.
+admin.site.login_form = AdminLoginForm
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include(accounts)),
     path("", include("recommendations.urls")),
 ]
+
+# The app's error pages (recommendations/views/errors.py): they say what was wrong and never read
+# the request body, which may be what could not be read.
+handler400 = "recommendations.views.errors.bad_request"
+handler403 = "recommendations.views.errors.permission_denied"
+handler404 = "recommendations.views.errors.page_not_found"
+handler500 = "recommendations.views.errors.server_error"

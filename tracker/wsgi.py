@@ -11,6 +11,11 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from tracker.request import Request
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings")
 
 application = get_wsgi_application()
+# Whatever the Content-Type header says (unparseable, an odd charset), the request is built and
+# answered, not a server error before any handler runs (tracker/request.py).
+application.request_class = Request

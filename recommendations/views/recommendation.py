@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
-from ..forms import AssessmentForm, CommentForm
+from ..forms import AssessmentForm, CommentForm, ascii_integer
 from ..models import (
     Assessment,
     Recommendation,
@@ -31,12 +31,9 @@ def _recommendation(slug: str, number: int) -> Recommendation:
 
 
 def _history_page_number(request: HtmxHttpRequest) -> int | None:
-    """`?history_page=N`, 1 when absent; None when it is not a page number."""
-    value = request.GET.get("history_page", "1")
-    if not (value.isascii() and value.isdigit()):
-        return None
-    number = int(value)
-    return number if 0 < number < 100_000 else None
+    """`?history_page=N` in ASCII digits, 1 when absent; None when it is not a page number."""
+    number = ascii_integer(request.GET.get("history_page", "1"), maximum=99_999)
+    return number or None
 
 
 def _context(

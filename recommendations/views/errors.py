@@ -1,0 +1,106 @@
+"""The app's error pages: handler400, handler403, handler404 and handler500 (tracker/urls.py).
+
+Each page says in plain words what was wrong, to anyone, signed in or not. None of them reads
+the request body: the error may be that the body cannot be read (a form in another charset, a
+malformed multipart body), and reading it again raises again — Django's default handlers do, via
+the CSRF check of `requires_csrf_token`, which turned such a 400 into a server error. The 4xx
+pages show who is signed in when they can; if that fails (the database is unavailable), the
+same page is rendered without the request. The 500 page needs neither the request nor the
+database.
+"""
+
+import logging
+import re
+
+from django.core.exceptions import (
+    BadRequest,
+    DisallowedHost,
+    DisallowedRedirect,
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+    HttpResponseNotFound,
+    HttpResponseServerError,
+)
+from django.http.multipartparser import MultiPartParserError
+from django.template import loader
+from django.urls import Resolver404
+
+logger = logging.getLogger(__name__)
+
+NO_SUCH = re.compile(r"No (\w+) matches the given query\.")
+
+NOT_A_FORM = (
+    "The form data could not be read. Forms are sent as UTF-8, either URL-encoded or as "
+    "multipart/form-data."
+)
+FALLBACK_500 = (
+    "<!doctype html><title>Something went wrong</title><h1>Something went wrong on our side</h1>"
+    "<p>Nothing you sent was half-saved. Try again in a moment.</p>"
+)
+
+
+def problem_of(exception: Exception | None) -> str:
+    """What was wrong with a request Django refused as bad (400), in plain words."""
+    if isinstance(exception, RequestDataTooBig):
+        return "The form sent more data than the site accepts. Shorten what you typed."
+    if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+        return "The form sent more fields than the site accepts."
+    if isinstance(exception, DisallowedHost):
+        return "This site is not served under the host name in that request."
+    if isinstance(exception, DisallowedRedirect):  # e.g. to log in, then back to a huge address
+        return "The address is too long, or not one this site sends you on to."
+    if isinstance(exception, MultiPartParserError):
+        return NOT_A_FORM
+    if isinstance(exception, BadRequest):
+        if "Content-Type" in str(exception):
+            return "The request's Content-Type header could not be read."
+        return NOT_A_FORM
+    return "The request could not be used: it was malformed or unsafe."
+
+
+def _render[R: HttpResponse](
+    request: HttpRequest, template: str, context: dict, response_class: type[R]
+) -> R:
+    try:
+        return response_class(loader.render_to_string(template, context, request))
+    except Exception:
+        # The header (who is signed in) needs the session and the database.
+        logger.exception("Rendering %s with the request failed; rendering it without", template)
+        return response_class(loader.render_to_string(template, context))
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponseBadRequest:
+    return _render(request, "400.html", {"problem": problem_of(exception)}, HttpResponseBadRequest)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponseForbidden:
+    # The app's own refusals (PermissionDenied("…")) are written for the user; Django's are bare.
+    reason = str(exception) if isinstance(exception, PermissionDenied) else ""
+    return _render(request, "403.html", {"exception": reason}, HttpResponseForbidden)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponseNotFound:
+    # get_object_or_404 and the admin say what was not found; a URL that matches nothing (its
+    # Resolver404 holds the patterns tried) gets the template's "Nothing lives at this address".
+    message = exception.args[0] if exception.args else ""
+    if isinstance(exception, Resolver404) or not isinstance(message, str):
+        message = ""
+    elif match := NO_SUCH.fullmatch(message):  # get_object_or_404's words for developers
+        message = f"There is no such {match[1].lower()}."
+    return _render(request, "404.html", {"exception": message}, HttpResponseNotFound)
+
+
+def server_error(request: HttpRequest) -> HttpResponseServerError:
+    try:
+        return HttpResponseServerError(loader.render_to_string("500.html"))
+    except Exception:
+        logger.exception("Rendering 500.html failed")
+        return HttpResponseServerError(FALLBACK_500)
