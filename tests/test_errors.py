@@ -203,3 +203,26 @@ def test_the_query_string_is_utf8_whatever_charset_the_body_has(client, people, 
         assert response.status_code == 200, charset
         assert response.context["filterset"].form.cleaned_data["q"] == "Ø trafficking"
         assert "q=%C3%98+trafficking" in response.content.decode()
+
+
+def test_a_method_a_page_does_not_take_gets_a_page_that_says_which_it_takes(client, people):
+    client.force_login(people["ngo"])
+    response = client.get("/reports/norway-2024/recommendations/1/assess/")
+    assert response.status_code == 405 and response["Allow"] == "POST"
+    assert "does not take GET requests" in response.content.decode()
+    assert "It takes POST" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "query, problem",
+    [
+        ("q=" + "+".join(["word"] * 3000), "Search for at most 300 characters and 50 words"),
+        ("status__exact=%00", "NUL character"),
+        ("q=a%00b", "NUL character"),
+    ],
+)
+def test_admin_change_lists_refuse_what_their_database_cannot_run(superuser_client, query, problem):
+    for changelist in ("recommendations/assessment", "auth/group", "axes/accessattempt"):
+        response = superuser_client.get(f"/admin/{changelist}/?{query}")
+        assert response.status_code == 400, changelist
+        assert problem in response.content.decode(), changelist

@@ -2,7 +2,10 @@ from collections.abc import Callable
 
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
+from django.shortcuts import render
 from django.utils.cache import patch_cache_control, patch_vary_headers
+
+from recommendations.filters import MAX_SEARCH_LENGTH, MAX_SEARCH_WORDS
 
 
 class PrivateCacheMiddleware:
@@ -20,4 +23,49 @@ class PrivateCacheMiddleware:
             if "public" not in response.get("Cache-Control", ""):
                 patch_cache_control(response, private=True)
             patch_vary_headers(response, ["Cookie"])
+        return response
+
+
+class AdminQueryLimitsMiddleware:
+    """Admin change lists turn the query string into SQL as it comes: a NUL character (which
+    PostgreSQL refuses in text) or a search of thousands of words (more than SQLite can parse)
+    was a server error. Refused with a 400 that says why; the app's own filters check the same
+    limits in their forms (recommendations.filters)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if request.path.startswith("/admin/") and (problem := admin_query_problem(request)):
+            return render(request, "400.html", {"problem": problem}, status=400)
+        return self.get_response(request)
+
+
+def admin_query_problem(request: HttpRequest) -> str | None:
+    for name, values in request.GET.lists():
+        if "\x00" in name or any("\x00" in value for value in values):
+            return "A query parameter holds a NUL character, which no page takes."
+    search = request.GET.get("q", "")
+    if len(search) > MAX_SEARCH_LENGTH or len(search.split()) > MAX_SEARCH_WORDS:
+        return f"Search for at most {MAX_SEARCH_LENGTH} characters and {MAX_SEARCH_WORDS} words."
+    return None
+
+
+class MethodNotAllowedPageMiddleware:
+    """Django answers a method a view does not take with an empty 405; say which it takes."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if response.status_code == 405 and not getattr(response, "content", b"x"):
+            page = render(
+                request,
+                "405.html",
+                {"method": request.method, "allowed": response.get("Allow", "")},
+                status=405,
+            )
+            page["Allow"] = response.get("Allow", "")
+            return page
         return response
