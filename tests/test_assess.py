@@ -195,6 +195,32 @@ def test_stale_post_is_refused_keeping_the_input_then_accepted_based_on_the_newe
     assert latest.based_on == newer and latest.author == people["ngo"]
 
 
+def test_a_stale_htmx_post_refreshes_positions_and_history_with_the_form(client, people, norway):
+    """The refusal names the newer assessment: the positions and the history around the form
+    show it too, not the page as it was loaded."""
+    recommendation = norway.recommendations.get(number=1)
+    client.force_login(people["ngo"])
+    client.get(rec_url("recommendation"))
+    newer = make_assessment(
+        recommendation, people["ngo_colleague"], Status.REGRESSED, rationale="Colleague's view."
+    )
+    response = client.post(
+        rec_url("assess"),
+        {"status": "IN_PROGRESS", "rationale": "Mine.", "based_on": ""},
+        **HTMX,
+    )
+    assert response.status_code == 422
+    assert "HX-Retarget" not in response  # the whole activity region, hx-target="#activity"
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="activity">')
+    positions = html.split('id="positions-heading"')[1].split("</section>")[0]
+    assert "No organization has assessed" not in positions
+    assert "Regressed" in positions
+    history = html.split('id="history-heading"')[1]
+    assert f"#{newer.pk}" in history or "Colleague&#x27;s view." in history
+    assert "recorded a newer assessment" in html and "Mine." in html
+
+
 def test_another_organizations_assessment_does_not_make_a_post_stale(client, people, norway):
     make_assessment(norway.recommendations.get(number=1), people["gov"], Status.IMPLEMENTED)
     client.force_login(people["ngo"])

@@ -138,6 +138,10 @@ def assess(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
             )
         except StaleAssessment as stale:
             form = _stale_form(request, recommendation, stale)
+            if wants_partial(request):
+                # The page is out of date: positions and history change with the form.
+                context = _context(request, recommendation, assess_form=form)
+                return render(request, f"{TEMPLATE}#activity", context, status=422)
         except ValidationError as error:
             form.add_error(None, error)
     if form.is_valid() and not form.errors:
