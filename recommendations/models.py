@@ -416,8 +416,15 @@ class Recommendation(SourceSpan):
 
     def citable_evidence(self) -> "QuerySet[EvidenceItem]":
         """The evidence an assessment or a comment on this recommendation may cite: the items
-        linked to it (by a coordinator, with a stance), in report order. Nothing else."""
-        return self.evidence_items.order_by("start_offset", "pk")
+        linked to it (by a coordinator, with a stance), nothing else. In the order the page
+        shows them: by section in report order, then stance, then place in the report; each
+        with its `stance` for this recommendation and its section."""
+        return (
+            EvidenceItem.objects.filter(links__recommendation=self)
+            .annotate(stance=F("links__stance"))
+            .select_related("section")
+            .order_by("section__position", "stance", "start_offset", "pk")
+        )
 
     def uncitable(self, evidence: "Iterable[EvidenceItem]") -> list["EvidenceItem"]:
         """Those of `evidence` that this recommendation's assessments may not cite."""
@@ -509,6 +516,12 @@ class Recommendation(SourceSpan):
             raise ValidationError(errors)
 
 
+def evidence_label(pk: int) -> str:
+    """An evidence item's short name that never changes (E12 for id 12), shown wherever it is
+    cited: its card, the assessment form, the history and every export."""
+    return f"E{pk}"
+
+
 class EvidenceItem(SourceSpan):
     report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="evidence_items")
     section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="evidence_items")
@@ -535,7 +548,11 @@ class EvidenceItem(SourceSpan):
 
     def __str__(self) -> str:
         short = self.quote if len(self.quote) <= 70 else self.quote[:67] + "…"
-        return f"“{short}”"
+        return f"{self.label} “{short}”"
+
+    @property
+    def label(self) -> str:
+        return evidence_label(self.pk) if self.pk else "E?"
 
     def integrity_errors(self) -> list[str]:
         errors = self.span_errors(expected_text=self.quote)

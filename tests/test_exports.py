@@ -135,7 +135,7 @@ def test_history_csv_streams_every_assessment(client, people):
         assert row["Rationale"] == assessment.rationale
         assert row["Organization"] == assessment.organization.name
         cited = sorted(assessment.cited_evidence.values_list("pk", flat=True))
-        assert row["Cited evidence IDs"] == " ".join(map(str, cited))
+        assert row["Cited evidence"] == " ".join(f"E{pk}" for pk in cited)
         assert row["Based on assessment ID"] == ""
 
 
@@ -215,7 +215,8 @@ def test_xlsx_has_summary_history_and_evidence_sheets(client, people):
     evidence = list(workbook["Evidence"].iter_rows(min_row=2, values_only=True))
     assert len(evidence) == EvidenceItem.objects.count()
     for row in evidence:
-        assert EvidenceItem.objects.get(pk=row[0]).quote == row[2]
+        item = EvidenceItem.objects.get(pk=int(row[0].removeprefix("E")))
+        assert (row[0], row[2]) == (item.label, item.quote)
 
 
 def test_pdf_names_every_recommendation_and_status(client, people):

@@ -1,5 +1,6 @@
 """The recommendation page: its text, evidence, current positions, comments and history."""
 
+import re
 from datetime import timedelta
 
 from django.utils import timezone
@@ -95,3 +96,42 @@ def test_long_histories_come_in_pages_with_transitions_across_the_page_break(cli
         response = client.get(url, {"history_page": bad})
         assert response.status_code == 400
         assert "history_page must be a page number" in response.content.decode()
+
+
+def test_evidence_has_one_label_on_its_card_in_the_form_in_the_history_and_the_exports(
+    client, people, norway
+):
+    recommendation = norway.recommendations.get(number=1)
+    cited = recommendation.citable_evidence()[1]
+    recommendation.assess(
+        author=people["ngo"], status=Status.IMPLEMENTED, rationale="Done.", evidence=[cited]
+    )
+    client.force_login(people["ngo"])
+    html = client.get(recommendation.get_absolute_url()).content.decode()
+    form = html.split('id="assess-form"')[1].split("</form>")[0]
+    cards = html.split('id="evidence-heading"')[1]
+    history = html.split('id="history-heading"')[1].split("</section>")[0]
+
+    # The form lists the items in the order of the cards: by section, then stance.
+    in_form = re.findall(r'id="id_evidence_(\d+)"', form)
+    on_cards = re.findall(r'<figure class="evidence" id="evidence-(\d+)"', cards)
+    assert in_form == on_cards and len(on_cards) == recommendation.evidence_items.count()
+    for pk in on_cards:
+        label = f"E{pk}"
+        assert f'<span class="evidence-label">{label}</span>' in cards
+        # "Cite" on a card is a label of the form's checkbox: it ticks it, with or without JS.
+        assert f'<label class="cite" for="id_evidence_{pk}">Cite {label}</label>' in cards
+        assert f"> {label} “" in form
+    assert f'href="#evidence-{cited.pk}">{cited.label}</a>' in history
+    assert 'href="#evidence-heading"' in form  # on a phone the evidence comes after the form
+
+    document = client.get(f"/reports/{norway.slug}/export.json").json()
+    assert {item["label"] for item in document["evidence"]} >= {cited.label}
+    history_csv = client.get(f"/reports/{norway.slug}/export.csv?table=history")
+    assert cited.label in b"".join(history_csv.streaming_content).decode("utf-8-sig")
+
+
+def test_observers_see_evidence_labels_without_cite_controls(client, people, norway):
+    client.force_login(people["observer"])
+    html = client.get(norway.recommendations.get(number=1).get_absolute_url()).content.decode()
+    assert 'class="evidence-label"' in html and 'class="cite"' not in html

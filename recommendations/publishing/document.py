@@ -186,6 +186,7 @@ def build_document(
         "evidence": [
             {
                 "id": item.pk,
+                "label": item.label,
                 "section": item.section.kind,
                 "section_label": item.section.get_kind_display(),
                 "quote": item.quote,

@@ -3,7 +3,7 @@
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
-from ..models import Organization, Pillar
+from ..models import Organization, Pillar, evidence_label
 from ..status import status_label
 
 SUMMARY_COLUMNS = [
@@ -36,12 +36,12 @@ HISTORY_COLUMNS = [
     "Status",
     "Assessed at",
     "Rationale",
-    "Cited evidence IDs",
+    "Cited evidence",
     "Based on assessment ID",
 ]
 
 EVIDENCE_COLUMNS = [
-    "Evidence ID",
+    "Evidence",
     "Section",
     "Quote",
     "Start offset",
@@ -94,7 +94,7 @@ def history_row(record: dict, short_titles: dict[int, str]) -> list:
         record["status_label"],
         record["assessed_at"],
         record["rationale"],
-        " ".join(str(pk) for pk in record["cited_evidence"]),
+        " ".join(evidence_label(pk) for pk in record["cited_evidence"]),
         record["based_on"] or "",
     ]
 
@@ -108,7 +108,7 @@ def history_rows(document: dict) -> Iterator[list]:
 def evidence_rows(document: dict) -> Iterator[list]:
     for item in document["evidence"]:
         yield [
-            item["id"],
+            evidence_label(item["id"]),
             item["section_label"],
             item["quote"],
             item["start_offset"],

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from recommendations.models import Assessment
+from recommendations.models import Assessment, Stance
 from recommendations.status import NOT_ASSESSED, NOT_ASSESSED_LABEL, STATUS_LABELS, stylesheet
 from recommendations.status import status_label as label_of_status
 
@@ -20,6 +20,11 @@ register = template.Library()
 @register.filter
 def status_label(value: str | None) -> str:
     return label_of_status(value)
+
+
+@register.filter
+def stance_label(value: str) -> str:
+    return Stance(value).label
 
 
 @register.simple_tag
