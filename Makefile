@@ -4,8 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | cksum | cut -d' ' -f1)
 FIXTURES := fixtures/review_cycles.json fixtures/norway-2024.json
+# axe-core for the accessibility test (tests/test_accessibility.py): from npm, at the version
+# package-lock.json pins (with its SHA-512), into node_modules/.
+AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: run test lint deploy-check load-check bench bench-smoke setup db
+.PHONY: run test lint deploy-check load-check bench bench-smoke setup db axe
 
 $(STAMP): requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python >= 3.12 is needed (Django 6.1); set PYTHON=python3.12")'
@@ -15,6 +18,12 @@ $(STAMP): requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
 setup: $(STAMP)
+
+$(AXE): package.json package-lock.json
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --ignore-scripts && touch $@; \
+	else echo "npm is missing: the accessibility test is skipped (.ci/run installs npm)"; fi
+
+axe: $(AXE)
 
 # A first run builds db.sqlite3 from the canonical fixtures and demo data; later runs keep it
 # (and whatever was edited in admin) and only apply new migrations. Delete it to start over.
@@ -44,7 +53,7 @@ deploy-check: $(STAMP)
 	DJANGO_SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
-test: lint deploy-check
+test: lint deploy-check $(AXE)
 	$(BIN)/python -m pytest
 
 # N reviewers against gunicorn on the local PostgreSQL for a fixed time (see README).

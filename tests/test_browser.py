@@ -4,6 +4,9 @@ import io
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -29,23 +32,53 @@ ARGS = [
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def browser_page():
-    if not shutil.which(CHROMIUM):
+def require(path: str, what: str, install: str) -> None:
+    """Skip without a tool the browser tests need; under CI (`CI=true`) fail instead."""
+    if not shutil.which(path) and not os.path.exists(path):
         if os.environ.get("CI"):
-            pytest.fail(f"Chromium is missing at {CHROMIUM}; CI must install it (.ci/run does)")
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+            pytest.fail(f"{what} is missing at {path}; CI must install it ({install})")
+        pytest.skip(f"no {what} at {path} ({install})")
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium under Playwright, closed afterwards."""
+    require(CHROMIUM, "Chromium", "apt-get install chromium; .ci/run does")
     sync_api = pytest.importorskip("playwright.sync_api")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+            # The test's queries ran while Playwright's event loop was current, so Django keeps
+            # their connection in that context, where the test database's teardown cannot see
+            # it.
+            connections.close_all()
+
+
+def watch_csp(page: Any) -> list[str]:
+    """Collects every Content-Security-Policy violation the page reports (the console's
+    "Refused to …" errors): the app has no inline script or style, so there must be none."""
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    return refused
+
+
+@pytest.fixture
+def browser_page():
+    with chromium() as browser:
         page = browser.new_page(accept_downloads=True)
         page.set_default_timeout(10_000)
         yield page
-        browser.close()
-        # The test's queries ran while Playwright's event loop was current, so Django keeps
-        # their connection in that context, where the test database's teardown cannot see it.
-        connections.close_all()
 
 
 def test_ngo_reviewer_filters_assesses_and_logs_out(live_server, browser_page):
@@ -54,6 +87,7 @@ def test_ngo_reviewer_filters_assesses_and_logs_out(live_server, browser_page):
     call_command("loaddata", *FIXTURES, verbosity=0)
     ngo = make_organization("Browser NGO")
     reviewer = make_user("browser.ngo", ngo, first_name="Bea", last_name="Browser")
+    colleague = make_user("browser.ngo2", ngo)
     government = make_user("browser.gov", make_organization("Ministry", kind="GOVERNMENT"))
     from recommendations.models import Recommendation
 
@@ -61,9 +95,14 @@ def test_ngo_reviewer_filters_assesses_and_logs_out(live_server, browser_page):
         Recommendation.objects.get(number=7), government, Status.IMPLEMENTED, rationale="Done."
     )
     page = browser_page
+    refused = watch_csp(page)
     base = live_server.url
 
-    page.goto(f"{base}/reports/norway-2024/")
+    # The real Content-Security-Policy is served (the axe pass in test_accessibility.py
+    # evaluates axe through the DevTools protocol, which that policy does not govern).
+    response = page.goto(f"{base}/reports/norway-2024/")
+    assert response is not None
+    assert "script-src 'self'" in response.headers["content-security-policy"]
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
     page.get_by_label("Username").fill(reviewer.username)
     page.get_by_label("Password").fill("a-long-test-password")
@@ -71,21 +110,37 @@ def test_ngo_reviewer_filters_assesses_and_logs_out(live_server, browser_page):
     expect(page.get_by_role("heading", name="Norway · TIP Report 2024")).to_be_visible()
     expect(page.locator(".account")).to_contain_text("Browser NGO")
 
-    # Filter through HTMX: the table changes and the URL follows, without a page load.
+    # Filter through HTMX: the table changes and the URL follows, without a page load. The
+    # live region says how many match; focus stays in the filter.
+    announcer = page.locator("#announcer")
     page.evaluate("window.__marker = 'same page'")
+    page.get_by_label("Pillar").focus()
     page.get_by_label("Pillar").select_option("CROSS_CUTTING")
     expect(page.locator("#results tbody tr")).to_have_count(2)
     expect(page).to_have_url(re.compile(r"pillar=CROSS_CUTTING"))
+    expect(announcer).to_have_text("2 recommendations match the filters.")
+    expect(page.get_by_label("Pillar")).to_be_focused()
     assert page.evaluate("window.__marker") == "same page"
     page.get_by_label("Pillar").select_option("")
-    page.get_by_label("Search recommendations").fill("children")
+    # A search the server refuses shows why, tied to the search box, and says it aloud.
+    search = page.get_by_label("Search recommendations")
+    search.fill(" ".join(["word"] * 51))
+    expect(page.locator("#id_q_error")).to_contain_text("at most 50 words")
+    expect(search).to_have_attribute("aria-invalid", "true")
+    expect(search).to_have_attribute("aria-describedby", "id_q_error")
+    expect(announcer).to_contain_text("at most 50 words")
+    expect(search).to_be_focused()
+    search.fill("children")
     expect(page.locator("#results tbody tr")).to_have_count(1)
     expect(page).to_have_url(re.compile(r"q=children"))
+    expect(search).not_to_have_attribute("aria-invalid", "true")
+    expect(announcer).to_have_text("1 recommendation match the filters.")
 
     page.get_by_role("link", name="Identify victims, especially children").click()
     expect(page.get_by_role("heading", name=re.compile("Identify victims"))).to_be_visible()
 
-    # Submit an assessment through HTMX; it appears at the top of the history.
+    # Submit an assessment through HTMX; it appears at the top of the history. Focus moves to
+    # the positions it changed (not to <body>), and the live region says it was recorded.
     page.evaluate("window.__marker = 'recommendation page'")
     page.get_by_text("Partially implemented", exact=True).first.click()
     page.get_by_label("Rationale").fill("Guidelines exist; training has begun in three districts.")
@@ -93,15 +148,40 @@ def test_ngo_reviewer_filters_assesses_and_logs_out(live_server, browser_page):
     first_entry = page.locator(".history-item").first
     expect(first_entry).to_contain_text("Guidelines exist; training has begun")
     expect(first_entry).to_contain_text("Browser NGO")
+    expect(page.locator("#positions-heading")).to_be_focused()
+    expect(announcer).to_have_text("Assessment recorded.")
     assert page.evaluate("window.__marker") == "recommendation page"
     assert Assessment.objects.filter(author=reviewer).count() == 1
 
-    # "Implemented" without evidence is refused with a message; nothing is recorded.
+    # "Implemented" without evidence is refused with a message; nothing is recorded. The
+    # evidence boxes are marked invalid and described by the message; focus moves to the
+    # first of them and the live region reads the message.
     page.locator("#assess-form").get_by_text("Implemented", exact=True).click()
     page.get_by_label("Rationale").fill("All done.")
     page.get_by_role("button", name="Record assessment").click()
-    expect(page.locator("#assess-form .error")).to_contain_text("needs at least one cited")
+    error = page.locator("#assess-form #id_evidence_error")
+    expect(error).to_contain_text("needs at least one cited")
+    first_box = page.locator("#assess-form input[name=evidence]").first
+    expect(first_box).to_have_attribute("aria-invalid", "true")
+    expect(first_box).to_have_attribute("aria-describedby", "id_evidence_error")
+    expect(first_box).to_be_focused()
+    expect(announcer).to_have_text(re.compile(r"^Not recorded: .*needs at least one cited"))
     assert Assessment.objects.filter(author=reviewer).count() == 1
+
+    # A colleague recorded one meanwhile: the refusal (an error summary) takes the focus.
+    make_assessment(Recommendation.objects.get(number=7), colleague, Status.PARTIALLY_IMPLEMENTED)
+    page.locator("#assess-form").get_by_text("In progress", exact=True).click()
+    page.get_by_role("button", name="Record assessment").click()
+    expect(page.locator("#assess-form-errors")).to_be_focused()
+    expect(announcer).to_have_text(re.compile(r"^Not recorded: "))
+    assert Assessment.objects.filter(author=reviewer).count() == 1
+
+    # A comment through HTMX: focus moves to the comments, the live region confirms.
+    page.get_by_role("textbox", name="Comment").fill("Training reached three districts.")
+    page.get_by_role("button", name="Add comment").click()
+    expect(page.locator("#comments")).to_contain_text("Training reached three districts.")
+    expect(page.locator("#comments-heading")).to_be_focused()
+    expect(announcer).to_have_text("Comment added.")
 
     # The dashboard shows the new NGO position and the divergence from the government's.
     page.goto(f"{base}/reports/norway-2024/?q=children")
@@ -126,3 +206,4 @@ def test_ngo_reviewer_filters_assesses_and_logs_out(live_server, browser_page):
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
     page.goto(f"{base}/reports/norway-2024/")
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
+    assert not refused, refused

@@ -1,0 +1,255 @@
+"""WCAG 2.2 AA: axe-core checks every page of the app, in each state a person meets it, at desktop
+and phone width, in Debian's Chromium against the live server.
+
+axe-core comes from npm (package.json, pinned in package-lock.json); `make test` runs `npm ci`.
+Like Chromium, it is skipped when missing locally and required under CI (`CI=true`).
+"""
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+
+from recommendations.models import EvidenceItem, Recommendation, Report, Status
+from recommendations.publishing.snapshots import publish_snapshot
+
+from .conftest import (
+    FIXTURES,
+    ROOT,
+    make_assessment,
+    make_coordinator,
+    make_organization,
+    make_user,
+)
+from .test_browser import chromium, require, watch_csp
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+# Beyond WCAG's own tags: all content inside landmarks (axe's "region", a best practice).
+EXTRA_RULES = {"region": {"enabled": True}}
+WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
+PASSWORD = "a-long-test-password"
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def axe_source() -> str:
+    require(str(AXE), "axe-core", "npm ci; make test runs it")
+    return Path(AXE).read_text(encoding="utf-8")
+
+
+# What axe leaves alone but the app promises: every id is unique and every reference to one
+# (for, aria-describedby, aria-labelledby, …) finds it; a field marked invalid is described by
+# its error; a field's error message is what some field is described by.
+REFERENCES = """() => {
+  const problems = [];
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+    + (el.getAttribute('name') ? `[name=${el.getAttribute('name')}]` : '');
+  const counts = new Map();
+  for (const el of document.querySelectorAll('[id]')) {
+    counts.set(el.id, (counts.get(el.id) || 0) + 1);
+  }
+  for (const [id, count] of counts) {
+    if (count > 1) problems.push(`id "${id}" is used ${count} times`);
+  }
+  const attributes = ['for', 'aria-describedby', 'aria-labelledby', 'aria-controls',
+                      'aria-errormessage', 'aria-owns', 'aria-activedescendant'];
+  const described = new Set();
+  for (const attribute of attributes) {
+    for (const el of document.querySelectorAll(`[${attribute}]`)) {
+      for (const id of el.getAttribute(attribute).split(/\\s+/).filter(Boolean)) {
+        if (!document.getElementById(id)) {
+          problems.push(`${name(el)} has ${attribute}="${id}", and no element has that id`);
+        }
+        if (attribute === 'aria-describedby') described.add(id);
+      }
+    }
+  }
+  for (const el of document.querySelectorAll('[aria-invalid="true"]')) {
+    const ids = (el.getAttribute('aria-describedby') || '').split(/\\s+/).filter(Boolean);
+    const errors = ids.map((id) => document.getElementById(id))
+      .filter((e) => e && e.matches('.error, .errorlist') && e.textContent.trim());
+    if (!errors.length) problems.push(`${name(el)} is invalid but not described by its error`);
+  }
+  for (const el of document.querySelectorAll('form .error, form .errorlist:not(.nonfield)')) {
+    if (!el.id || !described.has(el.id)) {
+      problems.push(`the error "${el.textContent.trim()}" describes no field`);
+    }
+  }
+  return problems;
+}"""
+
+
+class Audit:
+    """Runs axe on the page as it stands, at each width, and keeps every violation."""
+
+    def __init__(self, page: Any, source: str) -> None:
+        self.page = page
+        self.source = source
+        self.violations: list[str] = []
+        self.audited: list[str] = []
+
+    def __call__(self, name: str) -> None:
+        page = self.page
+        page.wait_for_load_state("load")
+        if not page.evaluate("typeof window.axe === 'object'"):
+            # Evaluated through the DevTools protocol, which the page's CSP does not govern:
+            # axe runs on the page exactly as the app serves it.
+            page.evaluate(self.source)
+        for problem in page.evaluate(REFERENCES):
+            self.violations.append(f"{name} ({page.url}): {problem}")
+        for width_name, (width, height) in WIDTHS.items():
+            page.set_viewport_size({"width": width, "height": height})
+            result = page.evaluate(
+                "([tags, rules]) => axe.run(document, {runOnly: {type: 'tag', values: tags},"
+                " rules: rules, resultTypes: ['violations']})",
+                [TAGS, EXTRA_RULES],
+            )
+            for violation in result["violations"]:
+                nodes = "\n".join(
+                    f"      {' '.join(node['target'])}: {node['failureSummary']}".replace("\n", " ")
+                    for node in violation["nodes"]
+                )
+                self.violations.append(
+                    f"{name} ({width_name}, {page.url}): {violation['id']} "
+                    f"[{violation['impact']}] {violation['help']}\n{nodes}"
+                )
+        page.set_viewport_size({"width": WIDTHS["desktop"][0], "height": WIDTHS["desktop"][1]})
+        self.audited.append(name)
+
+
+def log_in(page: Any, base: str, username: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/reports/"))
+
+
+def test_every_page_passes_axe(live_server):
+    """Every page of the app, and the admin pages the project customises, in the states that
+    show errors and HTMX results, has no WCAG 2.0–2.2 A/AA violation axe can find."""
+    from playwright.sync_api import expect
+
+    source = axe_source()
+    call_command("loaddata", *FIXTURES, verbosity=0)
+    report = Report.objects.get(slug="norway-2024")
+    reviewer = make_user("axe.ngo", make_organization("Axe Network"), first_name="Ada")
+    government = make_user(
+        "axe.gov", make_organization("Axe Ministry", kind="GOVERNMENT"), first_name="Gus"
+    )
+    coordinator = make_coordinator("axe.coordinator", first_name="Cora")
+    first = Recommendation.objects.get(report=report, number=1)
+    cited = list(first.evidence_items.order_by("pk")[:2])
+    with transaction.atomic():  # citations only in the assessment's own transaction
+        make_assessment(first, government, Status.IN_PROGRESS).cited_evidence.set(cited)
+    make_assessment(first, reviewer, Status.NO_PROGRESS, rationale="Little has changed.")
+    first.add_comment(author=reviewer, body="See the first quote.", evidence=cited[0])
+    older = publish_snapshot(report, published_by=coordinator, title="Spring status")
+    with transaction.atomic():
+        make_assessment(first, government, Status.PARTIALLY_IMPLEMENTED).cited_evidence.set(cited)
+    newer = publish_snapshot(report, published_by=coordinator, title="Autumn status")
+    base = live_server.url
+    slug = f"{base}/reports/norway-2024"
+
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        refused = watch_csp(page)
+        audit = Audit(page, source)
+
+        page.goto(f"{base}/accounts/login/")
+        audit("log-in")
+        page.get_by_label("Username").fill(reviewer.username)
+        page.get_by_label("Password").fill("not the password")
+        page.get_by_role("button", name="Log in").click()
+        # A page that comes back with errors opens with focus on the first (static/js/app.js).
+        expect(page.locator("#login-errors")).to_be_focused()
+        audit("log-in, refused")
+        log_in(page, base, reviewer.username)
+
+        audit("dashboard")
+        page.goto(f"{slug}/?pillar=PROSECUTION&divergent=true&q=police")
+        audit("dashboard, filtered")
+        page.goto(f"{slug}/?q=no-such-words-anywhere")
+        audit("dashboard, nothing matches")
+        page.goto(f"{slug}/?status=NOT_A_STATUS")
+        audit("dashboard, a filter error")
+        page.goto(f"{slug}/source/")
+        audit("source")
+
+        page.goto(f"{slug}/recommendations/1/")
+        audit("recommendation, with history and comments")
+        form = page.locator("#assess-form")
+        form.get_by_text("Implemented", exact=True).click()
+        page.get_by_label("Rationale").fill("Done, says the ministry.")
+        page.get_by_role("button", name="Record assessment").click()
+        expect(page.locator("#assess-form .error")).to_be_visible()
+        audit("recommendation, HTMX submit refused")
+        page.locator("#assess-form").get_by_text("In progress", exact=True).click()
+        page.get_by_label("Rationale").fill("Training has begun.")
+        page.get_by_role("button", name="Record assessment").click()
+        expect(page.locator(".history-item").first).to_contain_text("Training has begun.")
+        audit("recommendation, HTMX submit recorded")
+        page.get_by_role("textbox", name="Comment").fill("   ")
+        page.get_by_role("button", name="Add comment").click()
+        expect(page.get_by_role("textbox", name="Comment")).to_be_focused()
+        expect(page.locator("#announcer")).to_contain_text("Not added:")
+        audit("recommendation, HTMX comment refused")
+
+        page.goto(f"{slug}/snapshots/{newer.pk}/")
+        audit("snapshot")
+        page.goto(f"{slug}/snapshots/compare/?older={older.pk}&newer={newer.pk}")
+        audit("snapshot comparison")
+        page.goto(f"{slug}/snapshots/compare/?older={older.pk}&newer={older.pk}")
+        audit("snapshot comparison, refused")
+
+        page.goto(f"{base}/accounts/password_change/")
+        page.get_by_label("Old password").fill("wrong")
+        page.get_by_label("New password", exact=True).fill("short")
+        page.get_by_label("New password confirmation").fill("other")
+        page.get_by_role("button", name="Change password").click()
+        expect(page.get_by_label("Old password")).to_be_focused()
+        audit("password change, refused")
+
+        page.goto(f"{slug}/recommendations/99/")
+        audit("404")
+        page.goto(f"{slug}/recommendations/1/?history_page=x")
+        audit("400")
+        page.goto(f"{slug}/recommendations/1/assess/")
+        audit("405")
+
+        # A coordinator: the publish form, and the customised admin pages.
+        context.clear_cookies()
+        log_in(page, base, coordinator.username)
+        page.goto(f"{slug}/snapshots/")
+        audit("snapshots, with the publish form")
+        page.get_by_label("Title").fill("  ")
+        page.get_by_role("button", name="Publish snapshot").click()
+        expect(page.get_by_label("Title")).to_be_focused()
+        expect(page.get_by_label("Title")).to_have_attribute(
+            "aria-describedby", "id_title_helptext id_title_error"
+        )
+        audit("snapshots, publishing refused")
+
+        page.goto(f"{base}/admin/recommendations/report/")
+        audit("admin: reports")
+        page.goto(f"{base}/admin/recommendations/evidenceitem/add/")
+        audit("admin: add an evidence item")
+        item = EvidenceItem.objects.filter(report=report).order_by("pk").first()
+        assert item is not None
+        page.goto(f"{base}/admin/recommendations/evidenceitem/{item.pk}/change/")
+        audit("admin: change an evidence item")
+        page.goto(f"{base}/admin/recommendations/recommendation/{first.pk}/change/")
+        audit("admin: change a recommendation")
+        context.close()
+
+    assert not audit.violations, (
+        f"{len(audit.violations)} accessibility violation(s):\n" + "\n".join(audit.violations)
+    )
+    assert len(audit.audited) == 24
+    assert not refused, refused
