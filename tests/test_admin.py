@@ -95,7 +95,11 @@ def test_evidence_form_refuses_a_paraphrase_and_names_the_nearest_match(superuse
     assert "not verbatim" in errors
     start = norway.source_text.index("Experts criticized police for not having")
     assert f"Nearest match at characters {start}–" in errors
-    assert "the report has “Øst Police D”" in errors
+    assert (
+        "First difference, at character 86 of the quote: the report has “Øst” where the quote "
+        "has “Ost” — the report reads “…trafficking cases in Øst Police District, one…”, the "
+        "quote “…trafficking cases in Ost Police District”."
+    ) in errors
     assert not EvidenceItem.objects.filter(quote=typed).exists()
 
 
