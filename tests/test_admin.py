@@ -193,3 +193,19 @@ def test_a_cited_evidence_item_cannot_be_deleted_and_admin_says_what_cites_it(
     url = reverse("admin:recommendations_evidenceitem_delete", args=[free.pk])
     assert superuser_client.post(url, {"post": "yes"}).status_code == 302
     assert not EvidenceItem.objects.filter(pk=free.pk).exists()
+
+
+def test_the_publish_action_names_the_snapshot_once_without_doubled_quotes(
+    superuser_client, norway
+):
+    from recommendations.models import Snapshot
+
+    response = superuser_client.post(
+        reverse("admin:recommendations_report_changelist"),
+        {"action": "publish_snapshot", "_selected_action": [norway.pk]},
+        follow=True,
+    )
+    snapshot = Snapshot.objects.get()
+    [message] = [str(m) for m in response.context["messages"]]
+    assert message.count(snapshot.title) == 1
+    assert "““" not in message and "””" not in message and '""' not in message

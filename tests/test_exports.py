@@ -219,6 +219,21 @@ def test_xlsx_has_summary_history_and_evidence_sheets(client, people):
         assert (row[0], row[2]) == (item.label, item.quote)
 
 
+def test_xlsx_evidence_sheet_names_stances_in_words_not_codes(client, people):
+    client.force_login(people["observer"])
+    workbook = load_workbook(io.BytesIO(download(client, EXPORT.format("xlsx"))))
+    evidence = list(workbook["Evidence"].iter_rows(min_row=2, values_only=True))
+    for row in evidence:
+        item = EvidenceItem.objects.get(pk=int(row[0].removeprefix("E")))
+        expected = "; ".join(
+            f"{link.recommendation.number} ({link.get_stance_display()})"
+            for link in item.links.select_related("recommendation").order_by("pk")
+        )
+        assert sorted(row[6].split("; ")) == sorted(expected.split("; "))
+    stances = " ".join(row[6] for row in evidence)
+    assert "(Gap)" in stances and "GAP" not in stances and "PROGRESS" not in stances
+
+
 def test_pdf_names_every_recommendation_and_status(client, people):
     assess_all(people)
     client.force_login(people["observer"])

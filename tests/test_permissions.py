@@ -45,6 +45,7 @@ PUBLISH_OUTCOMES = {**everyone(403), "coordinator": REDIRECT, "superuser": REDIR
 EXPECTED = {
     "home": {"GET": (None, everyone(REDIRECT))},
     "ping": {"GET": (None, everyone(200))},
+    "favicon": {"GET": (None, {"anonymous": REDIRECT, **dict.fromkeys(READERS, REDIRECT)})},
     "status_stylesheet": {"GET": (None, {"anonymous": 200, **dict.fromkeys(READERS, 200)})},
     "dashboard": {"GET": (None, everyone(200))},
     "source": {"GET": (None, everyone(200))},

@@ -1,4 +1,3 @@
-import re
 import threading
 from typing import Any
 
@@ -7,19 +6,13 @@ from django.template.loader import render_to_string
 from ..models import evidence_label
 from ..presentation import status_summary
 from ..status import stylesheet
-from .tables import about_lines
+from .tables import about_lines, source_document
 
 PDF_HISTORY_LENGTH = 5
 
 # A tagged PDF (structure tree, MarkInfo, DisplayDocTitle, XMP metadata) in WeasyPrint's PDF/UA-1
 # variant; the title, author and language come from the HTML's <title>, <meta> and lang.
 PDF_VARIANT = "pdf/ua-1"
-
-# A stored source name that names a file rather than a document: a slash or backslash, or a
-# file name with a document's extension ("tip-2024-norway.txt"). The cover never prints one.
-PATH_LIKE = re.compile(
-    r"[/\\]|[\w-]\.(?:txt|text|pdf|html?|xml|json|docx?|odt|rtf|md|csv)\b", re.IGNORECASE
-)
 
 
 def refuse_url(url: str, *args: object, **kwargs: object) -> dict:
@@ -47,17 +40,6 @@ def render_pdf(document: dict) -> bytes:
     return HTML(string=html, url_fetcher=refuse_url).write_pdf(
         font_config=font_configuration(), pdf_variant=PDF_VARIANT
     )
-
-
-def source_document(report: dict) -> str:
-    """The report's source named in words, for a reader: the State Department's report of that
-    year for that country, and the stored source name only when it is not a file path."""
-    name = f"U.S. Department of State, {report['year']} Trafficking in Persons Report: "
-    name += report["country"]
-    recorded = report["source_name"].strip()
-    if recorded and recorded != name and not PATH_LIKE.search(recorded):
-        name += f" ({recorded})"
-    return name
 
 
 def cover_lines(document: dict) -> list[tuple[str, str]]:

@@ -1,9 +1,10 @@
 """The document as tables (summary, history, evidence, about), shared by CSV, XLSX and PDF."""
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
-from ..models import Organization, Pillar, evidence_label
+from ..models import Organization, Pillar, Stance, evidence_label
 from ..status import status_label
 
 SUMMARY_COLUMNS = [
@@ -105,6 +106,11 @@ def history_rows(document: dict) -> Iterator[list]:
         yield history_row(record, short_titles)
 
 
+def stance_label(value: str) -> str:
+    """A stance as a reader says it ("Gap"), or the stored value if it is no longer a choice."""
+    return Stance(value).label if value in Stance.values else value
+
+
 def evidence_rows(document: dict) -> Iterator[list]:
     for item in document["evidence"]:
         yield [
@@ -114,8 +120,29 @@ def evidence_rows(document: dict) -> Iterator[list]:
             item["start_offset"],
             item["end_offset"],
             item["note"],
-            "; ".join(f"{link['recommendation']} ({link['stance']})" for link in item["links"]),
+            "; ".join(
+                f"{link['recommendation']} ({stance_label(link['stance'])})"
+                for link in item["links"]
+            ),
         ]
+
+
+# A stored source name that names a file rather than a document: a slash or backslash, or a
+# file name with a document's extension ("tip-2024-norway.txt"). The cover never prints one.
+PATH_LIKE = re.compile(
+    r"[/\\]|[\w-]\.(?:txt|text|pdf|html?|xml|json|docx?|odt|rtf|md|csv)\b", re.IGNORECASE
+)
+
+
+def source_document(report: dict) -> str:
+    """The report's source named in words, for a reader: the State Department's report of that
+    year for that country, and the stored source name only when it is not a file path."""
+    name = f"U.S. Department of State, {report['year']} Trafficking in Persons Report: "
+    name += report["country"]
+    recorded = report["source_name"].strip()
+    if recorded and recorded != name and not PATH_LIKE.search(recorded):
+        name += f" ({recorded})"
+    return name
 
 
 def about_lines(document: dict) -> list[tuple[str, str]]:

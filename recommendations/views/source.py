@@ -2,8 +2,9 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from ..models import Report
+from ..models import Report, Stance
 from ..presentation import source_sections
+from ..publishing.tables import source_document
 from ._shared import HtmxHttpRequest
 
 
@@ -12,8 +13,15 @@ def source(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """The report's text with every evidence quote marked where it stands."""
     report = get_object_or_404(Report, slug=slug)
     sections, evidence_count = source_sections(report)
+    named = {"year": report.year, "country": report.country, "source_name": report.source_name}
     return render(
         request,
         "recommendations/source.html",
-        {"report": report, "sections": sections, "evidence_count": evidence_count},
+        {
+            "report": report,
+            "sections": sections,
+            "evidence_count": evidence_count,
+            "source_document": source_document(named),
+            "stances": Stance.choices,
+        },
     )

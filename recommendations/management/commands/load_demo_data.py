@@ -1,6 +1,7 @@
 """Demo organizations, users, assessments and comments for `make run`. Never for production."""
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -17,6 +18,7 @@ from recommendations.models import (
     Organization,
     Report,
     ReviewCycle,
+    Role,
     Status,
 )
 
@@ -32,6 +34,9 @@ USERS = [
     ("coordinator", "Cora Coordinator", None, None),
     ("gov.reviewer", "Gunnar Government", "Demo MoJ", Membership.Role.REVIEWER),
     ("ngo.reviewer", "Nora Network", "Demo ATN", Membership.Role.REVIEWER),
+    # A second reviewer in the same NGO: two tabs, two people, one position (the no-lost-update
+    # rule: the later of two edits from the same assessment is refused, not silently kept).
+    ("ngo.colleague", "Nils Network", "Demo ATN", Membership.Role.REVIEWER),
     ("ngo2.reviewer", "Mads Migrant", "Demo MRC", Membership.Role.REVIEWER),
     ("observer", "Olga Observer", "Demo Embassy", Membership.Role.OBSERVER),
 ]
@@ -71,6 +76,17 @@ COMMENTS = [
 ]
 
 
+KIND_WORDS = {Organization.Kind.GOVERNMENT: " (government)", Organization.Kind.NGO: " (NGO)"}
+
+
+def describe_role(organization: str | None, role: Role | None) -> str:
+    """What a demo user is, in the words of the README's table of demo logins."""
+    if organization is None or role is None:
+        return "staff in the Coordinators group — Django admin at /admin/, publishes snapshots"
+    name, kind = next((n, k) for n, short, k in ORGANIZATIONS if short == organization)
+    return f"{role.label.lower()}, {name}{KIND_WORDS.get(kind, '')}"
+
+
 class Command(BaseCommand):
     help = "Create demo organizations, users, assessments and comments (development only)."
 
@@ -101,12 +117,10 @@ class Command(BaseCommand):
             created = self.create(stored, cycle)
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in at /accounts/login/ as:"))
         for username, full_name, organization, role in USERS:
-            who = (
-                f"{role.label}, {organization}"
-                if role
-                else "coordinator (Coordinators group: admin, publishing)"
+            self.stdout.write(
+                f"  {username:<15} password {DEMO_PASSWORD}  — {full_name}, "
+                + describe_role(organization, role)
             )
-            self.stdout.write(f"  {username:<15} password {DEMO_PASSWORD}  — {full_name}, {who}")
         if not created:
             self.stdout.write("(demo users already existed; nothing added)")
 
@@ -119,7 +133,7 @@ class Command(BaseCommand):
             organizations[short_name] = Organization.objects.create(
                 name=name, short_name=short_name, kind=kind
             )
-        users = {}
+        users: dict[str | None, Any] = {}
         for username, full_name, organization, role in USERS:
             first, last = full_name.split(" ", 1)
             staff = organization is None
@@ -137,7 +151,7 @@ class Command(BaseCommand):
                 )
             else:
                 user.groups.add(Group.objects.get(name="Coordinators"))
-            users[organization] = user
+            users.setdefault(organization, user)  # an organization's first user assesses
             users[username] = user
         recommendations = {r.number: r for r in report.recommendations.all()}
         now = timezone.now()
