@@ -1,9 +1,10 @@
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.expressions import OrderBy
 
 from .models import OrganizationKind, Pillar, Recommendation, RecommendationQuerySet
-from .status import NOT_ASSESSED, status_choices_with_not_assessed
+from .status import NOT_ASSESSED, Status, status_choices_with_not_assessed
 
 # The queryset the filters receive: recommendations annotated by with_positions().
 type Rows = RecommendationQuerySet[Recommendation]
@@ -18,6 +19,45 @@ SIDES: dict[str, str] = {
 # parse and take seconds on PostgreSQL. A whole recommendation (at most 34 words) still fits.
 MAX_SEARCH_LENGTH = 300
 MAX_SEARCH_WORDS = 50
+
+
+# The dashboard's sortable columns: `sort=<column>` ascending, `sort=-<column>` descending. Each
+# column's expression is sorted with rows that have no value (not assessed) last either way, then
+# by number. Statuses sort by their rank on the scale, pillars in their order in the report.
+SORT_COLUMNS: dict[str, str] = {
+    "number": "#",
+    "pillar": "Pillar",
+    "government": "Government",
+    "ngo": "NGO",
+    "divergence": "Divergence",
+    "evidence": "Evidence items",
+    "comments": "Comments",
+}
+DEFAULT_SORT = "number"
+SORT_CHOICES = [
+    (f"{prefix}{column}", f"{label} ({order})")
+    for column, label in SORT_COLUMNS.items()
+    for prefix, order in (("", "ascending"), ("-", "descending"))
+]
+
+
+def sort_expression(column: str) -> Case | F:
+    match column:
+        case "pillar":
+            return Case(
+                *(When(pillar=value, then=Value(i)) for i, value in enumerate(Pillar.values)),
+                default=None,
+            )
+        case "government":
+            return Status.rank_expression("government_status")
+        case "ngo":
+            return Status.rank_expression("ngo_status")
+        case "evidence":
+            return F("evidence_total")
+        case "comments":
+            return F("comment_total")
+        case _:
+            return F(column)
 
 
 def few_enough_words(value: str) -> None:
@@ -53,19 +93,46 @@ class RecommendationFilter(django_filters.FilterSet):
         widget=django_filters.widgets.BooleanWidget,
     )
 
+    # Validated with the filters, but applied by order() only: exports keep their own order.
+    sort = django_filters.ChoiceFilter(
+        choices=SORT_CHOICES, method="keep_order", label="Sort", empty_label=None
+    )
+
     class Meta:
         model = Recommendation
-        fields = ["q", "status", "pillar", "kind", "divergent"]
+        fields = ["q", "status", "pillar", "kind", "divergent", "sort"]
 
     def applied(self) -> dict[str, str]:
-        """The filters in use, as their query-string values (valid filtersets only)."""
+        """The filters in use, as their query-string values (valid filtersets only); `sort` is
+        not a filter."""
         if not self.is_bound or not self.is_valid():
             return {}
         return {
             name: self.data[name]
             for name, value in self.form.cleaned_data.items()
-            if value not in (None, "", False) and name in self.data
+            if value not in (None, "", False) and name in self.data and name != "sort"
         }
+
+    def sorting(self) -> str:
+        """The valid `sort` value in use, `number` by default."""
+        if self.is_bound and self.is_valid():
+            return self.form.cleaned_data.get("sort") or DEFAULT_SORT
+        return DEFAULT_SORT
+
+    def order(self, queryset: Rows) -> Rows:
+        """The rows in the requested order (needs with_positions() and with_counts())."""
+        sort = self.sorting()
+        column = sort.removeprefix("-")
+        expression = sort_expression(column)
+        first: OrderBy = (
+            expression.desc(nulls_last=True)
+            if sort.startswith("-")
+            else expression.asc(nulls_last=True)
+        )
+        return queryset.order_by(first, "number")
+
+    def keep_order(self, queryset: Rows, name: str, value: str) -> Rows:
+        return queryset
 
     def sides(self) -> list[str]:
         kind = self.form.cleaned_data.get("kind")

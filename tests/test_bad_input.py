@@ -56,7 +56,7 @@ FILTER_KEYS = st.sampled_from(["q", "status", "pillar", "kind", "divergent", "ta
 def test_filters_and_exports_take_any_query_string(client, people, query):
     client.force_login(people["ngo"])
     for path in ("/reports/norway-2024/", "/reports/norway-2024/export.csv"):
-        response = client.get(path, query)
+        response = client.get(path, query, follow=True)  # the dashboard drops empty values
         assert response.status_code in (200, 400), (path, query)
 
 
@@ -64,7 +64,7 @@ def test_malformed_query_strings_are_answered(client, people):
     client.force_login(people["ngo"])
     for raw in ("status=%ZZ", "q=%00", "pillar[]=1&pillar=PROTECTION", "&&==&", "q=" + "a" * 5000):
         for path in ("/reports/norway-2024/", "/reports/norway-2024/export.json"):
-            response = client.get(f"{path}?{raw}")
+            response = client.get(f"{path}?{raw}", follow=True)
             assert response.status_code in (200, 400), (path, raw)
 
 

@@ -121,7 +121,25 @@ def test_ngo_reviewer_filters_assesses_and_logs_out(live_server, browser_page):
     expect(announcer).to_have_text("2 recommendations match the filters.")
     expect(page.get_by_label("Pillar")).to_be_focused()
     assert page.evaluate("window.__marker") == "same page"
+    # Sort by a column header through HTMX: the filters stay, the order goes into the URL, the
+    # header says how it is sorted and keeps the focus; the live region says the new order.
+    number = page.locator("#results thead a#sort-number")
+    number.click()
+    expect(page.locator("#results tbody tr").first).to_contain_text("10")
+    expect(page).to_have_url(re.compile(r"\?pillar=CROSS_CUTTING&sort=-number$"))
+    expect(page.locator("#results thead th[aria-sort]")).to_have_attribute(
+        "aria-sort", "descending"
+    )
+    expect(page.locator("#sort-number")).to_be_focused()
+    expect(announcer).to_have_text("Sorted by number, descending.")
+    assert page.evaluate("window.__marker") == "same page"
+    # A filter changed afterwards keeps the order; empty fields stay out of the URL.
     page.get_by_label("Pillar").select_option("")
+    expect(page.locator("#results tbody tr")).to_have_count(10)
+    expect(page).to_have_url(re.compile(r"/reports/norway-2024/\?sort=-number$"))
+    expect(page.locator("#results tbody tr").first).to_contain_text("10")
+    page.get_by_role("link", name="Number").click()
+    expect(page).to_have_url(re.compile(r"/reports/norway-2024/$"))
     # A search the server refuses shows why, tied to the search box, and says it aloud.
     search = page.get_by_label("Search recommendations")
     search.fill(" ".join(["word"] * 51))
@@ -134,7 +152,7 @@ def test_ngo_reviewer_filters_assesses_and_logs_out(live_server, browser_page):
     expect(page.locator("#results tbody tr")).to_have_count(1)
     expect(page).to_have_url(re.compile(r"q=children"))
     expect(search).not_to_have_attribute("aria-invalid", "true")
-    expect(announcer).to_have_text("1 recommendation match the filters.")
+    expect(announcer).to_have_text("1 recommendation matches the filters.")
 
     page.get_by_role("link", name="Identify victims, especially children").click()
     expect(page.get_by_role("heading", name=re.compile("Identify victims"))).to_be_visible()

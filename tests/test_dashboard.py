@@ -93,3 +93,100 @@ def test_unknown_report_and_recommendation_are_404(client, people):
     assert client.get("/reports/sweden-2024/").status_code == 404
     assert client.get(rec_url("recommendation", 11)).status_code == 404
     assert client.get("/reports/sweden-2024/source/").status_code == 404
+
+
+@pytest.fixture
+def sortable(people, norway):
+    """Recommendation 1: government Implemented, NGO No progress; 2: government In progress;
+    3: NGO Regressed; 4: government Regressed; the rest not assessed."""
+    recommendation = norway.recommendations.get
+    make_assessment(recommendation(number=1), people["gov"], Status.IMPLEMENTED)
+    make_assessment(recommendation(number=1), people["ngo"], Status.NO_PROGRESS)
+    make_assessment(recommendation(number=2), people["gov"], Status.IN_PROGRESS)
+    make_assessment(recommendation(number=3), people["ngo"], Status.REGRESSED)
+    make_assessment(recommendation(number=4), people["gov"], Status.REGRESSED)
+    return norway
+
+
+@pytest.mark.parametrize(
+    ("sort", "first"),
+    [
+        ("number", [1, 2, 3, 4]),
+        ("-number", [10, 9, 8, 7]),
+        ("government", [4, 2, 1, 3]),  # worst first, not assessed last
+        ("-government", [1, 2, 4, 3]),  # best first, not assessed still last
+        ("ngo", [3, 1, 2, 4]),
+        ("-divergence", [1, 2, 3, 4]),
+        ("pillar", [1, 5, 6, 2]),  # in the report's order: prosecution, protection, …
+        ("-pillar", [9, 10, 2, 3]),
+    ],
+)
+def test_dashboard_sorts_in_the_database(client, people, sortable, sort, first):
+    client.force_login(people["ngo"])
+    response = client.get(f"/reports/norway-2024/?sort={sort}")
+    assert response.status_code == 200
+    assert [r.number for r in response.context["rows"]][:4] == first
+
+
+def test_dashboard_sort_keeps_the_filters_and_marks_the_sorted_header(client, people, sortable):
+    client.force_login(people["ngo"])
+    response = client.get("/reports/norway-2024/?pillar=PROSECUTION&sort=-government", **HTMX)
+    html = response.content.decode()
+    assert [r.number for r in response.context["rows"]] == [1, 5, 6]
+    assert 'aria-sort="descending"' in html and html.count("aria-sort=") == 1
+    # The header of the sorted column turns the order round; the others keep the filters.
+    assert 'href="/reports/norway-2024/?pillar=PROSECUTION&amp;sort=government"' in html
+    assert 'hx-get="/reports/norway-2024/?pillar=PROSECUTION&amp;sort=-divergence"' in html
+    # The filter form carries the order on to the next filter change.
+    assert '<input type="hidden" name="sort" value="-government" form="filters">' in html
+    # The exports take the filters only.
+    assert 'export.csv?pillar=PROSECUTION"' in html
+    unsorted = client.get("/reports/norway-2024/").content.decode()
+    assert '<th scope="col" aria-sort="ascending" class="num">' in unsorted
+
+
+def test_an_unknown_sort_is_a_form_error(client, people):
+    client.force_login(people["ngo"])
+    response = client.get("/reports/norway-2024/?sort=text")
+    assert response.status_code == 400
+    assert "Sort: Select a valid choice" in response.content.decode()
+
+
+def test_column_headers_are_spelled_out_and_the_count_agrees(client, people, sortable):
+    client.force_login(people["ngo"])
+    html = client.get("/reports/norway-2024/?q=children").content.decode()
+    assert "Evidence items" in html and ">Comments<" in html
+    assert "Evid." not in html and "Com." not in html
+    assert "1 recommendation matches the filters." in html
+    html = client.get("/reports/norway-2024/?q=police").content.decode()
+    assert "2 recommendations match the filters." in html
+
+
+def test_empty_parameters_are_dropped_from_the_address(client, people):
+    client.force_login(people["ngo"])
+    response = client.get("/reports/norway-2024/?q=&status=&pillar=PREVENTION&kind=")
+    assert response.status_code == 302
+    assert response["Location"] == "/reports/norway-2024/?pillar=PREVENTION"
+    response = client.get("/reports/norway-2024/?q=&status=")
+    assert response["Location"] == "/reports/norway-2024/"
+    # Through HTMX the results come back and the address pushed is the clean one.
+    response = client.get("/reports/norway-2024/?q=&pillar=PREVENTION&divergent=", **HTMX)
+    assert response.status_code == 200
+    assert response["HX-Push-Url"] == "/reports/norway-2024/?pillar=PREVENTION"
+
+
+def test_an_invalid_filter_keeps_the_chart_of_the_whole_report(client, people, sortable):
+    client.force_login(people["ngo"])
+    response = client.get("/reports/norway-2024/?status=DONE")
+    assert response.status_code == 400
+    government = {c.status: c.count for c in dict(response.context["summary"])["Government"]}
+    assert government["IMPLEMENTED"] == 1 and government["NOT_ASSESSED"] == 7
+    assert "Select a valid choice" in response.content.decode()
+
+
+def test_divergence_says_which_side_has_assessed(client, people, sortable):
+    client.force_login(people["ngo"])
+    html = client.get("/reports/norway-2024/").content.decode()
+    assert "Only government has assessed" in html
+    assert "Only NGOs have assessed" in html
+    assert "Neither has assessed" in html

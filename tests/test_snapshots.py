@@ -303,3 +303,35 @@ def test_admin_snapshot_download_needs_exactly_one_selection(
     page = superuser_client.get(response["Location"]).content.decode()
     assert "Select exactly one to download" in page
     assert Snapshot.objects.count() == 2
+
+
+def test_a_snapshots_compare_form_runs_from_the_older_to_the_newer(client, people):
+    first = publish(client, people["coordinator"], "March")
+    second = publish(client, people["coordinator"], "June")
+    third = publish(client, people["coordinator"], "September")
+    client.force_login(people["observer"])
+    for shown, older, newer in (
+        (first, first, second),
+        (second, first, second),
+        (third, second, third),
+    ):
+        response = client.get(f"/reports/norway-2024/snapshots/{shown.pk}/")
+        assert (response.context["compare_older"], response.context["compare_newer"]) == (
+            older,
+            newer,
+        ), shown.title
+        form = response.content.decode().split('class="compare-form"')[1]
+        older_select, newer_select = form.split('id="id_newer"')
+        assert f'value="{older.pk}" selected' in older_select
+        assert f'value="{newer.pk}" selected' in newer_select
+
+
+def test_a_snapshots_divergence_says_which_side_has_assessed(client, people):
+    make_assessment(Recommendation.objects.get(number=1), people["gov"], Status.IN_PROGRESS)
+    make_assessment(Recommendation.objects.get(number=2), people["ngo"], Status.IN_PROGRESS)
+    snapshot = publish(client, people["coordinator"])
+    client.force_login(people["observer"])
+    html = client.get(f"/reports/norway-2024/snapshots/{snapshot.pk}/").content.decode()
+    assert "Only government has assessed" in html
+    assert "Only NGOs have assessed" in html
+    assert "Neither has assessed" in html

@@ -1,33 +1,98 @@
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+from dataclasses import dataclass
+
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from ..filters import RecommendationFilter
+from ..filters import DEFAULT_SORT, SORT_COLUMNS, RecommendationFilter
 from ..models import Report, attach_positions
 from ..presentation import status_summary
 from ._shared import HtmxHttpRequest, wants_partial
+
+# The columns whose first click sorts the largest first.
+DESCENDING_FIRST = {"divergence", "evidence", "comments"}
+
+
+@dataclass(frozen=True)
+class SortHeader:
+    """A sortable column's header: a link to the table sorted by it (the other filters kept)."""
+
+    column: str
+    label: str
+    query: str  # the query string of the link
+    aria_sort: str  # "ascending", "descending" or "" (not sorted by this column)
+    message: str  # what the live region says once the link's order is shown
+
+
+def without_empty(params: QueryDict) -> QueryDict:
+    """The parameters that have a value: an empty form field adds nothing to the address."""
+    clean = QueryDict(mutable=True)
+    for key, values in params.lists():
+        kept = [value for value in values if value != ""]
+        if kept:
+            clean.setlist(key, kept)
+    return clean
+
+
+def sort_headers(params: QueryDict, sort: str) -> list[SortHeader]:
+    headers = []
+    current = sort.removeprefix("-")
+    for column, label in SORT_COLUMNS.items():
+        if column == current:
+            aria_sort = "descending" if sort.startswith("-") else "ascending"
+            descending = aria_sort == "ascending"
+        else:
+            aria_sort = ""
+            descending = column in DESCENDING_FIRST
+        query = params.copy()
+        query.pop("sort", None)
+        wanted = f"-{column}" if descending else column
+        if wanted != DEFAULT_SORT:
+            query["sort"] = wanted
+        name = "number" if column == "number" else label
+        order = "descending" if descending else "ascending"
+        headers.append(
+            SortHeader(column, label, query.urlencode(), aria_sort, f"Sorted by {name}, {order}.")
+        )
+    return headers
 
 
 @require_GET
 @vary_on_headers("HX-Request")
 def dashboard(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     report = get_object_or_404(Report, slug=slug)
+    params = without_empty(request.GET)
+    partial = wants_partial(request)
+    address = f"{request.path}?{params.urlencode()}" if params else request.path
+    if not partial and params.urlencode() != request.GET.urlencode():
+        return redirect(address)  # a plain GET form submits its empty fields too
     recommendations = report.recommendations.with_positions().with_counts().order_by("number")
-    filterset = RecommendationFilter(request.GET or None, queryset=recommendations)
+    filterset = RecommendationFilter(params or None, queryset=recommendations)
     valid = filterset.is_valid() if filterset.is_bound else True
-    rows = attach_positions(list(filterset.qs if valid else recommendations.none()))
+    rows = attach_positions(
+        list(filterset.order(filterset.qs) if valid else recommendations.none())
+    )
+    filters = params.copy()
+    filters.pop("sort", None)
+    sort = filterset.sorting()
     context = {
         "report": report,
         "filterset": filterset,
         "rows": rows,
-        "filtered": filterset.is_bound and any(filterset.form.cleaned_data.values()),
-        "query": request.GET.urlencode(),
+        "filtered": bool(filterset.applied()),
+        "query": filters.urlencode(),  # the exports take the filters, not the order
+        "sort": sort if sort != DEFAULT_SORT else "",
+        "sort_headers": {header.column: header for header in sort_headers(params, sort)},
     }
     status = 200 if valid else 400
-    if wants_partial(request):
-        return render(request, "recommendations/dashboard.html#results", context, status=status)
-    everything = rows if not context["filtered"] else list(recommendations)
+    if partial:
+        response = render(request, "recommendations/dashboard.html#results", context, status=status)
+        # hx-push-url would push the request's address, empty fields included.
+        response["HX-Push-Url"] = address
+        return response
+    # The chart counts the whole report unless the filters (valid ones) already select it all.
+    everything = rows if valid and not context["filtered"] else list(recommendations)
     context["summary"] = [
         ("Government", status_summary([r.government_status for r in everything])),
         ("NGO", status_summary([r.ngo_status for r in everything])),

@@ -76,7 +76,11 @@ def snapshot_detail(request: HtmxHttpRequest, slug: str, pk: int) -> HttpRespons
     problems = snapshot.problems()
     document = None if problems else snapshot.document
     choices = list(snapshot.report.snapshots.listing())
+    # The compare form goes forward in time: from the snapshot just before this one to this
+    # one; the first snapshot compares itself with the one just after it.
     earlier = [s for s in choices if (s.published_at, s.pk) < (snapshot.published_at, snapshot.pk)]
+    later = [s for s in choices if (s.published_at, s.pk) > (snapshot.published_at, snapshot.pk)]
+    older, newer = (earlier[0], snapshot) if earlier else (snapshot, later[-1] if later else None)
     return render(
         request,
         "recommendations/snapshot.html",
@@ -87,9 +91,8 @@ def snapshot_detail(request: HtmxHttpRequest, slug: str, pk: int) -> HttpRespons
             "document": document,
             "filters": describe_filters(document["filters"]) if document else "",
             "choices": choices,
-            "compare_with": earlier[0]
-            if earlier
-            else next((s for s in choices if s != snapshot), None),
+            "compare_older": older,
+            "compare_newer": newer,
         },
     )
 
