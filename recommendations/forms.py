@@ -115,7 +115,7 @@ class CompareSnapshotsForm(forms.Form):
 
     def __init__(self, *args: Any, report: Report, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.published = report.snapshots.listing()
+        self.published = report.snapshots.choices()
         cast(forms.ModelChoiceField, self.fields["older"]).queryset = self.published
         cast(forms.ModelChoiceField, self.fields["newer"]).queryset = self.published
 

@@ -947,6 +947,11 @@ class SnapshotQuerySet(AppendOnlyQuerySet):
             .order_by("-published_at", "-pk")
         )
 
+    def choices(self) -> Self:
+        """Newest first, for pickers: without the (large) content, which only a snapshot's
+        own page, downloads and comparison read (and verify)."""
+        return self.listing().defer("content")
+
 
 SNAPSHOT_SIGNING_SALT = "recommendations.Snapshot.chain"
 

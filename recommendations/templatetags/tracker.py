@@ -8,7 +8,7 @@ from django import template
 from django.forms import BoundField
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from recommendations.models import Assessment, Stance
 from recommendations.status import NOT_ASSESSED, NOT_ASSESSED_LABEL, STATUS_LABELS, stylesheet
@@ -34,6 +34,26 @@ def status_badge(value: str | None) -> SafeString:
     else:
         css, label = NOT_ASSESSED, NOT_ASSESSED_LABEL
     return format_html('<span class="status status-{}">{}</span>', css, label)
+
+
+@register.simple_tag
+def divergence_cell(
+    divergence: int | None, government_assessed: object, ngo_assessed: object
+) -> SafeString:
+    """How far apart the government and NGO positions are, in words (the divergence rule is
+    RecommendationQuerySet.with_positions); the dashboard and the snapshot page share it."""
+    if divergence:
+        plural = "" if divergence == 1 else "s"
+        return format_html('<span class="divergence">⚠ {} step{} apart</span>', divergence, plural)
+    if divergence == 0:
+        return mark_safe('<span class="agree">Agree</span>')  # a constant
+    if government_assessed:
+        text = "Only government has assessed"
+    elif ngo_assessed:
+        text = "Only NGOs have assessed"
+    else:
+        text = "Neither has assessed"
+    return format_html('<span class="muted">{}</span>', text)
 
 
 @register.simple_tag

@@ -75,7 +75,7 @@ def snapshot_detail(request: HtmxHttpRequest, slug: str, pk: int) -> HttpRespons
     snapshot = snapshot_or_404(slug, pk)
     problems = snapshot.problems()
     document = None if problems else snapshot.document
-    choices = list(snapshot.report.snapshots.listing())
+    choices = list(snapshot.report.snapshots.choices())
     # The compare form goes forward in time: from the snapshot just before this one to this
     # one; the first snapshot compares itself with the one just after it.
     earlier = [s for s in choices if (s.published_at, s.pk) < (snapshot.published_at, snapshot.pk)]
