@@ -1,17 +1,30 @@
 import hashlib
 import json
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Self
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.db.models import Count, F, OuterRef, Q, StringAgg, Subquery, Value
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    StringAgg,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.deletion import ProtectedError
-from django.db.models.functions import Abs, Cast, Coalesce, Length, Trim
+from django.db.models.functions import Cast, Coalesce, Greatest, Length, Trim
 from django.db.models.lookups import Exact, GreaterThan
-from django.db.models.signals import pre_delete, pre_save
+from django.db.models.signals import m2m_changed, pre_delete, pre_save
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
@@ -45,6 +58,12 @@ class Tier(models.TextChoices):
     TIER_2_WATCH_LIST = "TIER_2_WATCH_LIST", "Tier 2 Watch List"
     TIER_3 = "TIER_3", "Tier 3"
     SPECIAL_CASE = "SPECIAL_CASE", "Special Case"
+
+
+class OrganizationKind(models.TextChoices):
+    NGO = "NGO", "NGO"
+    GOVERNMENT = "GOVERNMENT", "Government"
+    OTHER = "OTHER", "Other"
 
 
 class Report(models.Model):
@@ -213,36 +232,110 @@ class Pillar(models.TextChoices):
     CROSS_CUTTING = "CROSS_CUTTING", "Cross-cutting"
 
 
-class RecommendationQuerySet(models.QuerySet):
-    def with_positions(self) -> Self:
-        """Annotate each recommendation with the latest government and NGO assessment and the
-        divergence between them.
+def standing_statuses(kind: str | None = None, at: datetime | None = None) -> "QuerySet":
+    """Organizations (of `kind`, or all) annotated with `standing_id`, `standing_status` and
+    `standing_rank`: their newest assessment of the outer query's recommendation made before
+    `at` (now when None), NULL where they have none. For use inside a Recommendation subquery:
+    one index lookup per organization, however long the history."""
+    newest = Assessment.objects.filter(
+        recommendation=OuterRef(OuterRef("pk")), organization=OuterRef("pk")
+    )
+    if at is not None:
+        newest = newest.filter(created_at__lt=at)
+    newest = newest.order_by("-created_at", "-pk")
+    organizations = Organization.objects.all()
+    if kind is not None:
+        organizations = organizations.filter(kind=kind)
+    return organizations.annotate(
+        standing_id=Subquery(newest.values("pk")[:1]),
+        standing_status=Subquery(newest.values("status")[:1]),
+        standing_rank=Subquery(
+            newest.annotate(rank=Status.rank_expression("status")).values("rank")[:1]
+        ),
+    )
 
-        Adds `government_assessment_id`, `government_status`, the same two for `ngo_`, and
-        `divergence`: how many steps apart the two statuses are on the scale (None when either
-        side has not assessed). This is the one definition of divergence: the dashboard, its
-        "divergent only" filter and every export read it. attach_positions() fetches the
-        assessments themselves.
+
+def aggregate_of(organizations: "QuerySet", aggregate: models.Aggregate) -> Subquery:
+    """One aggregate over the rows of a standing_statuses() subquery."""
+    return Subquery(
+        organizations.order_by().annotate(one=Value(1)).values("one").annotate(v=aggregate).values("v")
+    )
+
+
+POSITION_SIDES = {"government": OrganizationKind.GOVERNMENT, "ngo": OrganizationKind.NGO}
+
+
+class RecommendationQuerySet(models.QuerySet):
+    def with_positions(self, at: datetime | None = None, since: datetime | None = None) -> Self:
+        """Annotate every organization's position on each recommendation as it stood before
+        `at` (now when None), and the divergence between government and NGOs.
+
+        Adds `position_ids` (the standing assessments' ids, comma-separated; read by
+        attach_positions()), and per side (`government_`, `ngo_`): `_low` and `_high` (the
+        lowest and highest rank on the status scale among that side's positions) and `_count`
+        (how many organizations of that side have a position). `divergence` is the largest gap
+        between any government position and any NGO position, in steps on the scale (None
+        until both sides have assessed): independent of the order the positions were written.
+        This is the one definition of divergence: the dashboard, its "divergent only" filter
+        and every export read it. With `since`, `start_position_ids` holds the positions as
+        they stood then (for the change since a cycle began).
+
+        `overdue`: a target date before `at` (today when None) and a lead body that had not
+        assessed the recommendation Implemented by then.
         """
-        annotations = {}
-        for prefix, kind in (
-            ("government", Organization.Kind.GOVERNMENT),
-            ("ngo", Organization.Kind.NGO),
-        ):
-            latest = Assessment.objects.filter(
-                recommendation=OuterRef("pk"), organization__kind=kind
-            ).order_by("-created_at", "-pk")
-            annotations[f"{prefix}_assessment_id"] = Subquery(latest.values("pk")[:1])
-            annotations[f"{prefix}_status"] = Subquery(latest.values("status")[:1])
-        return self.annotate(**annotations).annotate(
-            divergence=Abs(
-                Status.rank_expression("government_status") - Status.rank_expression("ngo_status")
+        annotations: dict[str, Any] = {
+            "position_ids": aggregate_of(
+                standing_statuses(at=at),
+                StringAgg(Cast("standing_id", models.CharField()), Value(",")),
+            )
+        }
+        if since is not None:
+            annotations["start_position_ids"] = aggregate_of(
+                standing_statuses(at=since),
+                StringAgg(Cast("standing_id", models.CharField()), Value(",")),
+            )
+        for side, kind in POSITION_SIDES.items():
+            organizations = standing_statuses(kind, at)
+            annotations[f"{side}_low"] = aggregate_of(organizations, Min("standing_rank"))
+            annotations[f"{side}_high"] = aggregate_of(organizations, Max("standing_rank"))
+            annotations[f"{side}_count"] = aggregate_of(organizations, Count("standing_id"))
+        lead_newest = Assessment.objects.filter(
+            recommendation=OuterRef("pk"), organization=OuterRef("responsibility__lead")
+        )
+        if at is not None:
+            lead_newest = lead_newest.filter(created_at__lt=at)
+        annotations["lead_status"] = Subquery(
+            lead_newest.order_by("-created_at", "-pk").values("status")[:1]
+        )
+        day = timezone.localdate(at) if at is not None else timezone.localdate()
+        return (
+            self.annotate(**annotations)
+            .annotate(
+                divergence=Greatest(
+                    F("government_high") - F("ngo_low"), F("ngo_high") - F("government_low")
+                ),
+                target_date=F("responsibility__target_date"),
+                overdue=Case(
+                    When(
+                        Q(responsibility__target_date__lt=day)
+                        & (Q(lead_status__isnull=True) | ~Q(lead_status=Status.IMPLEMENTED)),
+                        then=Value(True),
+                    ),
+                    default=Value(False),
+                    output_field=models.BooleanField(),
+                ),
             )
         )
 
     def divergent(self) -> Self:
-        """Recommendations whose government and NGO positions differ (after with_positions)."""
+        """Recommendations on which some government and some NGO position differ (after
+        with_positions)."""
         return self.filter(divergence__gt=0)
+
+    def held_by(self, kind: str, status: str, at: datetime | None = None) -> Self:
+        """Recommendations on which some organization of `kind` holds `status` (its position
+        before `at`)."""
+        return self.filter(Exists(standing_statuses(kind, at).filter(standing_status=status)))
 
     def with_counts(self) -> Self:
         """Annotate `evidence_total` and `comment_total` without multiplying rows."""
@@ -260,19 +353,29 @@ class RecommendationQuerySet(models.QuerySet):
         return self.annotate(evidence_total=count_of(EvidenceLink), comment_total=count_of(Comment))
 
 
+def id_list(ids: str | None) -> list[int]:
+    return [int(pk) for pk in (ids or "").split(",") if pk]
+
+
 def attach_positions(recommendations: list["Recommendation"]) -> list["Recommendation"]:
-    """Set `government_position` and `ngo_position` (Assessment or None) on rows annotated
-    by with_positions(), fetching all of them in one query."""
+    """Set `standing` (organization id → Assessment) and, when with_positions() had `since`,
+    `standing_then` on rows annotated by with_positions(), fetching all of them in one query."""
     ids = {
         pk
         for r in recommendations
-        for pk in (r.government_assessment_id, r.ngo_assessment_id)
-        if pk is not None
+        for pk in id_list(r.position_ids) + id_list(getattr(r, "start_position_ids", None))
     }
     assessments = Assessment.objects.select_related("author", "organization").in_bulk(ids)
     for r in recommendations:
-        r.government_position = assessments.get(r.government_assessment_id)
-        r.ngo_position = assessments.get(r.ngo_assessment_id)
+        r.standing = {
+            a.organization_id: a for a in (assessments[pk] for pk in id_list(r.position_ids))
+        }
+        r.standing_then = {
+            a.organization_id: a
+            for a in (
+                assessments[pk] for pk in id_list(getattr(r, "start_position_ids", None))
+            )
+        }
     return recommendations
 
 
@@ -358,13 +461,20 @@ class Recommendation(SourceSpan):
     objects = RecommendationQuerySet.as_manager()
 
     # Set on rows of with_positions(), with_counts() and attach_positions().
-    government_assessment_id: int | None
-    government_status: str | None
-    ngo_assessment_id: int | None
-    ngo_status: str | None
+    position_ids: str | None
+    start_position_ids: str | None
+    government_low: int | None
+    government_high: int | None
+    government_count: int | None
+    ngo_low: int | None
+    ngo_high: int | None
+    ngo_count: int | None
     divergence: int | None
-    government_position: "Assessment | None"
-    ngo_position: "Assessment | None"
+    lead_status: str | None
+    target_date: date | None
+    overdue: bool
+    standing: dict[int, "Assessment"]
+    standing_then: dict[int, "Assessment"]
     evidence_total: int
     comment_total: int
 
@@ -638,12 +748,6 @@ class EvidenceLink(models.Model):
     def clean(self) -> None:
         if self.evidence_id and self.recommendation_id:
             require_same_report(self.evidence.report_id, self.recommendation)
-
-
-class OrganizationKind(models.TextChoices):
-    NGO = "NGO", "NGO"
-    GOVERNMENT = "GOVERNMENT", "Government"
-    OTHER = "OTHER", "Other"
 
 
 class Organization(models.Model):
@@ -928,6 +1032,183 @@ class Comment(AppendOnlyModel):
         membership = membership_of(self.author)
         if membership is None or membership.organization_id != self.organization_id:
             raise ValidationError({"organization": OUTSIDER})
+
+
+class Responsibility(models.Model):
+    """Who in government answers for a recommendation, and by when: set by coordinators."""
+
+    recommendation = models.OneToOneField(
+        Recommendation, on_delete=models.CASCADE, primary_key=True, related_name="responsibility"
+    )
+    lead = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="leads",
+        limit_choices_to={"kind": OrganizationKind.GOVERNMENT},
+        help_text="The government body that answers for carrying it out.",
+    )
+    supporting = models.ManyToManyField(
+        Organization,
+        blank=True,
+        related_name="supports",
+        limit_choices_to={"kind": OrganizationKind.GOVERNMENT},
+        help_text="Other government bodies that take part.",
+    )
+    target_date = models.DateField(
+        null=True, blank=True, help_text="When it should be implemented (optional)."
+    )
+
+    history = HistoricalRecords(m2m_fields=[supporting])
+
+    class Meta:
+        verbose_name_plural = "responsibilities"
+
+    def __str__(self) -> str:
+        return f"Responsibility for {self.recommendation}"
+
+    def clean(self) -> None:
+        if self.lead is not None and self.lead.kind != OrganizationKind.GOVERNMENT:
+            raise ValidationError({"lead": "The lead must be a government body."})
+
+    def supporting_names(self) -> list[str]:
+        return [organization.name for organization in self.supporting.all()]
+
+
+def refuse_non_government_supporting(
+    sender: type, instance: Responsibility, action: str, pk_set: set[int] | None, **kwargs: object
+) -> None:
+    if action == "pre_add" and pk_set:
+        others = Organization.objects.filter(pk__in=pk_set).exclude(
+            kind=OrganizationKind.GOVERNMENT
+        )
+        if others.exists():
+            raise ValidationError(
+                f"Only government bodies can support: {', '.join(o.name for o in others)}."
+            )
+        if instance.lead_id in pk_set:
+            raise ValidationError("The lead body cannot also be a supporting one.")
+
+
+m2m_changed.connect(refuse_non_government_supporting, sender=Responsibility.supporting.through)
+
+
+class Following(models.Model):
+    """A user's explicit choice to follow (or stop following) a recommendation in the digest.
+    Without a row, a user follows the recommendations their organization is responsible for
+    or has assessed (see `followed_recommendations`)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followings"
+    )
+    recommendation = models.ForeignKey(
+        Recommendation, on_delete=models.CASCADE, related_name="followings"
+    )
+    following = models.BooleanField()
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "recommendation"], name="following_unique_user_recommendation"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        verb = "follows" if self.following else "does not follow"
+        return f"{self.user} {verb} {self.recommendation}"
+
+
+def automatically_followed(organization_id: int) -> Q:
+    """The recommendations an organization's members follow unless they opt out: those it
+    leads, supports or has assessed."""
+    return (
+        Q(responsibility__lead=organization_id)
+        | Q(responsibility__supporting=organization_id)
+        | Q(assessments__organization=organization_id)
+    )
+
+
+def followed_recommendations(user: "User") -> "QuerySet[Recommendation]":
+    """What a user follows: explicitly followed ones, and their organization's (see
+    automatically_followed) unless they unfollowed them."""
+    chosen = Following.objects.filter(user=user)
+    followed = Q(pk__in=chosen.filter(following=True).values("recommendation"))
+    membership = membership_of(user)
+    if membership is not None:
+        followed |= Q(
+            pk__in=Recommendation.objects.filter(
+                automatically_followed(membership.organization_id)
+            ).values("pk")
+        ) & ~Q(pk__in=chosen.filter(following=False).values("recommendation"))
+    return Recommendation.objects.filter(followed)
+
+
+def is_following(user: "User", recommendation: Recommendation) -> bool:
+    return followed_recommendations(user).filter(pk=recommendation.pk).exists()
+
+
+class Preferences(models.Model):
+    """What a user wants by email (set from the unsubscribe link or their preferences)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="preferences",
+    )
+    digest_emails = models.BooleanField(
+        default=True, help_text="A digest of new assessments and comments on what they follow."
+    )
+    reminder_emails = models.BooleanField(
+        default=True, help_text="Reminders before a review cycle ends or a target date."
+    )
+
+    class Meta:
+        verbose_name_plural = "preferences"
+
+    def __str__(self) -> str:
+        return f"Preferences of {self.user}"
+
+    @classmethod
+    def of(cls, user: "User") -> "Preferences":
+        preferences, _ = cls.objects.get_or_create(user=user)
+        return preferences
+
+
+class MailKind(models.TextChoices):
+    DIGEST = "DIGEST", "Digest"
+    CYCLE_REMINDER = "CYCLE_REMINDER", "Reminder before a cycle ends"
+    TARGET_REMINDER = "TARGET_REMINDER", "Reminder before a target date"
+
+
+class SentMail(models.Model):
+    """Every email sent, recorded before it is sent, so that no mail goes out twice: the
+    unique `key` says what it covers (a digest's window, a cycle, a target date)."""
+
+    Kind = MailKind
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sent_mails"
+    )
+    kind = models.CharField(max_length=20, choices=MailKind)
+    key = models.CharField(max_length=100)
+    covers_until = models.DateTimeField(
+        null=True, blank=True, help_text="For a digest: what was new up to this moment."
+    )
+    subject = models.CharField(max_length=200)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "key"], name="sentmail_unique_key"),
+            models.CheckConstraint(condition=Q(kind__in=MailKind.values), name="sentmail_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.user} ({self.key})"
 
 
 class SnapshotQuerySet(AppendOnlyQuerySet):
