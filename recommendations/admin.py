@@ -25,8 +25,10 @@ from .models import (
     Paragraph,
     Recommendation,
     Report,
+    Responsibility,
     ReviewCycle,
     Section,
+    SentMail,
     Snapshot,
     SnapshotQuerySet,
     may_publish,
@@ -271,6 +273,32 @@ class RecommendationEvidenceInline(admin.TabularInline):
         js = ["admin/tracker-admin.js"]
 
 
+class ResponsibilityForm(forms.ModelForm):
+    class Meta:
+        model = Responsibility
+        fields = ["lead", "supporting", "target_date"]
+        widgets = {"supporting": forms.CheckboxSelectMultiple}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        lead, supporting = cleaned.get("lead"), cleaned.get("supporting") or []
+        if lead is not None and lead in supporting:
+            self.add_error("supporting", f"{lead} is the lead; it cannot also be supporting.")
+        return cleaned
+
+
+class ResponsibilityInline(admin.StackedInline):
+    """Who in government answers for the recommendation, and by when."""
+
+    model = Responsibility
+    form = ResponsibilityForm
+    max_num = 1
+    min_num = 0
+    extra = 1
+    verbose_name = "responsibility and target date"
+    verbose_name_plural = "responsibility and target date"
+
+
 @admin.register(Recommendation)
 class RecommendationAdmin(SimpleHistoryAdmin):
     list_display = ["number", "short_title", "pillar", "report", "evidence_count"]
@@ -280,7 +308,7 @@ class RecommendationAdmin(SimpleHistoryAdmin):
     list_select_related = ["report"]
     readonly_fields = ["report", "number", "text", "start_offset", "end_offset"]
     fields = ["report", "number", "short_title", "pillar", "text", "start_offset", "end_offset"]
-    inlines = [RecommendationEvidenceInline]
+    inlines = [ResponsibilityInline, RecommendationEvidenceInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(evidence_total=Count("evidence_links"))
@@ -543,6 +571,26 @@ class EvidenceLinkHistoryAdmin(admin.ModelAdmin):
     list_filter = ["history_type", "stance"]
     list_select_related = ["history_user", "evidence", "recommendation"]
     date_hierarchy = "history_date"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+@admin.register(SentMail)
+class SentMailAdmin(admin.ModelAdmin):
+    """What was sent: read-only, the record that keeps mail from going out twice."""
+
+    list_display = ["sent_at", "kind", "user", "subject", "key"]
+    list_filter = ["kind"]
+    search_fields = ["user__username", "user__email", "subject"]
+    list_select_related = ["user"]
+    date_hierarchy = "sent_at"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

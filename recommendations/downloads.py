@@ -2,6 +2,7 @@
 actions. What goes into the files is decided in `recommendations.publishing`."""
 
 from collections.abc import Iterator
+from datetime import date
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
@@ -10,9 +11,10 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 
 from . import publishing
+from .filters import end_of_day
 from .models import Recommendation, Report, Snapshot
 from .publishing.csv import render_history_csv, stream_history_csv
-from .publishing.document import build_document, stream_assessment_records
+from .publishing.document import build_document, stream_assessment_records, upgraded
 from .publishing.snapshots import verified_document
 
 if TYPE_CHECKING:
@@ -36,15 +38,17 @@ def report_download(
     user: "User",
     filters: dict[str, str] | None = None,
     table: str = "summary",
+    day: date | None = None,
 ) -> HttpResponse | StreamingHttpResponse:
-    """The live status report of these recommendations; `table="history"` streams the CSV
-    of every assessment instead."""
-    today = timezone.localdate()
+    """The live status report of these recommendations, as it stood at the end of `day` (now
+    when None); `table="history"` streams the CSV of every assessment instead."""
+    today = day or timezone.localdate()
     if table == "history":
         short_titles = dict(recommendations.values_list("number", "short_title"))
-        body = stream_history_csv(stream_assessment_records(recommendations), short_titles)
+        records = stream_assessment_records(recommendations, end_of_day(day) if day else None)
+        body = stream_history_csv(records, short_titles)
         return attachment(body, "csv", publishing.file_name(report.slug, "history", today, "csv"))
-    document = build_document(report, recommendations, generated_by=user, filters=filters)
+    document = build_document(report, recommendations, generated_by=user, filters=filters, day=day)
     return attachment(
         publishing.render(document, extension),
         extension,
@@ -56,7 +60,7 @@ def snapshot_download(
     snapshot: Snapshot, extension: str, table: str = "summary"
 ) -> HttpResponse | StreamingHttpResponse:
     """A download of the snapshot as published; SnapshotProblems if it is no longer that."""
-    document = verified_document(snapshot)
+    document = upgraded(verified_document(snapshot))
     day = timezone.localdate(snapshot.published_at)
     kind = "history" if table == "history" else "status"
     name = publishing.file_name(

@@ -1,18 +1,41 @@
+from datetime import date, datetime, time, timedelta
+
 import django_filters
+from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.expressions import OrderBy
+from django.utils import timezone
 
-from .models import OrganizationKind, Pillar, Recommendation, RecommendationQuerySet
-from .status import NOT_ASSESSED, Status, status_choices_with_not_assessed
+from .models import (
+    Organization,
+    OrganizationKind,
+    Pillar,
+    Recommendation,
+    RecommendationQuerySet,
+    ReviewCycle,
+    membership_of,
+)
+from .status import NOT_ASSESSED, status_choices_with_not_assessed
 
 # The queryset the filters receive: recommendations annotated by with_positions().
 type Rows = RecommendationQuerySet[Recommendation]
 
+# The sides a dashboard filter or sort can name, and the prefix of their annotations.
 SIDES: dict[str, str] = {
-    OrganizationKind.GOVERNMENT: "government_status",
-    OrganizationKind.NGO: "ngo_status",
+    OrganizationKind.GOVERNMENT: "government",
+    OrganizationKind.NGO: "ngo",
 }
+
+
+def end_of_day(day: date) -> datetime:
+    """The first moment after `day` in the tracker's time zone: positions "as of" a day are
+    those recorded before it."""
+    return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+
+
+def start_of_day(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 # Each word of a search is a condition in the query: thousands of them are more than SQLite can
@@ -48,10 +71,9 @@ def sort_expression(column: str) -> Case | F:
                 *(When(pillar=value, then=Value(i)) for i, value in enumerate(Pillar.values)),
                 default=None,
             )
-        case "government":
-            return Status.rank_expression("government_status")
-        case "ngo":
-            return Status.rank_expression("ngo_status")
+        case "government" | "ngo":
+            # A side sorts by its least advanced position.
+            return F(f"{column}_low")
         case "evidence":
             return F("evidence_total")
         case "comments":
@@ -63,6 +85,17 @@ def sort_expression(column: str) -> Case | F:
 def few_enough_words(value: str) -> None:
     if len(value.split()) > MAX_SEARCH_WORDS:
         raise ValidationError(f"Search for at most {MAX_SEARCH_WORDS} words.")
+
+
+class DashboardFilterForm(forms.Form):
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        day, cycle = cleaned.get("as_of"), cleaned.get("cycle")
+        if day and cycle:
+            raise ValidationError("Choose a date or a past cycle, not both.")
+        if day and day > timezone.localdate():
+            raise ValidationError("“As of” cannot be in the future.")
+        return cleaned
 
 
 class RecommendationFilter(django_filters.FilterSet):
@@ -92,6 +125,24 @@ class RecommendationFilter(django_filters.FilterSet):
         label="Divergent only",
         widget=django_filters.widgets.BooleanWidget,
     )
+    overdue = django_filters.BooleanFilter(
+        method="filter_overdue",
+        label="Overdue only",
+        widget=django_filters.widgets.BooleanWidget,
+    )
+    mine = django_filters.BooleanFilter(
+        method="filter_mine",
+        label="My organization's",
+        widget=django_filters.widgets.BooleanWidget,
+    )
+    # The moment the positions are shown as of (applied by with_positions(), see moment()).
+    as_of = django_filters.DateFilter(method="keep_rows", label="As of")
+    cycle = django_filters.ModelChoiceFilter(
+        queryset=lambda request: ReviewCycle.objects.filter(ends_on__lt=timezone.localdate()),
+        method="keep_rows",
+        label="As of the end of",
+        empty_label="Today",
+    )
 
     # Validated with the filters, but applied by order() only: exports keep their own order.
     sort = django_filters.ChoiceFilter(
@@ -100,7 +151,49 @@ class RecommendationFilter(django_filters.FilterSet):
 
     class Meta:
         model = Recommendation
-        fields = ["q", "status", "pillar", "kind", "divergent", "sort"]
+        form = DashboardFilterForm
+        fields = [
+            "q",
+            "status",
+            "pillar",
+            "kind",
+            "divergent",
+            "overdue",
+            "mine",
+            "as_of",
+            "cycle",
+            "sort",
+        ]
+
+    def __init__(self, *args: object, organization: Organization | None = None, **kwargs: object):
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+        if organization is None and self.request is not None:
+            membership = membership_of(self.request.user)
+            self.organization = membership.organization if membership else None
+        if self.organization is None:
+            del self.filters["mine"]  # only members have an organization
+
+    def day(self) -> date | None:
+        """The day the positions are shown as of (None: now), from `as_of` or a past cycle's
+        end (valid filtersets only)."""
+        if not self.is_bound or not self.is_valid():
+            return None
+        cycle = self.form.cleaned_data.get("cycle")
+        return cycle.ends_on if cycle else self.form.cleaned_data.get("as_of")
+
+    def moment(self) -> datetime | None:
+        """Positions recorded before this moment count (None: all of them)."""
+        day = self.day()
+        return end_of_day(day) if day else None
+
+    def cycle_start(self) -> datetime | None:
+        """The start of the review cycle containing the shown day (for the change since then)."""
+        cycle = ReviewCycle.containing(self.day() or timezone.localdate())
+        return start_of_day(cycle.starts_on) if cycle else None
+
+    def current_cycle(self) -> ReviewCycle | None:
+        return ReviewCycle.containing(self.day() or timezone.localdate())
 
     def applied(self) -> dict[str, str]:
         """The filters in use, as their query-string values (valid filtersets only); `sort` is
@@ -112,6 +205,10 @@ class RecommendationFilter(django_filters.FilterSet):
             for name, value in self.form.cleaned_data.items()
             if value not in (None, "", False) and name in self.data and name != "sort"
         }
+
+    def applied_filters(self) -> dict[str, str]:
+        """applied() without the moment: what selects recommendations rather than when."""
+        return {k: v for k, v in self.applied().items() if k not in ("as_of", "cycle")}
 
     def sorting(self) -> str:
         """The valid `sort` value in use, `number` by default."""
@@ -134,6 +231,9 @@ class RecommendationFilter(django_filters.FilterSet):
     def keep_order(self, queryset: Rows, name: str, value: str) -> Rows:
         return queryset
 
+    def keep_rows(self, queryset: Rows, name: str, value: object) -> Rows:
+        return queryset
+
     def sides(self) -> list[str]:
         kind = self.form.cleaned_data.get("kind")
         return [SIDES[kind]] if kind else list(SIDES.values())
@@ -145,18 +245,43 @@ class RecommendationFilter(django_filters.FilterSet):
         return queryset.filter(condition)
 
     def filter_status(self, queryset: Rows, name: str, value: str) -> Rows:
-        condition = Q()
-        for side in self.sides():
-            if value == NOT_ASSESSED:
-                condition |= Q(**{f"{side}__isnull": True})
-            else:
-                condition |= Q(**{side: value})
-        return queryset.filter(condition)
+        """Some organization of the side(s) holds the status; `Not assessed`: no organization
+        of the side has a position (of either side, when no side is chosen)."""
+        if value == NOT_ASSESSED:
+            condition = Q()
+            for side in self.sides():
+                condition |= Q(**{f"{side}_count": 0})
+            return queryset.filter(condition)
+        kind = self.form.cleaned_data.get("kind")
+        kinds = [kind] if kind else list(SIDES)
+        matching = queryset.none()
+        for side_kind in kinds:
+            matching |= queryset.held_by(side_kind, value, self.moment())
+        return queryset.filter(pk__in=matching.values("pk"))
 
     def filter_kind(self, queryset: Rows, name: str, value: str) -> Rows:
         if self.form.cleaned_data.get("status"):
             return queryset  # the status filter already looks at this side only
-        return queryset.filter(**{f"{SIDES[value]}__isnull": False})
+        return queryset.filter(**{f"{SIDES[value]}_count__gt": 0})
+
+    def filter_overdue(self, queryset: Rows, name: str, value: bool | None) -> Rows:
+        return queryset.filter(overdue=True) if value else queryset  # type: ignore[misc]
+
+    def filter_mine(self, queryset: Rows, name: str, value: bool | None) -> Rows:
+        """What the user's organization leads or supports, or has not assessed in the cycle
+        of the shown day."""
+        if not value or self.organization is None:
+            return queryset
+        responsible = Q(responsibility__lead=self.organization) | Q(
+            responsibility__supporting=self.organization
+        )
+        cycle = self.current_cycle()
+        if cycle is not None:
+            assessed = self.organization.assessments.filter(cycle=cycle)
+            if (moment := self.moment()) is not None:
+                assessed = assessed.filter(created_at__lt=moment)
+            responsible |= ~Q(pk__in=assessed.values("recommendation"))
+        return queryset.filter(pk__in=Recommendation.objects.filter(responsible).values("pk"))
 
     def filter_divergent(self, queryset: Rows, name: str, value: bool | None) -> Rows:
         if not value:

@@ -32,6 +32,17 @@ COORDINATOR_PERMISSIONS = [
     ("recommendations", "historicalevidencelink", ["view_historicalevidencelink"]),
     (
         "recommendations",
+        "responsibility",
+        [
+            "view_responsibility",
+            "add_responsibility",
+            "change_responsibility",
+            "delete_responsibility",
+        ],
+    ),
+    ("recommendations", "sentmail", ["view_sentmail"]),
+    (
+        "recommendations",
         "organization",
         ["view_organization", "add_organization", "change_organization"],
     ),

@@ -258,7 +258,11 @@ def standing_statuses(kind: str | None = None, at: datetime | None = None) -> "Q
 def aggregate_of(organizations: "QuerySet", aggregate: models.Aggregate) -> Subquery:
     """One aggregate over the rows of a standing_statuses() subquery."""
     return Subquery(
-        organizations.order_by().annotate(one=Value(1)).values("one").annotate(v=aggregate).values("v")
+        organizations.order_by()
+        .annotate(one=Value(1))
+        .values("one")
+        .annotate(v=aggregate)
+        .values("v")
     )
 
 
@@ -308,23 +312,21 @@ class RecommendationQuerySet(models.QuerySet):
             lead_newest.order_by("-created_at", "-pk").values("status")[:1]
         )
         day = timezone.localdate(at) if at is not None else timezone.localdate()
-        return (
-            self.annotate(**annotations)
-            .annotate(
-                divergence=Greatest(
-                    F("government_high") - F("ngo_low"), F("ngo_high") - F("government_low")
+        return self.annotate(**annotations).annotate(
+            divergence=Greatest(
+                F("government_high") - F("ngo_low"), F("ngo_high") - F("government_low")
+            ),
+            target_date=F("responsibility__target_date"),
+            lead_organization_id=F("responsibility__lead"),
+            overdue=Case(
+                When(
+                    Q(responsibility__target_date__lt=day)
+                    & (Q(lead_status__isnull=True) | ~Q(lead_status=Status.IMPLEMENTED)),
+                    then=Value(True),
                 ),
-                target_date=F("responsibility__target_date"),
-                overdue=Case(
-                    When(
-                        Q(responsibility__target_date__lt=day)
-                        & (Q(lead_status__isnull=True) | ~Q(lead_status=Status.IMPLEMENTED)),
-                        then=Value(True),
-                    ),
-                    default=Value(False),
-                    output_field=models.BooleanField(),
-                ),
-            )
+                default=Value(False),
+                output_field=models.BooleanField(),
+            ),
         )
 
     def divergent(self) -> Self:
@@ -372,9 +374,7 @@ def attach_positions(recommendations: list["Recommendation"]) -> list["Recommend
         }
         r.standing_then = {
             a.organization_id: a
-            for a in (
-                assessments[pk] for pk in id_list(getattr(r, "start_position_ids", None))
-            )
+            for a in (assessments[pk] for pk in id_list(getattr(r, "start_position_ids", None)))
         }
     return recommendations
 
@@ -471,10 +471,12 @@ class Recommendation(SourceSpan):
     ngo_count: int | None
     divergence: int | None
     lead_status: str | None
+    lead_organization_id: int | None
     target_date: date | None
     overdue: bool
     standing: dict[int, "Assessment"]
     standing_then: dict[int, "Assessment"]
+    matrix: Any  # a presentation.MatrixRow, set by the dashboard
     evidence_total: int
     comment_total: int
 

@@ -3,7 +3,19 @@
 from dataclasses import dataclass, field
 from itertools import groupby, pairwise
 
-from .models import EvidenceItem, EvidenceLink, Paragraph, Recommendation, Report
+from django.db.models import Q
+
+from .models import (
+    Assessment,
+    EvidenceItem,
+    EvidenceLink,
+    Membership,
+    Organization,
+    OrganizationKind,
+    Paragraph,
+    Recommendation,
+    Report,
+)
 from .status import NOT_ASSESSED, NOT_ASSESSED_LABEL, Status, status_style
 
 CONTEXT_CHARACTERS = 160
@@ -154,3 +166,143 @@ def source_sections(report: Report) -> tuple[list[dict], int]:
         for section in report.sections.all()
     ]
     return sections, len(items)
+
+
+# --- every organization's position (the dashboard's matrix) ------------------------------------
+
+SIDE_LABELS: dict[str, str] = {
+    OrganizationKind.GOVERNMENT: "Government",
+    OrganizationKind.NGO: "NGOs",
+    OrganizationKind.OTHER: "Other organizations",
+}
+
+
+@dataclass
+class SideSummary:
+    """Where one group of organizations (government, NGOs, others) stands on a recommendation:
+    how many have a position, and how many hold each status, worst first."""
+
+    kind: str
+    label: str
+    assessed: int
+    organizations: int
+    counts: list[StatusCount]
+
+    @property
+    def lowest(self) -> str | None:
+        return self.counts[0].status if self.counts else None
+
+    @property
+    def highest(self) -> str | None:
+        return self.counts[-1].status if self.counts else None
+
+    @property
+    def agreed(self) -> bool:
+        return self.lowest == self.highest
+
+
+def side_summary(kind: str, statuses: list[str], organizations: int) -> SideSummary:
+    counts = [
+        StatusCount(value, label, statuses.count(value))
+        for value, label in Status.choices
+        if value in statuses
+    ]
+    return SideSummary(kind, SIDE_LABELS[kind], len(statuses), organizations, counts)
+
+
+@dataclass
+class MatrixGroup:
+    kind: str
+    label: str
+    organizations: list[Organization]
+
+
+@dataclass
+class MatrixCell:
+    organization: Organization
+    position: Assessment | None
+    then: Assessment | None  # the position at the start of the cycle
+
+    @property
+    def change(self) -> int:
+        """Steps moved on the scale since the cycle began (0 if it did not move or is new)."""
+        if self.position is None or self.then is None:
+            return 0
+        return Status.rank(self.position.status) - Status.rank(self.then.status)
+
+    @property
+    def is_new(self) -> bool:
+        return self.position is not None and self.then is None
+
+
+def matrix_groups(report: Report, rows: list[Recommendation]) -> list[MatrixGroup]:
+    """The matrix's columns: every organization that has reviewers, a position on one of the
+    rows or a responsibility in the report, grouped government / NGOs / others, by name."""
+    shown = {org_id for r in rows for org_id in r.standing}
+    organizations = (
+        Organization.objects.filter(
+            Q(pk__in=shown)
+            | Q(memberships__role=Membership.Role.REVIEWER)
+            | Q(leads__recommendation__report=report)
+            | Q(supports__recommendation__report=report)
+        )
+        .distinct()
+        .order_by("name")
+    )
+    groups = {kind: MatrixGroup(kind, label, []) for kind, label in SIDE_LABELS.items()}
+    for organization in organizations:
+        groups[organization.kind].organizations.append(organization)
+    return [group for group in groups.values() if group.organizations]
+
+
+@dataclass
+class MatrixRow:
+    cells: list[list[MatrixCell]]  # per group
+    sides: list[SideSummary]  # per group
+    moved_up: int
+    moved_down: int
+    newly_assessed: int
+    lead: Organization | None
+
+    @property
+    def columns(self) -> list[tuple[SideSummary, list[MatrixCell]]]:
+        return list(zip(self.sides, self.cells, strict=True))
+
+
+def matrix_row(recommendation: Recommendation, groups: list[MatrixGroup]) -> MatrixRow:
+    """A recommendation's row of the matrix (needs attach_positions())."""
+    cells = [
+        [
+            MatrixCell(
+                organization,
+                recommendation.standing.get(organization.pk),
+                recommendation.standing_then.get(organization.pk),
+            )
+            for organization in group.organizations
+        ]
+        for group in groups
+    ]
+    sides = [
+        side_summary(
+            group.kind,
+            [cell.position.status for cell in group_cells if cell.position is not None],
+            len(group.organizations),
+        )
+        for group, group_cells in zip(groups, cells, strict=True)
+    ]
+    every = [cell for group_cells in cells for cell in group_cells]
+    return MatrixRow(
+        cells=cells,
+        sides=sides,
+        moved_up=sum(1 for cell in every if cell.change > 0),
+        moved_down=sum(1 for cell in every if cell.change < 0),
+        newly_assessed=sum(1 for cell in every if cell.is_new),
+        lead=next(
+            (
+                cell.organization
+                for cell in every
+                if cell.organization.pk == recommendation.lead_organization_id
+            ),
+            None,
+        ),
+    )

@@ -24,14 +24,21 @@ def test_dashboard_shows_positions_divergence_and_counts(client, people, norway)
     rows = response.context["rows"]
     assert [r.number for r in rows] == list(range(1, 11))
     first = rows[0]
-    assert first.government_position.status == Status.IMPLEMENTED
-    assert first.ngo_position.author == people["ngo"]
+    government, ngos = first.matrix.sides[:2]
+    assert (government.lowest, government.assessed) == (Status.IMPLEMENTED, 1)
+    assert (ngos.lowest, ngos.assessed, ngos.organizations) == (Status.NO_PROGRESS, 1, 2)
+    assert first.standing[people["ngo"].membership.organization_id].author == people["ngo"]
     assert first.divergence == 3
     assert "3 steps apart" in html
     assert first.evidence_total == first.evidence_links.count()
     government_summary = dict(response.context["summary"])["Government"]
     assert {c.status: c.count for c in government_summary}["IMPLEMENTED"] == 1
     assert {c.status: c.count for c in government_summary}["NOT_ASSESSED"] == 9
+    # Every organization with reviewers is a column of the matrix, grouped by kind.
+    assert [(g.kind, [o.name for o in g.organizations]) for g in response.context["groups"]] == [
+        ("GOVERNMENT", ["Justisdepartementet"]),
+        ("NGO", ["Migrantrådet", "Nettverk mot menneskehandel"]),
+    ]
     assert "<svg" in html
 
 
@@ -142,7 +149,7 @@ def test_dashboard_sort_keeps_the_filters_and_marks_the_sorted_header(client, pe
     # The exports take the filters only.
     assert 'export.csv?pillar=PROSECUTION"' in html
     unsorted = client.get("/reports/norway-2024/").content.decode()
-    assert '<th scope="col" aria-sort="ascending" class="num">' in unsorted
+    assert '<th scope="col" rowspan="2" aria-sort="ascending" class="num">' in unsorted
 
 
 def test_an_unknown_sort_is_a_form_error(client, people):

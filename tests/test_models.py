@@ -17,6 +17,7 @@ from recommendations.models import (
     ReviewCycle,
     Section,
     Status,
+    attach_positions,
     sha256_hex,
 )
 
@@ -193,26 +194,41 @@ def test_assessments_are_append_only(norway, cycle, people):
     assert Assessment.objects.get(pk=assessment.pk).status == Status.IN_PROGRESS
 
 
-def test_with_positions_gives_latest_government_and_ngo_assessment(norway, cycle, people):
+def test_with_positions_gives_every_organizations_newest_position(norway, cycle, people):
     gov_user, a_user, b_user = people["gov"], people["ngo"], people["other"]
     first, second = norway.recommendations.order_by("number")[:2]
     now = timezone.now()
     make_assessment(first, gov_user, Status.NO_PROGRESS, created_at=now - timedelta(days=3))
     latest_gov = make_assessment(first, gov_user, Status.IMPLEMENTED, created_at=now)
-    make_assessment(first, a_user, Status.NO_PROGRESS, created_at=now - timedelta(days=2))
-    latest_ngo = make_assessment(first, b_user, Status.IN_PROGRESS, created_at=now - timedelta(1))
+    a_position = make_assessment(first, a_user, Status.NO_PROGRESS, created_at=now - timedelta(2))
+    b_position = make_assessment(first, b_user, Status.IN_PROGRESS, created_at=now - timedelta(1))
     make_assessment(second, a_user, Status.REGRESSED, created_at=now)
 
-    rows = {r.number: r for r in Recommendation.objects.filter(report=norway).with_positions()}
-    assert rows[1].government_status == Status.IMPLEMENTED
-    assert rows[1].government_assessment_id == latest_gov.pk
-    assert rows[1].ngo_status == Status.IN_PROGRESS
-    assert rows[1].ngo_assessment_id == latest_ngo.pk
-    assert rows[1].divergence == 2
-    assert rows[2].government_status is None
-    assert rows[2].ngo_status == Status.REGRESSED
+    rows = {
+        r.number: r
+        for r in attach_positions(list(norway.recommendations.with_positions().order_by("number")))
+    }
+    assert {o: a.pk for o, a in rows[1].standing.items()} == {
+        latest_gov.organization_id: latest_gov.pk,
+        a_position.organization_id: a_position.pk,
+        b_position.organization_id: b_position.pk,
+    }
+    ranks = Status.rank
+    assert (rows[1].government_low, rows[1].government_high) == (ranks("IMPLEMENTED"),) * 2
+    assert (rows[1].ngo_low, rows[1].ngo_high) == (ranks("NO_PROGRESS"), ranks("IN_PROGRESS"))
+    assert (rows[1].government_count, rows[1].ngo_count) == (1, 2)
+    # The largest gap between any government and any NGO position: Implemented − No progress.
+    assert rows[1].divergence == 3
+    assert rows[2].government_count == 0 and rows[2].ngo_low == ranks("REGRESSED")
     assert rows[2].divergence is None
-    assert rows[3].ngo_status is None
+    assert rows[3].ngo_count == 0 and rows[3].standing == {}
+    # As they stood two days ago: only the government's first position and one NGO's.
+    then = {
+        r.number: r
+        for r in norway.recommendations.with_positions(now - timedelta(days=2, hours=-1))
+    }
+    assert then[1].government_high == ranks("NO_PROGRESS") and then[1].ngo_count == 1
+    assert then[1].divergence == 0
 
 
 def test_current_positions_are_each_organizations_newest(norway, cycle, people):

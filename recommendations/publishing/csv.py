@@ -3,9 +3,9 @@ from collections.abc import Iterable, Iterator
 
 from .tables import (
     HISTORY_COLUMNS,
-    SUMMARY_COLUMNS,
     history_row,
     history_rows,
+    summary_columns,
     summary_rows,
 )
 
@@ -34,7 +34,7 @@ def csv_lines(header: list[str], rows: Iterable[list]) -> Iterator[str]:
 
 def render_csv(document: dict) -> bytes:
     """One row per recommendation: its positions, divergence and counts."""
-    return "".join(csv_lines(SUMMARY_COLUMNS, summary_rows(document))).encode("utf-8")
+    return "".join(csv_lines(summary_columns(document), summary_rows(document))).encode("utf-8")
 
 
 def render_history_csv(document: dict) -> bytes:

@@ -1,27 +1,31 @@
 """The status-report document, built from the database (format described in docs/design.md)."""
 
 from collections.abc import Iterator
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from ..filters import end_of_day, start_of_day
 from ..models import (
     Assessment,
     EvidenceItem,
     EvidenceLink,
     Recommendation,
     Report,
+    Responsibility,
     ReviewCycle,
+    attach_positions,
 )
+from ..presentation import SideSummary, matrix_groups, matrix_row, side_summary
 from ..status import STATUS_LABELS, Status
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 DOCUMENT_FORMAT = "tip-tracker/status-report"
-DOCUMENT_VERSION = 1
+DOCUMENT_VERSION = 2
 
 
 def local_iso(moment: datetime, zone: tzinfo | None = None) -> str:
@@ -69,23 +73,30 @@ def assessment_record(row: tuple, zone: tzinfo | None = None) -> dict:
     }
 
 
-def assessment_rows(recommendations: QuerySet[Recommendation]) -> QuerySet:
-    """Every assessment of these recommendations, oldest first, as plain rows (no model
-    instances: thousands of them would cost more than the query), in one query."""
+def assessment_rows(
+    recommendations: QuerySet[Recommendation], at: datetime | None = None
+) -> QuerySet:
+    """Every assessment of these recommendations (made before `at`, when given), oldest first,
+    as plain rows (no model instances: thousands of them would cost more than the query), in
+    one query."""
+    assessments = Assessment.objects.filter(recommendation__in=recommendations.values("pk"))
+    if at is not None:
+        assessments = assessments.filter(created_at__lt=at)
     return (
-        Assessment.objects.filter(recommendation__in=recommendations.values("pk"))
-        .values(*ASSESSMENT_COLUMNS)
+        assessments.values(*ASSESSMENT_COLUMNS)
         .with_cited_ids()
         .order_by("created_at", "pk")
         .values_list(*ASSESSMENT_COLUMNS, "cited_ids")
     )
 
 
-def stream_assessment_records(recommendations: QuerySet[Recommendation]) -> Iterator[dict]:
+def stream_assessment_records(
+    recommendations: QuerySet[Recommendation], at: datetime | None = None
+) -> Iterator[dict]:
     """assessment records one at a time from a server-side cursor (PostgreSQL): memory does
     not grow with the history."""
     zone = timezone.get_current_timezone()  # looked up once, not per row
-    for row in assessment_rows(recommendations).iterator(chunk_size=2000):
+    for row in assessment_rows(recommendations, at).iterator(chunk_size=2000):
         yield assessment_record(row, zone)
 
 
@@ -112,25 +123,57 @@ def cycle_record(cycle: ReviewCycle | None) -> dict | None:
     }
 
 
+def group_record(side: SideSummary) -> dict:
+    return {
+        "assessed": side.assessed,
+        "organizations": side.organizations,
+        "lowest": side.lowest,
+        "highest": side.highest,
+        "counts": {count.status: count.count for count in side.counts},
+    }
+
+
+def responsible_record(responsibility: Responsibility | None) -> dict:
+    if responsibility is None:
+        return {"lead": None, "supporting": []}
+    return {
+        "lead": responsibility.lead.name if responsibility.lead else None,
+        "supporting": sorted(o.name for o in responsibility.supporting.all()),
+    }
+
+
 def build_document(
     report: Report,
     recommendations: QuerySet[Recommendation],
     *,
     generated_by: "User",
     filters: dict[str, str] | None = None,
+    day: date | None = None,
 ) -> dict:
-    """The status report of these recommendations (already filtered) of `report`.
+    """The status report of these recommendations (already filtered) of `report`, with the
+    positions as they stood at the end of `day` (now when None).
 
     A fixed number of queries however many assessments there are.
     """
+    at = end_of_day(day) if day else None
+    cycle = ReviewCycle.containing(day or timezone.localdate())
+    since = start_of_day(cycle.starts_on) if cycle else None
     selected = Recommendation.objects.filter(pk__in=recommendations.values("pk"))
-    rows = list(selected.with_positions().with_counts().order_by("number"))
+    rows = attach_positions(
+        list(selected.with_positions(at, since=since).with_counts().order_by("number"))
+    )
+    groups = matrix_groups(report, rows)
     zone = timezone.get_current_timezone()
-    assessments = [assessment_record(a, zone) for a in assessment_rows(recommendations)]
+    assessments = [assessment_record(a, zone) for a in assessment_rows(recommendations, at)]
     by_id = {a["id"]: a for a in assessments}
-    history: dict[int, list[dict]] = {r.number: [] for r in rows}
-    for record in assessments:
-        history[record["recommendation"]].append(record)
+    responsibilities = {
+        responsibility.recommendation_id: responsibility
+        for responsibility in Responsibility.objects.filter(
+            recommendation__in=recommendations.values("pk")
+        )
+        .select_related("lead")
+        .prefetch_related("supporting")
+    }
 
     links = list(
         EvidenceLink.objects.filter(recommendation__in=recommendations.values("pk"))
@@ -144,11 +187,10 @@ def build_document(
 
     recommendation_records = []
     for r in rows:
-        current: dict[str, dict] = {}
-        for record in history[r.number]:  # oldest first: the last seen per organization wins
-            current[record["organization"]] = record
+        matrix = matrix_row(r, groups)
         positions = sorted(
-            current.values(), key=lambda a: (a["organization_kind"], a["organization"])
+            (by_id[a.pk] for a in r.standing.values()),
+            key=lambda a: (a["organization_kind"], a["organization"]),
         )
         recommendation_records.append(
             {
@@ -158,10 +200,17 @@ def build_document(
                 "pillar": r.pillar,
                 "pillar_label": r.get_pillar_display(),
                 "text": r.text,
-                "government": by_id.get(r.government_assessment_id),
-                "ngo": by_id.get(r.ngo_assessment_id),
-                "divergence": r.divergence,
                 "positions": positions,
+                "groups": {side.kind: group_record(side) for side in matrix.sides},
+                "divergence": r.divergence,
+                "change_since_cycle_start": {
+                    "up": matrix.moved_up,
+                    "down": matrix.moved_down,
+                    "new": matrix.newly_assessed,
+                },
+                "responsible": responsible_record(responsibilities.get(r.pk)),
+                "target_date": r.target_date.isoformat() if r.target_date else None,
+                "overdue": r.overdue,
                 "evidence": [
                     {"id": link.evidence_id, "stance": link.stance}
                     for link in links
@@ -178,7 +227,13 @@ def build_document(
         "generated_at": local_iso(timezone.now()),
         "generated_by": person_name(generated_by),
         "report": report_record(report),
-        "cycle": cycle_record(ReviewCycle.containing()),
+        "as_of": day.isoformat() if day else None,
+        "cycle": cycle_record(cycle),
+        "organizations": [
+            {"name": organization.name, "kind": organization.kind}
+            for group in groups
+            for organization in group.organizations
+        ],
         "filters": {key: value for key, value in (filters or {}).items() if value},
         "statuses": [{"value": value, "label": label} for value, label in Status.choices],
         "recommendations": recommendation_records,
@@ -202,3 +257,43 @@ def build_document(
             for item in sorted(evidence, key=lambda item: (item.start_offset, item.pk))
         ],
     }
+
+
+def upgraded(document: dict) -> dict:
+    """A document of any version in the shape of the current one, for the renderers (CSV,
+    XLSX, PDF, the snapshot page). Snapshots published as version 1 had no responsibilities,
+    dates or groups; their stored divergence (then: between the latest government and the
+    latest NGO assessment) is kept as published. The stored JSON itself is never changed."""
+    if document.get("version", 1) >= 2:
+        return document
+    document = {**document, "as_of": None}
+    kinds = {
+        p["organization"]: p["organization_kind"]
+        for r in document["recommendations"]
+        for p in r["positions"]
+    }
+    document["organizations"] = [
+        {"name": name, "kind": kind}
+        for name, kind in sorted(kinds.items(), key=lambda item: (item[1], item[0]))
+    ]
+    totals = {kind: list(kinds.values()).count(kind) for kind in set(kinds.values())}
+    recommendations = []
+    for r in document["recommendations"]:
+        statuses: dict[str, list[str]] = {}
+        for p in r["positions"]:
+            statuses.setdefault(p["organization_kind"], []).append(p["status"])
+        recommendations.append(
+            {
+                **r,
+                "groups": {
+                    kind: group_record(side_summary(kind, statuses.get(kind, []), total))
+                    for kind, total in sorted(totals.items())
+                },
+                "change_since_cycle_start": None,
+                "responsible": {"lead": None, "supporting": []},
+                "target_date": None,
+                "overdue": False,
+            }
+        )
+    document["recommendations"] = recommendations
+    return document

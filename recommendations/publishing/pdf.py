@@ -3,10 +3,10 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
-from ..models import evidence_label
-from ..presentation import status_summary
+from ..models import OrganizationKind, evidence_label
+from ..presentation import SIDE_LABELS, status_summary
 from ..status import stylesheet
-from .tables import about_lines, source_document
+from .tables import about_lines, group_text, source_document
 
 PDF_HISTORY_LENGTH = 5
 
@@ -57,12 +57,18 @@ def status_report_html(document: dict) -> str:
     for r in document["recommendations"]:
         cited_ids = sorted({pk for p in r["positions"] for pk in p["cited_evidence"]})
         history = [a for a in document["assessments"] if a["recommendation"] == r["number"]]
-        shown = {(side or {}).get("id") for side in (r["government"], r["ngo"])}
         sections.append(
             {
                 **r,
-                "sides": [("Government", r["government"]), ("NGO", r["ngo"])],
-                "other_positions": [p for p in r["positions"] if p["id"] not in shown],
+                "sides": [
+                    (
+                        SIDE_LABELS[kind],
+                        group_text(r["groups"].get(kind)),
+                        [p for p in r["positions"] if p["organization_kind"] == kind],
+                    )
+                    for kind in SIDE_LABELS
+                    if kind in r["groups"]
+                ],
                 "cited": [
                     {**evidence[pk], "label": evidence_label(pk)}  # snapshots before labels too
                     for pk in cited_ids
@@ -72,12 +78,17 @@ def status_report_html(document: dict) -> str:
                 "history_total": len(history),
             }
         )
+    kinds = {o["name"]: o["kind"] for o in document["organizations"]}
     summary = []
-    for side in ("government", "ngo"):
-        counts = status_summary(
-            [(r[side] or {}).get("status") for r in document["recommendations"]]
-        )
-        summary.append(("Government" if side == "government" else "NGO", counts))
+    for kind in (OrganizationKind.GOVERNMENT, OrganizationKind.NGO):
+        names = [name for name, of_kind in kinds.items() if of_kind == kind]
+        if not names:
+            continue
+        statuses = []
+        for r in document["recommendations"]:
+            held = {p["organization"]: p["status"] for p in r["positions"]}
+            statuses += [held.get(name) for name in names]
+        summary.append((SIDE_LABELS[kind], status_summary(statuses)))
     context = {
         "document": document,
         "report": document["report"],

@@ -6,11 +6,12 @@ from datetime import datetime
 from ..status import STATUS_STYLES, Status
 from .tables import (
     EVIDENCE_COLUMNS,
+    FIRST_ORGANIZATION_COLUMN,
     HISTORY_COLUMNS,
-    SUMMARY_COLUMNS,
     about_lines,
     evidence_rows,
     history_rows,
+    summary_columns,
     summary_rows,
 )
 
@@ -93,11 +94,16 @@ def render_xlsx(document: dict) -> bytes:
     workbook.remove(workbook.active)
     add_sheet(
         "Summary",
-        SUMMARY_COLUMNS,
+        summary_columns(document),
         summary_rows(document),
-        [8, 28, 14, 60, 18, 17, 24, 50, 18, 17, 24, 50, 36, 11, 10, 10],
-        status_cols=(4, 8),
-        date_cols=(5, 9),
+        [8, 28, 14, 60, 28, 36, 12, 9, 30, 30, 30, 11, 20, 10, 10]
+        + [18] * len(document["organizations"]),
+        status_cols=tuple(
+            range(
+                FIRST_ORGANIZATION_COLUMN,
+                FIRST_ORGANIZATION_COLUMN + len(document["organizations"]),
+            )
+        ),
     )
     add_sheet(
         "History",

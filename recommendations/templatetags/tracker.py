@@ -11,6 +11,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from recommendations.models import Assessment, Stance
+from recommendations.presentation import MatrixCell, MatrixRow, SideSummary
+from recommendations.publishing.tables import group_text as describe_group
 from recommendations.status import NOT_ASSESSED, NOT_ASSESSED_LABEL, STATUS_LABELS, stylesheet
 from recommendations.status import status_label as label_of_status
 
@@ -54,6 +56,87 @@ def divergence_cell(
     else:
         text = "Neither has assessed"
     return format_html('<span class="muted">{}</span>', text)
+
+
+@register.filter
+def group_text(group: dict | None) -> str:
+    """A document's group of positions in words (see publishing.tables.group_text)."""
+    return describe_group(group)
+
+
+@register.simple_tag
+def side_cell(side: SideSummary) -> SafeString:
+    """A group's summary on one recommendation: its range of statuses and how many hold each."""
+    if not side.assessed:
+        return mark_safe('<span class="muted">Not assessed</span>')  # a constant
+    if side.agreed:
+        statuses = status_badge(side.lowest)
+    else:
+        statuses = format_html(
+            '{}<span class="range-dash"> – </span>{}',
+            status_badge(side.lowest),
+            status_badge(side.highest),
+        )
+    counts = format_html_join(" · ", "{} {}", ((c.count, c.label) for c in side.counts))
+    return format_html(
+        '<span class="side-range">{}</span><span class="by">{} of {} assessed: {}</span>',
+        statuses,
+        side.assessed,
+        side.organizations,
+        counts,
+    )
+
+
+@register.simple_tag
+def matrix_cell(cell: MatrixCell) -> SafeString:
+    """One organization's position in the matrix, with its move since the cycle began."""
+    if cell.position is None:
+        return mark_safe(  # a constant
+            '<span class="muted" aria-hidden="true">—</span>'
+            '<span class="visually-hidden">Not assessed</span>'
+        )
+    local = timezone.localtime(cell.position.created_at)
+    return format_html(
+        '{}{}<span class="by"><time datetime="{}">{} {}</time></span>',
+        status_badge(cell.position.status),
+        change_mark(cell.change, cell.is_new),
+        local.isoformat(),
+        local.day,
+        local.strftime("%b %Y"),
+    )
+
+
+def change_mark(change: int, is_new: bool) -> SafeString:
+    if change > 0:
+        return format_html(
+            ' <span class="moved up" title="Up {0} since the cycle began">▲'
+            '<span class="visually-hidden"> up {0} since the cycle began</span></span>',
+            change,
+        )
+    if change < 0:
+        return format_html(
+            ' <span class="moved down" title="Down {0} since the cycle began">▼'
+            '<span class="visually-hidden"> down {0} since the cycle began</span></span>',
+            -change,
+        )
+    if is_new:
+        return mark_safe(' <span class="moved new">new this cycle</span>')  # a constant
+    return mark_safe("")
+
+
+@register.simple_tag
+def change_cell(matrix: MatrixRow) -> SafeString:
+    """How many organizations moved up or down the scale since the cycle began."""
+    parts = []
+    if matrix.moved_up:
+        parts.append(format_html('<span class="moved up">▲ {} up</span>', matrix.moved_up))
+    if matrix.moved_down:
+        parts.append(format_html('<span class="moved down">▼ {} down</span>', matrix.moved_down))
+    if matrix.newly_assessed:
+        parts.append(format_html('<span class="moved new">{} new</span>', matrix.newly_assessed))
+    if not parts:
+        return mark_safe('<span class="muted">No change</span>')  # a constant
+    return format_html_join(" ", "{}", ((part,) for part in parts))
 
 
 @register.simple_tag

@@ -5,9 +5,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from ..filters import DEFAULT_SORT, SORT_COLUMNS, RecommendationFilter
+from ..filters import DEFAULT_SORT, SIDES, SORT_COLUMNS, RecommendationFilter
 from ..models import Report, attach_positions
-from ..presentation import status_summary
+from ..presentation import matrix_groups, matrix_row, status_summary
 from ._shared import HtmxHttpRequest, wants_partial
 
 # The columns whose first click sorts the largest first.
@@ -67,12 +67,23 @@ def dashboard(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     address = f"{request.path}?{params.urlencode()}" if params else request.path
     if not partial and params.urlencode() != request.GET.urlencode():
         return redirect(address)  # a plain GET form submits its empty fields too
-    recommendations = report.recommendations.with_positions().with_counts().order_by("number")
-    filterset = RecommendationFilter(params or None, queryset=recommendations)
+    filterset = RecommendationFilter(
+        params or None, queryset=report.recommendations.all(), request=request
+    )
     valid = filterset.is_valid() if filterset.is_bound else True
+    cycle = filterset.current_cycle()
+    recommendations = (
+        report.recommendations.with_positions(filterset.moment(), since=filterset.cycle_start())
+        .with_counts()
+        .order_by("number")
+    )
+    filterset.queryset = recommendations
     rows = attach_positions(
         list(filterset.order(filterset.qs) if valid else recommendations.none())
     )
+    groups = matrix_groups(report, rows)
+    for row in rows:
+        row.matrix = matrix_row(row, groups)
     filters = params.copy()
     filters.pop("sort", None)
     sort = filterset.sorting()
@@ -80,7 +91,10 @@ def dashboard(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "report": report,
         "filterset": filterset,
         "rows": rows,
-        "filtered": bool(filterset.applied()),
+        "groups": groups,
+        "day": filterset.day(),
+        "cycle": cycle,
+        "filtered": bool(filterset.applied_filters()),
         "query": filters.urlencode(),  # the exports take the filters, not the order
         "sort": sort if sort != DEFAULT_SORT else "",
         "sort_headers": {header.column: header for header in sort_headers(params, sort)},
@@ -92,9 +106,23 @@ def dashboard(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         response["HX-Push-Url"] = address
         return response
     # The chart counts the whole report unless the filters (valid ones) already select it all.
-    everything = rows if valid and not context["filtered"] else list(recommendations)
+    if valid and not context["filtered"]:
+        everything = rows
+    else:
+        everything = attach_positions(list(recommendations))
+        groups = matrix_groups(report, everything)
     context["summary"] = [
-        ("Government", status_summary([r.government_status for r in everything])),
-        ("NGO", status_summary([r.ngo_status for r in everything])),
+        (
+            group.label,
+            status_summary(
+                [
+                    getattr(r.standing.get(organization.pk), "status", None)
+                    for r in everything
+                    for organization in group.organizations
+                ]
+            ),
+        )
+        for group in groups
+        if group.kind in SIDES
     ]
     return render(request, "recommendations/dashboard.html", context, status=status)

@@ -30,18 +30,21 @@ def export(
     table = _table(request, extension)
     if table is None:
         return bad_request(request, HISTORY_IS_CSV_ONLY)
-    recommendations = report.recommendations.with_positions()
-    filterset = RecommendationFilter(request.GET or None, queryset=recommendations)
+    filterset = RecommendationFilter(
+        request.GET or None, queryset=report.recommendations.all(), request=request
+    )
     if filterset.is_bound and not filterset.is_valid():
         problems = "; ".join(f"{field}: {' '.join(e)}" for field, e in filterset.errors.items())
         return bad_request(request, f"Some filters could not be used: {problems}")
+    filterset.queryset = report.recommendations.with_positions(filterset.moment())
     return report_download(
         report,
         filterset.qs,
         extension,
         user=request.user,
-        filters=filterset.applied(),
+        filters=filterset.applied_filters(),
         table=table,
+        day=filterset.day(),
     )
 
 

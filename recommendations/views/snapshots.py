@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from ..forms import CompareSnapshotsForm, PublishSnapshotForm
 from ..models import Report, Snapshot, may_publish
+from ..publishing.document import upgraded
 from ..publishing.snapshots import (
     SnapshotProblems,
     compare_documents,
@@ -74,7 +75,7 @@ def snapshot_detail(request: HtmxHttpRequest, slug: str, pk: int) -> HttpRespons
     content."""
     snapshot = snapshot_or_404(slug, pk)
     problems = snapshot.problems()
-    document = None if problems else snapshot.document
+    document = None if problems else upgraded(snapshot.document)
     choices = list(snapshot.report.snapshots.choices())
     # The compare form goes forward in time: from the snapshot just before this one to this
     # one; the first snapshot compares itself with the one just after it.
