@@ -189,11 +189,14 @@ class RecommendationFilter(django_filters.FilterSet):
 
     def cycle_start(self) -> datetime | None:
         """The start of the review cycle containing the shown day (for the change since then)."""
-        cycle = ReviewCycle.containing(self.day() or timezone.localdate())
+        cycle = self.current_cycle()
         return start_of_day(cycle.starts_on) if cycle else None
 
     def current_cycle(self) -> ReviewCycle | None:
-        return ReviewCycle.containing(self.day() or timezone.localdate())
+        """The review cycle containing the shown day (looked up once)."""
+        if not hasattr(self, "_current_cycle"):
+            self._current_cycle = ReviewCycle.containing(self.day() or timezone.localdate())
+        return self._current_cycle
 
     def applied(self) -> dict[str, str]:
         """The filters in use, as their query-string values (valid filtersets only); `sort` is

@@ -25,7 +25,11 @@ from recommendations.models import (
 )
 from recommendations.publishing.csv import stream_history_csv
 from recommendations.publishing.document import DOCUMENT_FORMAT, stream_assessment_records
-from recommendations.publishing.tables import SUMMARY_COLUMNS
+from recommendations.publishing.tables import (
+    FIRST_ORGANIZATION_COLUMN,
+    HISTORY_COLUMNS,
+    SUMMARY_COLUMNS,
+)
 from recommendations.status import STATUS_STYLES
 
 from .conftest import (
@@ -70,21 +74,26 @@ def test_summary_csv_has_every_recommendation_once_with_positions(client, people
     for row in rows:
         r = Recommendation.objects.get(number=int(row["Number"]))
         government = latest(r, Organization.Kind.GOVERNMENT)
-        ngo = latest(r, Organization.Kind.NGO)
+        ngo_positions = [
+            r.assessments.filter(organization=organization).order_by("-created_at").first()
+            for organization in Organization.objects.filter(kind=Organization.Kind.NGO)
+        ]
+        ngo_positions = [p for p in ngo_positions if p is not None]
         assert row["Recommendation"] == r.text
         assert row["Short title"] == r.short_title
-        assert row["Government status"] == government.get_status_display()
-        assert row["Government assessed at"] == local_iso(government.created_at)
-        assert row["Government rationale"] == government.rationale
-        assert row["NGO status"] == ngo.get_status_display()
-        assert row["NGO organization"] == ngo.organization.name
-        assert NORWEGIAN in row["NGO rationale"]
-        steps = abs(Status.rank(government.status) - Status.rank(ngo.status))
+        # One column per organization holds its current status.
+        assert row["Justisdepartementet"] == government.get_status_display()
+        for position in ngo_positions:
+            assert row[position.organization.name] == position.get_status_display()
+        assert f"({len(ngo_positions)} of 2 assessed)" in row["NGO positions"]
+        assert row["Government positions"].startswith(government.get_status_display())
+        steps = max(
+            abs(Status.rank(government.status) - Status.rank(p.status)) for p in ngo_positions
+        )
         assert row["Divergence (steps)"] == str(steps)
         assert int(row["Evidence items"]) == r.evidence_links.count()
-        assert "Nettverk mot menneskehandel: " in row["NGO statuses by organization"]
-        if r.number % 2:
-            assert "Migrantrådet: " in row["NGO statuses by organization"]
+        if r.number % 2 == 0:
+            assert row["Migrantrådet"] == "Not assessed"
 
 
 def test_csv_respects_the_dashboard_filters(client, people):
@@ -112,7 +121,8 @@ def test_unassessed_recommendations_say_not_assessed(client, people):
         csv.DictReader(io.StringIO(download(client, EXPORT.format("csv")).decode("utf-8-sig")))
     )
     assert len(rows) == 10
-    assert {row["Government status"] for row in rows} == {"Not assessed"}
+    assert {row["Government positions"] for row in rows} == {"Not assessed"}
+    assert {row["Justisdepartementet"] for row in rows} == {"Not assessed"}
     assert {row["Divergence (steps)"] for row in rows} == {""}
 
 
@@ -191,18 +201,16 @@ def test_xlsx_has_summary_history_and_evidence_sheets(client, people):
     summary = workbook["Summary"]
     assert summary.freeze_panes == "A2"
     header = [cell.value for cell in summary[1]]
-    assert header == SUMMARY_COLUMNS
+    organizations = ["Justisdepartementet", "Migrantrådet", "Nettverk mot menneskehandel"]
+    assert header == SUMMARY_COLUMNS + organizations
     rows = list(summary.iter_rows(min_row=2, values_only=True))
     assert [row[0] for row in rows] == list(range(1, 11))
     for excel_row, values in zip(summary.iter_rows(min_row=2), rows, strict=True):
         r = Recommendation.objects.get(number=values[0])
         government = latest(r, Organization.Kind.GOVERNMENT)
-        assert values[4] == government.get_status_display()
-        assert values[5] == timezone.localtime(government.created_at).replace(
-            tzinfo=None, microsecond=0
-        )
-        assert NORWEGIAN in values[11]
-        status_cell = excel_row[4]
+        assert values[FIRST_ORGANIZATION_COLUMN] == government.get_status_display()
+        assert values[4] is None and values[7] == "no"  # no lead yet, so nothing overdue
+        status_cell = excel_row[FIRST_ORGANIZATION_COLUMN]
         colour = STATUS_STYLES[government.status].colour_hex
         assert status_cell.fill.fgColor.rgb.endswith(colour)
         assert excel_row[3].alignment.wrap_text
@@ -260,7 +268,7 @@ def test_json_export_matches_the_database(client, people):
     assert response["Content-Type"] == "application/json"
     document = json.loads(response.content)
     assert document["format"] == DOCUMENT_FORMAT
-    assert document["version"] == 1
+    assert document["version"] == 2
     assert document["report"]["id"] == "norway-2024"
     assert document["generated_by"] == "observer"
     assert [r["id"] for r in document["recommendations"]] == [
@@ -271,9 +279,11 @@ def test_json_export_matches_the_database(client, people):
     for r in document["recommendations"]:
         recommendation = Recommendation.objects.get(number=r["number"])
         government = latest(recommendation, Organization.Kind.GOVERNMENT)
-        assert r["government"]["id"] == government.pk
-        assert r["government"]["status"] == government.status
-        assert r["government"]["assessed_at"] == local_iso(government.created_at)
+        position = next(p for p in r["positions"] if p["organization_kind"] == "GOVERNMENT")
+        assert position["id"] == government.pk
+        assert position["status"] == government.status
+        assert position["assessed_at"] == local_iso(government.created_at)
+        assert r["groups"]["GOVERNMENT"]["lowest"] == government.status
         assert {p["organization"] for p in r["positions"]} == set(
             recommendation.assessments.values_list("organization__name", flat=True)
         )
@@ -303,14 +313,20 @@ def test_formulas_typed_by_reviewers_stay_text(client, people):
     make_assessment(r, people["gov"], rationale='=HYPERLINK("http://evil.example","x")')
     make_assessment(r, people["ngo"], rationale="@SUM(A1:A2)")
     client.force_login(people["observer"])
-    row = next(
-        csv.DictReader(io.StringIO(download(client, EXPORT.format("csv")).decode("utf-8-sig")))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                download(client, EXPORT.format("csv") + "?table=history").decode("utf-8-sig")
+            )
+        )
     )
-    assert row["Government rationale"] == '\'=HYPERLINK("http://evil.example","x")'
-    assert row["NGO rationale"] == "'@SUM(A1:A2)"
+    assert [row["Rationale"] for row in rows] == [
+        '\'=HYPERLINK("http://evil.example","x")',
+        "'@SUM(A1:A2)",
+    ]
 
-    summary = load_workbook(io.BytesIO(download(client, EXPORT.format("xlsx"))))["Summary"]
-    cell = summary.cell(row=2, column=8)
+    history = load_workbook(io.BytesIO(download(client, EXPORT.format("xlsx"))))["History"]
+    cell = history.cell(row=2, column=HISTORY_COLUMNS.index("Rationale") + 1)
     assert cell.value == '=HYPERLINK("http://evil.example","x")'
     assert cell.data_type == "s"
 

@@ -29,6 +29,7 @@ from recommendations.models import (
 from recommendations.publishing import pdf, render
 from recommendations.publishing.document import build_document
 from recommendations.publishing.snapshots import publish_snapshot
+from recommendations.publishing.tables import FIRST_ORGANIZATION_COLUMN
 from recommendations.quotes import locate_quote
 from recommendations.status import NOT_ASSESSED, STATUS_STYLES, Status, stylesheet
 
@@ -208,7 +209,7 @@ def test_xlsx_and_pdf_take_their_colours_from_the_scale(norway, people):
     document = build_document(norway, norway.recommendations.all(), generated_by=people["observer"])
 
     summary = load_workbook(io.BytesIO(render(document, "xlsx")))["Summary"]
-    fill = summary.cell(row=2, column=5).fill.fgColor.rgb
+    fill = summary.cell(row=2, column=FIRST_ORGANIZATION_COLUMN + 1).fill.fgColor.rgb
     assert fill.endswith(STATUS_STYLES[Status.PARTIALLY_IMPLEMENTED].colour_hex)
 
     html = pdf.status_report_html(document)

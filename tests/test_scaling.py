@@ -180,13 +180,15 @@ def test_dashboard_and_recommendation_page_run_a_pinned_number_of_queries(
     client.force_login(people["ngo"])
     # Each request runs in a transaction (ATOMIC_REQUESTS): inside the test's own, that is a
     # SAVEPOINT and its RELEASE, counted below as 2.
-    # session, user, membership, report, rows, position details, recommendation count
-    with django_assert_num_queries(2 + 7):
+    # session, user, membership, report, review cycle, rows, position details, the matrix's
+    # organizations, recommendation count, the past cycles of the "as of" control
+    with django_assert_num_queries(2 + 10):
         client.get("/reports/norway-2024/")
     # session, user, recommendation, membership, history count, current positions, history
     # page, its cited evidence, paragraphs, evidence links, evidence choices of the assess
-    # form, comments, evidence choices of the comment form
-    with django_assert_num_queries(2 + 13):
+    # form, comments, evidence choices of the comment form, whether the user follows it, the
+    # timeline's assessments and its review cycles
+    with django_assert_num_queries(2 + 16):
         client.get("/reports/norway-2024/recommendations/1/")
 
 

@@ -14,6 +14,7 @@ from pypdf import PdfReader
 
 from recommendations.models import AppendOnlyError, Recommendation, Snapshot, Status
 from recommendations.publishing.snapshots import compare_documents
+from recommendations.publishing.tables import FIRST_ORGANIZATION_COLUMN
 
 from .conftest import (
     EXPORT,
@@ -33,7 +34,7 @@ def test_a_snapshot_and_its_exports_stay_frozen_while_live_data_moves_on(client,
     assert sha256 == hashlib.sha256(content.encode("utf-8")).hexdigest()
     assert snapshot.published_by == people["coordinator"]
     r = Recommendation.objects.get(number=1)
-    before = json.loads(content)["recommendations"][0]["government"]["status"]
+    before = json.loads(content)["recommendations"][0]["groups"]["GOVERNMENT"]["lowest"]
 
     # Everything that happens afterwards leaves the snapshot as it was.
     make_assessment(r, people["gov"], status=Status.REGRESSED, rationale="Later news.")
@@ -49,18 +50,18 @@ def test_a_snapshot_and_its_exports_stay_frozen_while_live_data_moves_on(client,
     assert published_json == content.encode("utf-8")
     assert hashlib.sha256(published_json).hexdigest() == sha256
     row = next(csv.DictReader(io.StringIO(download(client, base + "csv").decode("utf-8-sig"))))
-    assert row["Government status"] == Status(before).label != "Regressed"
+    assert row["Justisdepartementet"] == Status(before).label != "Regressed"
     assert row["Short title"] != "Renamed later"
     history = download(client, base + "csv?table=history").decode("utf-8-sig")
     assert "Later news." not in history
     sheet = load_workbook(io.BytesIO(download(client, base + "xlsx")))["Summary"]
-    assert sheet.cell(row=2, column=5).value == Status(before).label
+    assert sheet.cell(row=2, column=FIRST_ORGANIZATION_COLUMN + 1).value == Status(before).label
     pdf = PdfReader(io.BytesIO(download(client, base + "pdf")))
     assert "Renamed later" not in " ".join(page.extract_text() for page in pdf.pages)
 
     # And the live export has moved on.
     live = json.loads(download(client, EXPORT.format("json")))
-    assert live["recommendations"][0]["government"]["status"] == Status.REGRESSED
+    assert live["recommendations"][0]["groups"]["GOVERNMENT"]["lowest"] == Status.REGRESSED
 
 
 def test_snapshots_cannot_be_changed_or_deleted(client, people):
