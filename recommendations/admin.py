@@ -277,7 +277,13 @@ class ResponsibilityForm(forms.ModelForm):
     class Meta:
         model = Responsibility
         fields = ["lead", "supporting", "target_date"]
-        widgets = {"supporting": forms.CheckboxSelectMultiple}
+        # A plain date input: the admin's calendar widget points aria-describedby at a time
+        # zone warning that a date field never shows; a checkbox group has no id to describe.
+        widgets = {
+            "supporting": forms.CheckboxSelectMultiple,
+            "target_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
+        help_texts = {"supporting": ""}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -1,0 +1,408 @@
+"""A recommendation's status over time, by organization (issue 13): the geometry of a
+server-rendered SVG step chart, worked out here in plain Python from two queries, so that the
+template `_timeline.html` only draws what it is given.
+
+The chart has a fixed viewBox that CSS scales to the column. Its text is sized by container
+queries in user units (larger when the chart is drawn small), so everything that must fit beside
+text — tick spacing, cycle names — is measured at the largest of those sizes, `FIT_FONT`.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from itertools import pairwise
+from typing import TypedDict
+
+from django.utils import timezone
+from django.utils.dateformat import format as format_date
+
+from .models import OrganizationKind, Recommendation, ReviewCycle
+from .status import Status, status_label
+
+WIDTH = 560
+PLOT_LEFT = 14.0
+PLOT_RIGHT = WIDTH - 14.0
+BAND_TOP = 32.0  # cycle names are written in the strip above
+LEVEL_TOP = 66.0  # the top status; its label sits above its line
+LEVEL_STEP = 50.0
+PLOT_BOTTOM = LEVEL_TOP + 4 * LEVEL_STEP + 14
+TICK_LABEL_Y = PLOT_BOTTOM + 26
+HEIGHT = int(TICK_LABEL_Y + 8)
+LEVEL_LABEL_RAISE = 16.0  # a status's label baseline, above its line and its points
+BAND_LABEL_Y = BAND_TOP - 9
+
+FIT_FONT = 21.0  # the largest font size (user units) app.css gives the chart's text
+CHARACTER_WIDTH = 0.6  # of the font size: generous for the system sans-serif fonts
+MINIMUM_SPAN = timedelta(days=61)  # a first assessment made today still gets an axis
+MARKER_SIZE = 6.5
+MAXIMUM_SPREAD = 9.0  # how far apart the lines of organizations on one status are drawn
+
+# Line colours: each at least 3:1 against white (WCAG 1.4.11) and none a status colour,
+# which the points keep for status meaning.
+LINE_COLOURS = ("#334e68", "#7e22ce", "#0f766e", "#be185d", "#111827", "#78350f")
+# The kind of organization is told by the line itself: government solid, NGOs dashed,
+# others dotted; within a kind, the marker shape and colour tell organizations apart.
+DASHES: dict[str, str] = {OrganizationKind.GOVERNMENT: "none", OrganizationKind.NGO: "9 5"}
+OTHER_DASH = "2 4"
+SHAPES = ("circle", "square", "diamond", "triangle", "triangle-down", "plus")
+TICK_STEPS = (1, 2, 3, 6, 12, 24, 60)  # months between labelled ticks
+
+
+def text_width(text: str, font: float = FIT_FONT) -> float:
+    return len(text) * CHARACTER_WIDTH * font
+
+
+def _number(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def _polygon(corners: list[tuple[float, float]]) -> str:
+    return "M" + "L".join(f"{_number(x)} {_number(y)}" for x, y in corners) + "Z"
+
+
+def marker_path(shape: str, cx: float, cy: float, size: float = MARKER_SIZE) -> str:
+    """An SVG path of the shape centred on (cx, cy)."""
+    s = size
+    if shape == "square":
+        h = s * 0.85
+        return _polygon([(cx - h, cy - h), (cx + h, cy - h), (cx + h, cy + h), (cx - h, cy + h)])
+    if shape == "diamond":
+        d = s * 1.2
+        return _polygon([(cx, cy - d), (cx + d, cy), (cx, cy + d), (cx - d, cy)])
+    if shape in ("triangle", "triangle-down"):
+        sign = 1 if shape == "triangle" else -1
+        tip, base, half = cy - sign * s * 1.15, cy + sign * s * 0.85, s * 1.1
+        return _polygon([(cx, tip), (cx + half, base), (cx - half, base)])
+    if shape == "plus":
+        a, b = s * 0.4, s * 1.05
+        return _polygon(
+            [
+                (cx - a, cy - b), (cx + a, cy - b), (cx + a, cy - a), (cx + b, cy - a),
+                (cx + b, cy + a), (cx + a, cy + a), (cx + a, cy + b), (cx - a, cy + b),
+                (cx - a, cy + a), (cx - b, cy + a), (cx - b, cy - a), (cx - a, cy - a),
+            ]
+        )  # fmt: skip
+    r = _number(s)
+    return (
+        f"M{_number(cx - s)} {_number(cy)}a{r} {r} 0 1 0 {_number(2 * s)} 0"
+        f"a{r} {r} 0 1 0 {_number(-2 * s)} 0Z"
+    )
+
+
+@dataclass(frozen=True)
+class TimelinePoint:
+    """One assessment: where it is drawn, and what it says."""
+
+    x: float
+    y: float
+    rank: int
+    status: str
+    label: str
+    at: datetime
+    marker: str
+    title: str
+
+
+@dataclass
+class TimelineSeries:
+    """One organization's line: horizontal at its status, a vertical jump at each change, from
+    its first assessment to the chart's end (today)."""
+
+    organization_id: int
+    name: str
+    kind: str
+    kind_label: str
+    colour: str
+    dash: str
+    shape: str
+    offset: float  # drawn this far off its status's line, so that lines on one status stay apart
+    points: list[TimelinePoint] = field(default_factory=list)
+    path: str = ""
+    swatch_marker: str = ""  # the marker in the legend's sample of the line
+
+    @property
+    def first(self) -> TimelinePoint:
+        return self.points[0]
+
+    @property
+    def current(self) -> TimelinePoint:
+        return self.points[-1]
+
+    @property
+    def changes(self) -> int:
+        """How many times its status changed (a repeated status is not a change)."""
+        return sum(1 for a, b in pairwise(self.points) if a.status != b.status)
+
+    @property
+    def summary(self) -> str:
+        first, current = self.first, self.current
+        who = f"{self.name} ({self.kind_label})"
+        if len(self.points) == 1:
+            return f"{who}: {first.label} since {_day(first.at)}, assessed once."
+        changes = self.changes
+        counted = "no change" if not changes else f"{changes} change{'s' if changes > 1 else ''}"
+        return (
+            f"{who}: {first.label} on {_day(first.at)} → {current.label} on {_day(current.at)}, "
+            f"{counted} of status in {len(self.points)} assessments."
+        )
+
+
+@dataclass(frozen=True)
+class TimelineBand:
+    """A review cycle, shaded across the part of the chart it covers."""
+
+    name: str
+    x: float
+    width: float
+    label_x: float
+    named: bool  # its name fits above it
+    shade: int  # 0 or 1, alternating, so that neighbouring cycles stay apart
+
+
+@dataclass(frozen=True)
+class TimelineTick:
+    x: float
+    label: str
+    anchor: str  # text-anchor: a label at either edge is kept inside the chart
+
+
+@dataclass(frozen=True)
+class TimelineLevel:
+    status: str
+    label: str
+    y: float
+    label_y: float
+
+
+@dataclass
+class Timeline:
+    series: list[TimelineSeries]
+    bands: list[TimelineBand] = field(default_factory=list)
+    ticks: list[TimelineTick] = field(default_factory=list)
+    levels: list[TimelineLevel] = field(default_factory=list)
+    start: datetime | None = None
+    end: datetime | None = None
+    description: str = ""
+    width: int = WIDTH
+    height: int = HEIGHT
+    plot_left: float = PLOT_LEFT
+    plot_right: float = PLOT_RIGHT
+    band_top: float = BAND_TOP
+    plot_bottom: float = PLOT_BOTTOM
+    band_label_y: float = BAND_LABEL_Y
+    tick_label_y: float = TICK_LABEL_Y
+
+    @property
+    def band_height(self) -> float:
+        return self.plot_bottom - self.band_top
+
+    @property
+    def tick_top(self) -> float:
+        return self.plot_bottom
+
+    @property
+    def tick_bottom(self) -> float:
+        return self.plot_bottom + 6
+
+
+def level_y(rank: int) -> float:
+    """The y of a status's line: Regressed (0) at the bottom, Implemented (4) at the top."""
+    return LEVEL_TOP + (len(Status.values) - 1 - rank) * LEVEL_STEP
+
+
+def _day(moment: datetime) -> str:
+    return format_date(timezone.localtime(moment), "j M Y")
+
+
+def _midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+class _Row(TypedDict):
+    organization_id: int
+    organization__name: str
+    organization__kind: str
+    status: str
+    created_at: datetime
+
+
+def _offsets(count: int) -> list[float]:
+    if count == 1:
+        return [0.0]
+    step = min(3.5, 2 * MAXIMUM_SPREAD / (count - 1))
+    return [round((i - (count - 1) / 2) * step, 1) for i in range(count)]
+
+
+@dataclass(frozen=True)
+class _Scale:
+    """Time along the x axis."""
+
+    start: datetime
+    end: datetime
+
+    def x(self, moment: datetime) -> float:
+        # Timestamps, not datetime subtraction: two datetimes of one time zone subtract as
+        # wall-clock times, which would lose the hour of a daylight-saving change.
+        share = (moment.timestamp() - self.start.timestamp()) / (
+            self.end.timestamp() - self.start.timestamp()
+        )
+        return PLOT_LEFT + share * (PLOT_RIGHT - PLOT_LEFT)
+
+    def x_of_day(self, day: date) -> float:
+        """Where the day begins."""
+        return self.x(_midnight(day))
+
+
+def _month_ticks(start_day: date, end_day: date, scale: _Scale, step: int) -> list[TimelineTick]:
+    ticks = []
+    month = date(start_day.year, start_day.month, 1)
+    while month <= end_day:
+        if (month.year * 12 + month.month - 1) % step == 0 and month >= start_day:
+            x = scale.x_of_day(month)
+            label = format_date(month, "M Y")
+            half = text_width(label) / 2
+            anchor = "middle"
+            if x - half < 0:
+                anchor = "start"
+            elif x + half > WIDTH:
+                anchor = "end"
+            ticks.append(TimelineTick(x, label, anchor))
+        month = _add_months(month, 1)
+    return ticks
+
+
+def _extent(tick: TimelineTick) -> tuple[float, float]:
+    width = text_width(tick.label)
+    left = {"start": tick.x, "middle": tick.x - width / 2, "end": tick.x - width}[tick.anchor]
+    return left, left + width
+
+
+def _ticks(start_day: date, end_day: date, scale: _Scale) -> list[TimelineTick]:
+    """Month ticks, as many as fit side by side at the largest font: every 1, 2, 3, 6, …
+    months."""
+    gap = FIT_FONT * CHARACTER_WIDTH
+    for step in TICK_STEPS:
+        ticks = _month_ticks(start_day, end_day, scale, step)
+        extents = [_extent(tick) for tick in ticks]
+        if all(right + gap <= left for (_, right), (left, _) in pairwise(extents)):
+            return ticks
+    return ticks
+
+
+def _bands(
+    cycles: Iterable[ReviewCycle], start_day: date, end_day: date, scale: _Scale
+) -> list[TimelineBand]:
+    bands = []
+    for cycle in cycles:
+        first = max(cycle.starts_on, start_day)
+        last = min(cycle.ends_on + timedelta(days=1), end_day)
+        x = scale.x_of_day(first)
+        width = scale.x_of_day(last) - x
+        bands.append(
+            TimelineBand(
+                name=cycle.name,
+                x=x,
+                width=width,
+                label_x=x + width / 2,
+                named=width >= text_width(cycle.name) + 8,
+                shade=cycle.starts_on.year % 2,
+            )
+        )
+    return bands
+
+
+def status_timeline(recommendation: Recommendation, today: date | None = None) -> Timeline:
+    """The chart of every organization's status on the recommendation, from the first
+    assessment's month to today. No assessments: a timeline without series (and no query for
+    cycles)."""
+    rows: list[_Row] = list(
+        recommendation.assessments.order_by("created_at", "pk").values(
+            "organization_id", "organization__name", "organization__kind", "status", "created_at"
+        )
+    )
+    if not rows:
+        return Timeline(series=[])
+    today = today or timezone.localdate()
+    first_day = timezone.localtime(rows[0]["created_at"]).date()
+    last_day = max(today, timezone.localdate(rows[-1]["created_at"]))
+    end_day = last_day + timedelta(days=1)  # the chart ends at the end of today
+    start_day = date(first_day.year, first_day.month, 1)
+    if end_day - start_day < MINIMUM_SPAN:
+        earlier = end_day - MINIMUM_SPAN
+        start_day = date(earlier.year, earlier.month, 1)
+    start, end = _midnight(start_day), _midnight(end_day)
+    scale = _Scale(start, end)
+
+    organizations = sorted(
+        {(r["organization__kind"], r["organization__name"], r["organization_id"]) for r in rows}
+    )
+    offsets = _offsets(len(organizations))
+    series: dict[int, TimelineSeries] = {}
+    for index, (kind, name, organization_id) in enumerate(organizations):
+        shape = SHAPES[index % len(SHAPES)]
+        series[organization_id] = TimelineSeries(
+            organization_id=organization_id,
+            name=name,
+            kind=kind,
+            kind_label=OrganizationKind(kind).label,
+            colour=LINE_COLOURS[index % len(LINE_COLOURS)],
+            dash=DASHES.get(kind, OTHER_DASH),
+            shape=shape,
+            offset=offsets[index],
+            swatch_marker=marker_path(shape, 22, 8, 5),
+        )
+    for row in rows:
+        line = series[row["organization_id"]]
+        rank = Status.rank(row["status"])
+        x, y = scale.x(row["created_at"]), level_y(rank) + line.offset
+        label = status_label(row["status"])
+        line.points.append(
+            TimelinePoint(
+                x=x,
+                y=y,
+                rank=rank,
+                status=row["status"],
+                label=label,
+                at=row["created_at"],
+                marker=marker_path(line.shape, x, y),
+                title=f"{line.name}: {label}, {_day(row['created_at'])}",
+            )
+        )
+    for line in series.values():
+        steps = [f"M{_number(line.first.x)} {_number(line.first.y)}"]
+        for point in line.points[1:]:
+            steps.append(f"H{_number(point.x)}V{_number(point.y)}")
+        steps.append(f"H{_number(PLOT_RIGHT)}")
+        line.path = "".join(steps)
+
+    cycles = ReviewCycle.objects.filter(starts_on__lt=end_day, ends_on__gte=start_day).order_by(
+        "starts_on"
+    )
+    bands = _bands(cycles, start_day, end_day, scale)
+    levels = [
+        TimelineLevel(value, label, level_y(rank), level_y(rank) - LEVEL_LABEL_RAISE)
+        for rank, (value, label) in reversed(list(enumerate(Status.choices)))
+    ]
+    ordered = list(series.values())
+    description = " ".join(
+        [
+            f"From {_day(start)} to {_day(end - timedelta(seconds=1))}.",
+            *(line.summary for line in ordered),
+        ]
+    )
+    if bands:
+        description += " Review cycles shaded: " + ", ".join(b.name for b in bands) + "."
+    return Timeline(
+        series=ordered,
+        bands=bands,
+        ticks=_ticks(start_day, end_day, scale),
+        levels=levels,
+        start=start,
+        end=end,
+        description=description,
+    )
