@@ -18,7 +18,7 @@ def test_demo_data_creates_organizations_users_and_history(norway, capsys):
     out = capsys.readouterr().out
     assert "ngo.reviewer" in out and "demo-tracker-2024" in out
     kinds = sorted(Organization.objects.values_list("kind", flat=True))
-    assert kinds.count("NGO") == 2 and kinds.count("GOVERNMENT") == 1
+    assert kinds.count("NGO") == 2 and kinds.count("GOVERNMENT") == 2
     assert Membership.objects.filter(role="OBSERVER").count() == 1
     assert Assessment.objects.count() >= 5
     assert Comment.objects.count() >= 2

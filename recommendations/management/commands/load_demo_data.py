@@ -17,6 +17,7 @@ from recommendations.models import (
     Membership,
     Organization,
     Report,
+    Responsibility,
     ReviewCycle,
     Role,
     Status,
@@ -25,6 +26,7 @@ from recommendations.models import (
 DEMO_PASSWORD = "demo-tracker-2024"
 ORGANIZATIONS = [
     ("Demo Ministry of Justice", "Demo MoJ", Organization.Kind.GOVERNMENT),
+    ("Demo Ministry of Labour", "Demo MoL", Organization.Kind.GOVERNMENT),
     ("Demo Anti-Trafficking Network", "Demo ATN", Organization.Kind.NGO),
     ("Demo Migrant Rights Centre", "Demo MRC", Organization.Kind.NGO),
     ("Demo Embassy", "Demo Embassy", Organization.Kind.OTHER),
@@ -33,6 +35,7 @@ ORGANIZATIONS = [
 USERS = [
     ("coordinator", "Cora Coordinator", None, None),
     ("gov.reviewer", "Gunnar Government", "Demo MoJ", Membership.Role.REVIEWER),
+    ("labour.reviewer", "Liv Labour", "Demo MoL", Membership.Role.REVIEWER),
     ("ngo.reviewer", "Nora Network", "Demo ATN", Membership.Role.REVIEWER),
     # A second reviewer in the same NGO: two tabs, two people, one position (the no-lost-update
     # rule: the later of two edits from the same assessment is refused, not silently kept).
@@ -68,6 +71,14 @@ ASSESSMENTS = [
     ),
     (8, "Demo ATN", Status.NO_PROGRESS, "NRM still not agreed between stakeholders.", 15),
     (1, "Demo MoJ", Status.PARTIALLY_IMPLEMENTED, "Two labour trafficking indictments filed.", 5),
+    (1, "Demo MRC", Status.IN_PROGRESS, "The indictments are a start; victims still wait.", 4),
+    (1, "Demo MoL", Status.IN_PROGRESS, "Labour inspectors now refer suspected cases.", 3),
+]
+# recommendation number, lead, supporting, target date (days from today; None: no date)
+RESPONSIBILITIES = [
+    (1, "Demo MoJ", ["Demo MoL"], 120),
+    (2, "Demo MoJ", [], -10),  # passed, and the lead has not said Implemented: overdue
+    (8, "Demo MoL", ["Demo MoJ"], 60),
 ]
 COMMENTS = [
     (1, "ngo.reviewer", "Do the two indictments use sections 257 and 258?"),
@@ -167,6 +178,14 @@ class Command(BaseCommand):
                 created_at=now - timedelta(days=days_ago),
             )
             assessment.cited_evidence.set(recommendation.evidence_items.all()[:2])
+        today = timezone.localdate()
+        for number, lead, supporting, days in RESPONSIBILITIES:
+            responsibility = Responsibility.objects.create(
+                recommendation=recommendations[number],
+                lead=organizations[lead],
+                target_date=today + timedelta(days=days) if days is not None else None,
+            )
+            responsibility.supporting.set([organizations[name] for name in supporting])
         for number, username, body in COMMENTS:
             author = users[username]
             Comment.objects.create(
