@@ -120,7 +120,10 @@ def change_mark(change: int, is_new: bool) -> SafeString:
             -change,
         )
     if is_new:
-        return mark_safe(' <span class="moved new">new this cycle</span>')  # a constant
+        return mark_safe(  # a constant
+            ' <span class="moved new" title="First assessed this cycle">new'
+            '<span class="visually-hidden">: first assessed this cycle</span></span>'
+        )
     return mark_safe("")
 
 
