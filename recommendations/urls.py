@@ -1,6 +1,15 @@
 from django.urls import path, register_converter
 
-from .views import dashboard, exports, recommendation, site, snapshots, source
+from .views import (
+    dashboard,
+    exports,
+    following,
+    recommendation,
+    site,
+    snapshots,
+    source,
+    unsubscribe,
+)
 
 
 class ExportFormat:
@@ -51,4 +60,10 @@ urlpatterns = [
         recommendation.add_comment,
         name="comment",
     ),
+    path(
+        "reports/<slug:slug>/recommendations/<int:number>/follow/",
+        following.follow,
+        name="follow",
+    ),
+    path("unsubscribe/<str:token>/", unsubscribe.unsubscribe, name="unsubscribe"),
 ]

@@ -13,6 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
+from recommendations.mail import Topic, unsubscribe_token
 from recommendations.models import EvidenceItem, Recommendation, Report, Status
 from recommendations.publishing.snapshots import publish_snapshot
 
@@ -200,6 +201,12 @@ def test_every_page_passes_axe(live_server):
         expect(page.get_by_role("textbox", name="Comment")).to_be_focused()
         expect(page.locator("#announcer")).to_contain_text("Not added:")
         audit("recommendation, HTMX comment refused")
+        follow = page.locator("#follow-button")  # Ada's organization has assessed it
+        expect(follow).to_have_attribute("aria-pressed", "true")
+        follow.click()
+        expect(follow).to_have_attribute("aria-pressed", "false")
+        expect(follow).to_be_focused()
+        audit("recommendation, unfollowed with HTMX")
 
         page.goto(f"{slug}/snapshots/{newer.pk}/")
         audit("snapshot")
@@ -222,6 +229,15 @@ def test_every_page_passes_axe(live_server):
         audit("400")
         page.goto(f"{slug}/recommendations/1/assess/")
         audit("405")
+
+        # The unsubscribe link of a mail (no log-in needed; here Ada is signed in).
+        reviewer.email = "ada@example.org"
+        reviewer.save()
+        page.goto(f"{base}/unsubscribe/{unsubscribe_token(reviewer, Topic.DIGESTS)}/")
+        audit("unsubscribe")
+        page.get_by_role("button", name="Stop digest emails").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text("are stopped")
+        audit("unsubscribe, stopped")
 
         # A coordinator: the publish form, and the customised admin pages.
         context.clear_cookies()
@@ -251,5 +267,5 @@ def test_every_page_passes_axe(live_server):
     assert not audit.violations, (
         f"{len(audit.violations)} accessibility violation(s):\n" + "\n".join(audit.violations)
     )
-    assert len(audit.audited) == 24
+    assert len(audit.audited) == 27
     assert not refused, refused

@@ -8,8 +8,10 @@ import re
 
 import pytest
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from recommendations.mail import Topic, unsubscribe_token
 from recommendations.models import Report, Snapshot
 from recommendations.publishing.snapshots import publish_snapshot
 
@@ -52,6 +54,13 @@ EXPECTED = {
     "recommendation": {"GET": (None, everyone(200))},
     "assess": {"POST": (ASSESS, writers(REDIRECT))},
     "comment": {"POST": ({"body": "Matrix comment."}, writers(REDIRECT))},
+    # Following is reading (observers too), but takes a membership.
+    "follow": {"POST": ({"follow": "1"}, {**writers(REDIRECT), "observer": REDIRECT})},
+    # No log-in: the signed token in the address is the proof (a valid one here).
+    "unsubscribe": {
+        "GET": (None, {role: 200 for role in ROLES}),
+        "POST": (None, {role: 200 for role in ROLES}),
+    },
     "export": {"GET": (None, everyone(200))},
     "snapshots": {
         "GET": (None, everyone(200)),
@@ -138,7 +147,12 @@ def users(norway, people, superuser):
 
 def concrete_url(name: str) -> str:
     snapshots = list(Snapshot.objects.order_by("pk"))
-    arguments = {**URL_ARGUMENTS, "pk": snapshots[0].pk}
+    ngo = get_user_model().objects.get(username="ngo")
+    arguments = {
+        **URL_ARGUMENTS,
+        "pk": snapshots[0].pk,
+        "token": unsubscribe_token(ngo, Topic.DIGESTS),
+    }
     route = next(route for n, route in walk(get_resolver().url_patterns) if n == name)
     needed = re.findall(r"<(?:\w+:)?(\w+)>", route)
     url = reverse(name, kwargs={key: arguments[key] for key in needed})

@@ -198,6 +198,40 @@ SECURE_CSP = {
     "object-src": [CSP.NONE],
 }
 
+# --- email: digests and reminders (docs/email.md) -------------------------------------------
+
+# Development prints mail to the console. Production sends through SMTP: to SMTP_HOST, or to a
+# relay on localhost:25 when it is unset (Django's deploy check refuses the console backend
+# in production, rightly: mail would silently go nowhere). The test runner replaces every
+# mailer with its in-memory one (mail.outbox).
+SMTP_HOST = os.environ.get("SMTP_HOST", "")
+if SMTP_HOST or not DEBUG:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": SMTP_HOST or "localhost",
+                # None: 25, or 587 with SMTP_TLS, or 465 with SMTP_SSL.
+                "port": int(os.environ["SMTP_PORT"]) if os.environ.get("SMTP_PORT") else None,
+                "username": os.environ.get("SMTP_USER", ""),
+                "password": os.environ.get("SMTP_PASSWORD", ""),
+                # STARTTLS by default for a named server; the local relay speaks plain SMTP.
+                "use_tls": env_bool("SMTP_TLS", bool(SMTP_HOST) and not env_bool("SMTP_SSL")),
+                "use_ssl": env_bool("SMTP_SSL"),
+                "timeout": int(os.environ.get("SMTP_TIMEOUT", "30")),
+            },
+        }
+    }
+else:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+DEFAULT_FROM_EMAIL = os.environ.get(
+    "DJANGO_DEFAULT_FROM_EMAIL", "TIP recommendation tracker <tracker@localhost>"
+)
+# Mail is written outside any request, so its links need the site's address.
+TRACKER_BASE_URL = os.environ.get("TRACKER_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# --- end of email ----------------------------------------------------------------------------
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]

@@ -19,14 +19,18 @@ from ..models import (
     writer_membership,
 )
 from ..presentation import evidence_groups
+from ..timeline import status_timeline
 from ._shared import HtmxHttpRequest, bad_request, wants_partial
+from .following import follow_state
 
 TEMPLATE = "recommendations/recommendation.html"
 
 
 def _recommendation(slug: str, number: int) -> Recommendation:
     return get_object_or_404(
-        Recommendation.objects.select_related("report"), report__slug=slug, number=number
+        Recommendation.objects.with_positions().select_related("report", "responsibility__lead"),
+        report__slug=slug,
+        number=number,
     )
 
 
@@ -66,6 +70,7 @@ def _context(
     return {
         "report": recommendation.report,
         "recommendation": recommendation,
+        "follow": follow_state(request.user, recommendation),
         "membership": membership,
         "can_write": can_write,
         "history": recommendation.history_entries(page),
@@ -92,7 +97,14 @@ def _full_page(
 ) -> HttpResponse:
     context = _context(request, recommendation, assess_form, comment_form)
     context["evidence_groups"] = evidence_groups(recommendation)
+    context["timeline"] = status_timeline(recommendation)
     return render(request, TEMPLATE, context, status=status)
+
+
+def _timeline_swap(recommendation: Recommendation) -> dict:
+    """The timeline changes with the positions: an HTMX answer that re-renders them also swaps
+    it (out of band)."""
+    return {"timeline": status_timeline(recommendation), "timeline_oob": True}
 
 
 @require_GET
@@ -141,12 +153,14 @@ def assess(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
             if wants_partial(request):
                 # The page is out of date: positions and history change with the form.
                 context = _context(request, recommendation, assess_form=form)
+                context |= _timeline_swap(recommendation)
                 return render(request, f"{TEMPLATE}#activity", context, status=422)
         except ValidationError as error:
             form.add_error(None, error)
     if form.is_valid() and not form.errors:
         if wants_partial(request):
-            return render(request, f"{TEMPLATE}#activity", _context(request, recommendation))
+            context = _context(request, recommendation) | _timeline_swap(recommendation)
+            return render(request, f"{TEMPLATE}#activity", context)
         messages.success(request, "Assessment recorded.")
         return redirect(recommendation)
     if wants_partial(request):

@@ -1,0 +1,463 @@
+"""Email digests and reminders (docs/email.md): who gets what, and sending each mail at most once.
+
+`manage.py send_digests` plans the mails (plan_digests, plan_reminders) and sends each with
+send(). Every mail is recorded as a SentMail row, committed *before* the mail goes to the mailer;
+the row's unique (user, kind, key) names what the mail covers, so a re-run, or a run at the same
+time, finds the row (or fails to insert it) and does not send that mail again. When sending
+raises, the row is deleted and a later run tries again. A crash between the commit and the send
+loses that one mail: a reviewer may miss a digest, but never gets the same one twice.
+"""
+
+import email.policy
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from email.policy import Policy
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Subquery
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from .models import (
+    Assessment,
+    Comment,
+    MailKind,
+    Membership,
+    Organization,
+    Preferences,
+    Recommendation,
+    Report,
+    Responsibility,
+    ReviewCycle,
+    SentMail,
+    followed_recommendations,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.db.models import QuerySet
+
+logger = logging.getLogger(__name__)
+
+# A first digest reaches back this far at most (and never to before the user's account).
+FIRST_DIGEST_DAYS = 7
+# Reminders go this many days before a review cycle ends or a target date (--days).
+REMINDER_DAYS = 14
+MAILER = "default"  # the MAILERS alias (tracker/settings.py)
+UNSUBSCRIBE_SALT = "recommendations.mail.unsubscribe"
+
+
+class Topic(StrEnum):
+    """What an unsubscribe link stops: one of a user's two Preferences."""
+
+    DIGESTS = "digests"
+    REMINDERS = "reminders"
+
+    @property
+    def preference(self) -> str:
+        return "digest_emails" if self is Topic.DIGESTS else "reminder_emails"
+
+    @property
+    def noun(self) -> str:
+        return "digest" if self is Topic.DIGESTS else "reminder"
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    ALREADY_SENT = "already sent"  # another run recorded it first
+    FAILED = "failed"
+
+
+@dataclass
+class PlannedMail:
+    user: "User"
+    kind: MailKind
+    key: str
+    subject: str
+    template: str  # rendered as <template>.txt and <template>.html
+    context: dict[str, Any] = field(default_factory=dict)
+    covers_until: datetime | None = None
+
+    @property
+    def topic(self) -> Topic:
+        return Topic.DIGESTS if self.kind == MailKind.DIGEST else Topic.REMINDERS
+
+
+def absolute(path: str) -> str:
+    return settings.TRACKER_BASE_URL + path
+
+
+def counted(number: int, word: str) -> str:
+    return f"{number} {word}{'' if number == 1 else 's'}"
+
+
+def recipients(topic: Topic) -> "QuerySet[User]":
+    """Active users with an email address who have not turned this kind of mail off."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .exclude(email="")
+        .exclude(**{f"preferences__{topic.preference}": False})
+    )
+
+
+# --- digests ----------------------------------------------------------------------------------
+
+
+def plan_digests(until: datetime) -> list[PlannedMail]:
+    """One digest per user with something new on what they follow: the assessments and
+    comments by others created after their previous digest's `covers_until` (for a first
+    digest, FIRST_DIGEST_DAYS back at most, and not before they joined) up to `until`."""
+    covered = (
+        SentMail.objects.filter(user=OuterRef("pk"), kind=MailKind.DIGEST)
+        .order_by("-covers_until")
+        .values("covers_until")[:1]
+    )
+    users = recipients(Topic.DIGESTS).annotate(covered_until=Subquery(covered)).order_by("pk")
+    planned: list[PlannedMail] = []
+    for user in users:
+        if user.covered_until is None:
+            since = max(user.date_joined, until - timedelta(days=FIRST_DIGEST_DAYS))
+            # The same key for every run's first digest, so two runs at once cannot both send.
+            key = "first"
+        else:
+            since = user.covered_until
+            key = f"since:{since.isoformat()}"
+        entries = digest_entries(user, since, until)
+        if not entries:
+            continue
+        assessments = sum(len(entry["assessments"]) for entry in entries)
+        comments = sum(len(entry["comments"]) for entry in entries)
+        news = " and ".join(
+            counted(n, word)
+            for n, word in ((assessments, "assessment"), (comments, "comment"))
+            if n
+        )
+        planned.append(
+            PlannedMail(
+                user=user,
+                kind=MailKind.DIGEST,
+                key=key,
+                subject=f"Tracker digest: {news} on {counted(len(entries), 'recommendation')}",
+                template="email/digest",
+                context={"entries": entries, "since": since, "until": until},
+                covers_until=until,
+            )
+        )
+    return planned
+
+
+def digest_entries(user: "User", since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """What is new for the user, per followed recommendation in report order: the assessments
+    and comments made by others in (since, until]."""
+    new = {
+        "recommendation__in": followed_recommendations(user).values("pk"),
+        "created_at__gt": since,
+        "created_at__lte": until,
+    }
+    related = ("recommendation__report", "organization", "author")
+    assessments = (
+        Assessment.objects.filter(**new)
+        .exclude(author=user)
+        .select_related(*related)
+        .order_by("created_at", "pk")
+    )
+    comments = (
+        Comment.objects.filter(**new)
+        .exclude(author=user)
+        .select_related(*related)
+        .order_by("created_at", "pk")
+    )
+    entries: dict[int, dict[str, Any]] = {}
+    for kind, items in (("assessments", assessments), ("comments", comments)):
+        for item in items:
+            recommendation = item.recommendation
+            entry = entries.setdefault(
+                recommendation.pk,
+                {
+                    "recommendation": recommendation,
+                    "url": absolute(recommendation.get_absolute_url()),
+                    "assessments": [],
+                    "comments": [],
+                },
+            )
+            entry[kind].append(item)
+    return sorted(
+        entries.values(),
+        key=lambda e: (
+            -e["recommendation"].report.year,
+            e["recommendation"].report.country,
+            e["recommendation"].number,
+        ),
+    )
+
+
+# --- reminders --------------------------------------------------------------------------------
+
+
+def plan_reminders(today: date, days: int = REMINDER_DAYS) -> list[PlannedMail]:
+    """Reminders to the reviewers of organizations that have not assessed yet: before the
+    current review cycle ends, and before a recommendation's target date, `days` ahead."""
+    horizon = today + timedelta(days=days)
+    cycle = ReviewCycle.containing(today)
+    planned: list[PlannedMail] = []
+    if cycle is not None and cycle.ends_on <= horizon:
+        planned += cycle_reminders(cycle)
+    planned += target_reminders(today, horizon, cycle)
+    return planned
+
+
+def reviewers(organization_ids: "list[int] | None" = None) -> dict[int, list["User"]]:
+    """Organization id → its reviewers who take reminders (all organizations when None)."""
+    memberships = Membership.objects.filter(
+        role=Membership.Role.REVIEWER, user__in=recipients(Topic.REMINDERS)
+    ).select_related("user")
+    if organization_ids is not None:
+        memberships = memberships.filter(organization__in=organization_ids)
+    found: dict[int, list[User]] = {}
+    for membership in memberships.order_by("user__pk"):
+        found.setdefault(membership.organization_id, []).append(membership.user)
+    return found
+
+
+def current_reports() -> "QuerySet[Report]":
+    """Each country's newest report: the one being assessed."""
+    newest = Report.objects.filter(country=OuterRef("country")).order_by("-year").values("pk")[:1]
+    return Report.objects.filter(pk=Subquery(newest))
+
+
+def cycle_reminders(cycle: ReviewCycle) -> list[PlannedMail]:
+    """Each reviewer of an organization that has recommendations of the current reports left
+    to assess in `cycle`: one reminder listing them."""
+    planned: list[PlannedMail] = []
+    users_by_org = reviewers()
+    organizations = Organization.objects.in_bulk(list(users_by_org))
+    ends = f"{cycle.ends_on:%-d %B %Y}"
+    for organization_id, users in users_by_org.items():
+        assessed = Assessment.objects.filter(
+            recommendation=OuterRef("pk"), organization=organization_id, cycle=cycle
+        )
+        pending = list(
+            Recommendation.objects.filter(report__in=current_reports())
+            .exclude(Exists(assessed))
+            .select_related("report")
+            .order_by("-report__year", "report__country", "number")
+        )
+        if not pending:
+            continue
+        organization = organizations[organization_id]
+        items = [{"recommendation": r, "url": absolute(r.get_absolute_url())} for r in pending]
+        for user in users:
+            planned.append(
+                PlannedMail(
+                    user=user,
+                    kind=MailKind.CYCLE_REMINDER,
+                    key=f"cycle:{cycle.pk}",
+                    subject=(
+                        f"Reminder: {counted(len(pending), 'recommendation')} to assess before "
+                        f"the {cycle.name} review cycle ends on {ends}"
+                    ),
+                    template="email/reminder",
+                    context={
+                        "organization": organization,
+                        "items": items,
+                        "why": (
+                            f"The {cycle.name} review cycle ends on {ends}. {organization.name} "
+                            f"has not assessed these recommendations in it yet:"
+                        ),
+                    },
+                )
+            )
+    return planned
+
+
+def target_reminders(today: date, horizon: date, cycle: ReviewCycle | None) -> list[PlannedMail]:
+    """For each recommendation whose target date is between today and `horizon`: one reminder
+    to each reviewer of its lead and supporting bodies that have not assessed it in `cycle`
+    (without a current cycle, every one of them)."""
+    responsibilities = (
+        Responsibility.objects.filter(target_date__gte=today, target_date__lte=horizon)
+        .select_related("recommendation__report", "lead")
+        .prefetch_related("supporting")
+        .order_by("target_date", "pk")
+    )
+    planned: list[PlannedMail] = []
+    for responsibility in responsibilities:
+        recommendation = responsibility.recommendation
+        target = responsibility.target_date
+        assert target is not None  # filtered above
+        bodies = [(responsibility.lead, "leads")] if responsibility.lead else []
+        bodies += [(body, "supports") for body in responsibility.supporting.all()]
+        assessed: set[int] = set()
+        if cycle is not None:
+            assessed = set(
+                recommendation.assessments.filter(cycle=cycle).values_list(
+                    "organization_id", flat=True
+                )
+            )
+        waiting = [(body, role) for body, role in bodies if body.pk not in assessed]
+        if not waiting:
+            continue
+        users_by_org = reviewers([body.pk for body, _ in waiting])
+        url = absolute(recommendation.get_absolute_url())
+        in_cycle = f" in the {cycle.name} review cycle" if cycle else ""
+        for body, role in waiting:
+            for user in users_by_org.get(body.pk, []):
+                planned.append(
+                    PlannedMail(
+                        user=user,
+                        kind=MailKind.TARGET_REMINDER,
+                        key=f"target:{recommendation.pk}:{target.isoformat()}",
+                        subject=(
+                            f"Reminder: recommendation {recommendation.number} "
+                            f"({recommendation.report.country} {recommendation.report.year}) "
+                            f"is due on {target:%-d %B %Y}"
+                        ),
+                        template="email/reminder",
+                        context={
+                            "organization": body,
+                            "items": [{"recommendation": recommendation, "url": url}],
+                            "why": (
+                                f"{body.name} {role} this recommendation, whose target date is "
+                                f"{target:%-d %B %Y}, and has not assessed it{in_cycle} yet:"
+                            ),
+                        },
+                    )
+                )
+    return planned
+
+
+# --- sending ----------------------------------------------------------------------------------
+
+
+def not_yet_sent(planned: list[PlannedMail]) -> list[PlannedMail]:
+    """Leave out the mails already recorded (the unique constraint decides in the end)."""
+    recorded = set(
+        SentMail.objects.filter(key__in={p.key for p in planned}).values_list(
+            "user_id", "kind", "key"
+        )
+    )
+    return [p for p in planned if (p.user.pk, p.kind, p.key) not in recorded]
+
+
+def unsubscribe_token(user: "User", topic: Topic) -> str:
+    """Signed with the secret key and a salt of its own: it proves that the link came from a
+    mail to this user, which is all an unsubscribe link needs (no log-in, no expiry)."""
+    return signing.Signer(salt=UNSUBSCRIBE_SALT).sign_object({"user": user.pk, "stop": topic})
+
+
+def read_unsubscribe_token(token: str) -> "tuple[User, Topic] | None":
+    """The user and topic of a token made by unsubscribe_token(); None if it is not one."""
+    try:
+        data = signing.Signer(salt=UNSUBSCRIBE_SALT).unsign_object(token)
+    except (signing.BadSignature, ValueError):
+        return None
+    if (
+        not isinstance(data, dict)
+        or data.get("stop") not in Topic
+        or type(data.get("user")) is not int
+    ):
+        return None
+    user = get_user_model().objects.filter(pk=data["user"]).first()
+    return None if user is None else (user, Topic(data["stop"]))
+
+
+def unsubscribe_url(user: "User", topic: Topic) -> str:
+    return absolute(reverse("unsubscribe", args=[unsubscribe_token(user, topic)]))
+
+
+def subscribed(user: "User", topic: Topic) -> bool:
+    preferences = Preferences.objects.filter(user=user).first() or Preferences(user=user)
+    return bool(getattr(preferences, topic.preference))
+
+
+def set_subscribed(user: "User", topic: Topic, on: bool) -> None:
+    Preferences.objects.update_or_create(user=user, defaults={topic.preference: on})
+
+
+def mask_email(address: str) -> str:
+    """nina@example.org → n•••@example.org: enough to recognise, not to harvest."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}•••@{domain}" if domain else "•••"
+
+
+class Mail(EmailMultiAlternatives):
+    """A mail whose headers are folded only beyond RFC 5322's hard limit of 998 characters.
+
+    Python folds a header longer than 78 characters at its spaces, and one without spaces, such
+    as the List-Unsubscribe URL, as RFC 2047 encoded words, which mail clients do not read as a
+    URL: one-click unsubscribe would silently not be offered. The parts are already encoded when
+    message() returns, so from there on the policy only decides how headers are folded.
+    """
+
+    def message(self, *, policy: Policy | None = email.policy.default) -> EmailMessage:
+        policy = policy or email.policy.default
+        message = super().message(policy=policy)
+        message.policy = policy.clone(max_line_length=998)
+        return message
+
+
+def build_message(planned: PlannedMail) -> Mail:
+    user = planned.user
+    unsubscribe = unsubscribe_url(user, planned.topic)
+    context = {
+        **planned.context,
+        "user": user,
+        "name": user.get_full_name() or user.get_username(),
+        "topic": planned.topic,
+        "unsubscribe_url": unsubscribe,
+        "base_url": settings.TRACKER_BASE_URL,
+    }
+    message = Mail(
+        planned.subject,
+        render_to_string(f"{planned.template}.txt", context),
+        to=[user.email],
+        headers={
+            # One-click unsubscribe (RFC 8058): mail clients POST to the link.
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            # Sent by a program: no vacation auto-replies (RFC 3834).
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    message.attach_alternative(render_to_string(f"{planned.template}.html", context), "text/html")
+    return message
+
+
+def send(planned: PlannedMail) -> Outcome:
+    """Record, commit, then send (see the module's docstring). Call outside any transaction:
+    the durable block refuses to run inside one, where the record would not be committed
+    before the mail goes out."""
+    try:
+        message = build_message(planned)
+    except Exception:
+        logger.exception("Could not write the %s mail to %s", planned.kind, planned.user)
+        return Outcome.FAILED
+    try:
+        with transaction.atomic(durable=True):
+            record = SentMail.objects.create(
+                user=planned.user,
+                kind=planned.kind,
+                key=planned.key,
+                covers_until=planned.covers_until,
+                subject=planned.subject[:200],
+            )
+    except IntegrityError:
+        return Outcome.ALREADY_SENT
+    try:
+        message.send(using=MAILER)
+    except Exception:
+        logger.exception(
+            "Sending the %s mail to %s failed; a later run retries", planned.kind, planned.user
+        )
+        record.delete()
+        return Outcome.FAILED
+    return Outcome.SENT

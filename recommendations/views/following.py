@@ -1,0 +1,96 @@
+"""Following a recommendation (its news comes in the email digest, recommendations/mail.py).
+The POST answers HTMX with the partial and a plain form post with a redirect back."""
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Subquery
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from ..models import (
+    Assessment,
+    Following,
+    Recommendation,
+    Responsibility,
+    membership_of,
+)
+from ._shared import HtmxHttpRequest, bad_request, wants_partial
+
+TEMPLATE = "recommendations/_follow.html"
+MEMBERS_ONLY = "Only members of an organization follow recommendations."
+
+
+@dataclass(frozen=True)
+class FollowState:
+    following: bool
+    why: str  # why the user follows or not, beyond their own choice ("" when nothing to add)
+
+
+def follow_state(user: User, recommendation: Recommendation) -> FollowState | None:
+    """What the follow button shows (None for a user without a membership, who cannot follow),
+    in one query. The same rule as followed_recommendations(): an explicit choice wins;
+    without one, members follow what their organization leads, supports or has assessed."""
+    membership = membership_of(user)
+    if membership is None:
+        return None
+    organization = membership.organization_id
+    on_this = {"recommendation": OuterRef("pk")}
+    row = (
+        Recommendation.objects.filter(pk=recommendation.pk)
+        .values(
+            chosen=Subquery(Following.objects.filter(user=user, **on_this).values("following")[:1]),
+            leads=Exists(Responsibility.objects.filter(lead=organization, **on_this)),
+            supports=Exists(Responsibility.objects.filter(supporting=organization, **on_this)),
+            assessed=Exists(Assessment.objects.filter(organization=organization, **on_this)),
+        )
+        .get()
+    )
+    automatic = ""
+    if row["leads"]:
+        automatic = "leads"
+    elif row["supports"]:
+        automatic = "supports"
+    elif row["assessed"]:
+        automatic = "has assessed"
+    name = membership.organization.display_name
+    if row["chosen"] is None:
+        why = f"Followed for you: {name} {automatic} it." if automatic else ""
+        return FollowState(following=bool(automatic), why=why)
+    if row["chosen"]:
+        return FollowState(following=True, why="You chose to follow it.")
+    why = f"You stopped following it, though {name} {automatic} it." if automatic else ""
+    return FollowState(following=False, why=why)
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def follow(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
+    recommendation = get_object_or_404(
+        Recommendation.objects.select_related("report"), report__slug=slug, number=number
+    )
+    # Following is reading, so observers may; it takes an organization all the same.
+    if membership_of(request.user) is None:
+        raise PermissionDenied(MEMBERS_ONLY)
+    wanted = request.POST.get("follow")
+    if wanted not in ("0", "1"):
+        return bad_request(request, "The follow form was damaged: reload the page and try again.")
+    Following.objects.update_or_create(
+        user=request.user, recommendation=recommendation, defaults={"following": wanted == "1"}
+    )
+    if wants_partial(request):
+        context = {
+            "report": recommendation.report,
+            "recommendation": recommendation,
+            "follow": follow_state(request.user, recommendation),
+        }
+        return render(request, TEMPLATE, context)
+    if wanted == "1":
+        messages.success(request, f"You follow recommendation {recommendation.number}.")
+    else:
+        messages.success(request, f"You no longer follow recommendation {recommendation.number}.")
+    return redirect(recommendation)
