@@ -15,7 +15,10 @@ def verify() -> None:
 
 def test_shipped_fixtures_verify(norway, capsys):
     call_command("verify_evidence")
-    assert "48 evidence item(s) verified verbatim" in capsys.readouterr().out
+    assert "60 evidence item(s) verified verbatim" in capsys.readouterr().out
+
+
+NO_PROGRESS_IN_THE_CHAPTER = {4, 10}
 
 
 def test_shipped_evidence_meets_the_curation_bar(norway):
@@ -25,7 +28,13 @@ def test_shipped_evidence_meets_the_curation_bar(norway):
         links = recommendation.evidence_links.all()
         assert links.count() >= 3, recommendation
         stances = {link.stance for link in links}
-        assert {"GAP", "PROGRESS"} <= stances, recommendation
+        assert "GAP" in stances, recommendation
+        # The 2024 chapter reports no progress on non-punishment (4) or an updated NAP (10);
+        # every other recommendation has its strongest progress passage quoted.
+        if recommendation.number not in NO_PROGRESS_IN_THE_CHAPTER:
+            assert "PROGRESS" in stances, recommendation
+        else:
+            assert "PROGRESS" not in stances, recommendation
     sections = {item.section.kind for item in items}
     assert {"PROSECUTION", "PROTECTION", "PREVENTION", "TRAFFICKING_PROFILE"} <= sections
     for item in items:

@@ -27,7 +27,8 @@ class _Line:
 def csv_lines(header: list[str], rows: Iterable[list]) -> Iterator[str]:
     """CSV text line by line, starting with a byte-order mark so Excel reads UTF-8."""
     writer = csv.writer(_Line())
-    yield "\ufeff" + writer.writerow(header)
+    # The header holds organization names too: typed by people, so neutralised like any cell.
+    yield "\ufeff" + writer.writerow([neutralise_formula(value) for value in header])
     for row in rows:
         yield writer.writerow([neutralise_formula(value) for value in row])
 

@@ -36,6 +36,12 @@ PASSWORD = "bench-password-2024"
 BATCH = 5000
 
 
+def curated_item_count() -> int:
+    """How many curated evidence items the Norway fixture holds (the most a report can get)."""
+    curated = json.loads(CURATED.read_text(encoding="utf-8"))
+    return sum(o["model"] == "recommendations.evidenceitem" for o in curated)
+
+
 class Command(BaseCommand):
     help = (
         "Fill an empty database with a large synthetic dataset for benchmarks: reports made from "
@@ -45,7 +51,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--reports", type=int, default=190)
-        parser.add_argument("--evidence-per-report", type=int, default=40)
+        parser.add_argument(
+            "--evidence-per-report", type=int, default=min(40, curated_item_count())
+        )
         parser.add_argument("--organizations", type=int, default=30)
         parser.add_argument("--assessments", type=int, default=100_000)
         parser.add_argument("--comments", type=int, default=30_000)
@@ -63,8 +71,11 @@ class Command(BaseCommand):
         for name in ("reports", "organizations", "assessments"):
             if options[name] < 1:
                 raise CommandError(f"--{name} must be at least 1")
-        if not 1 <= options["evidence_per_report"] <= 48:
-            raise CommandError("--evidence-per-report must be 1–48 (the curated items)")
+        curated = curated_item_count()
+        if not 1 <= options["evidence_per_report"] <= curated:
+            raise CommandError(
+                f"--evidence-per-report must be 1–{curated} (the {curated} curated items)"
+            )
         if not 0 <= options["long_history"] <= options["assessments"]:
             raise CommandError("--long-history must be between 0 and --assessments")
         started = time.perf_counter()
