@@ -101,6 +101,10 @@
 
   document.addEventListener("htmx:afterSettle", (event) => {
     const detail = event.detail || {};
+    // What a response updates on the side (out of band, e.g. the timeline) is not its result.
+    if (event.target instanceof Element && event.target.hasAttribute("data-swapped-aside")) {
+      return;
+    }
     // An outerHTML swap settles each new top-level element: act once per response.
     if (!detail.xhr || settled.has(detail.xhr)) {
       return;
