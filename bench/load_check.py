@@ -108,8 +108,11 @@ def create_reviewers(env: dict, clients: int) -> list[str]:
 from django.contrib.auth import get_user_model
 from recommendations.models import Membership, Organization
 organizations = [
-    Organization.objects.create(name="Load Ministry", kind="GOVERNMENT"),
-    *[Organization.objects.create(name=f"Load NGO {{i}}", kind="NGO") for i in range(3)],
+    Organization.objects.create(name="Load Ministry", kind="GOVERNMENT", country="Norway"),
+    *[
+        Organization.objects.create(name=f"Load NGO {{i}}", kind="NGO", country="Norway")
+        for i in range(3)
+    ],
 ]
 for index, name in enumerate({names!r}):
     user = get_user_model().objects.create_user(name, password={PASSWORD!r})

@@ -397,21 +397,28 @@ def membership_of(user: "User | AnonymousUser") -> "Membership | None":
     return cache["_membership_of"]
 
 
-def writer_membership(user: "User | AnonymousUser") -> "Membership":
-    """The membership the user writes for; PermissionDenied unless they may write.
+OTHER_COUNTRY = "Reviewers assess only the reports of their organization's country."
 
-    Reviewers write assessments and comments, and only for their own organization.
+
+def writer_membership(user: "User | AnonymousUser", report: "Report | None" = None) -> "Membership":
+    """The membership the user writes for; PermissionDenied unless they may write (on
+    `report`, when given).
+
+    Reviewers write assessments and comments, only for their own organization, and only on the
+    reports of their organization's country.
     """
     membership = membership_of(user)
     if membership is None or not membership.can_write:
         raise PermissionDenied(WRITERS_ONLY)
+    if report is not None and membership.organization.country != report.country:
+        raise PermissionDenied(OTHER_COUNTRY)
     return membership
 
 
-def may_write(user: "User | AnonymousUser") -> bool:
-    """Whether the user may write (see writer_membership)."""
+def may_write(user: "User | AnonymousUser", report: "Report | None" = None) -> bool:
+    """Whether the user may write (on `report`, when given; see writer_membership)."""
     try:
-        writer_membership(user)
+        writer_membership(user, report)
     except PermissionDenied:
         return False
     return True
@@ -567,7 +574,7 @@ class Recommendation(SourceSpan):
         review cycle contains today, or the organization recorded a newer assessment than
         `based_on` meanwhile (StaleAssessment).
         """
-        membership = writer_membership(author)
+        membership = writer_membership(author, self.report)
         evidence = list(evidence)
         errors: dict[str, list[str]] = {}
         rationale = rationale.strip()
@@ -609,7 +616,7 @@ class Recommendation(SourceSpan):
     def add_comment(
         self, *, author: "User", body: str, evidence: "EvidenceItem | None" = None
     ) -> "Comment":
-        membership = writer_membership(author)
+        membership = writer_membership(author, self.report)
         body = body.strip()
         if not body:
             raise ValidationError({"body": ["Write something first."]})
@@ -758,6 +765,12 @@ class Organization(models.Model):
     name = models.CharField(max_length=200, unique=True)
     short_name = models.CharField(max_length=40, blank=True)
     kind = models.CharField(max_length=20, choices=Kind)
+    country = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The country whose reports its reviewers assess, as the reports name it "
+        "(e.g. Norway). Blank: none.",
+    )
 
     history = HistoricalRecords()
 
@@ -1034,6 +1047,70 @@ class Comment(AppendOnlyModel):
         membership = membership_of(self.author)
         if membership is None or membership.organization_id != self.organization_id:
             raise ValidationError({"organization": OUTSIDER})
+
+
+class LineageChange(models.TextChoices):
+    NEW = "NEW", "New"
+    REPEATED = "REPEATED", "Repeated"
+    REVISED = "REVISED", "Revised"
+
+
+class Lineage(models.Model):
+    """How a recommendation relates to the previous year's report of its country: a repeat or a
+    rewording of one earlier recommendation, or new. Proposed by the importer from text
+    similarity, confirmed or changed by a coordinator in admin (audited)."""
+
+    Change = LineageChange
+
+    recommendation = models.OneToOneField(
+        Recommendation, on_delete=models.CASCADE, primary_key=True, related_name="lineage"
+    )
+    previous = models.ForeignKey(
+        Recommendation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="successors",
+        help_text="The earlier year's recommendation this one carries on (none when new).",
+    )
+    change = models.CharField(max_length=10, choices=LineageChange)
+    similarity = models.FloatField(
+        null=True, blank=True, help_text="Text similarity to the previous one, 0–100, as proposed."
+    )
+    confirmed = models.BooleanField(
+        default=False, help_text="A coordinator has checked the proposed match."
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(change__in=LineageChange.values), name="lineage_change_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(change=LineageChange.NEW, previous__isnull=True)
+                | (~Q(change=LineageChange.NEW) & Q(previous__isnull=False)),
+                name="lineage_previous_unless_new",
+            ),
+            models.UniqueConstraint(
+                fields=["previous"],
+                condition=Q(previous__isnull=False),
+                name="lineage_one_successor",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recommendation}: {self.get_change_display()}"
+
+    def clean(self) -> None:
+        if self.previous is None:
+            return
+        current, earlier = self.recommendation.report, self.previous.report
+        if earlier.country != current.country or earlier.year >= current.year:
+            raise ValidationError(
+                {"previous": "Choose a recommendation of an earlier report of the same country."}
+            )
 
 
 class Responsibility(models.Model):

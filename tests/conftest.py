@@ -184,8 +184,10 @@ def superuser_client(client, superuser):
     return client
 
 
-def make_organization(name: str, kind: str = Organization.Kind.NGO) -> Organization:
-    return Organization.objects.create(name=name, short_name=name[:20], kind=kind)
+def make_organization(
+    name: str, kind: str = Organization.Kind.NGO, country: str = "Norway"
+) -> Organization:
+    return Organization.objects.create(name=name, short_name=name[:20], kind=kind, country=country)
 
 
 def make_user(

@@ -29,7 +29,7 @@ def test_htmx_assessment_returns_activity_partial(client, people, norway):
     assert "<html" not in html and 'id="activity"' in html
     assert "Steps were taken." in html
     # The timeline changes with the positions, so it is swapped too (out of band).
-    assert 'id="timeline" aria-labelledby="timeline-heading" hx-swap-oob="true" data-swapped-aside' in html
+    assert 'hx-swap-oob="true" data-swapped-aside' in html and 'id="timeline"' in html
     assert "No assessments yet, so no timeline." not in html
     assessment = Assessment.objects.get()
     assert assessment.organization == people["ngo"].membership.organization

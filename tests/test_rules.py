@@ -33,7 +33,7 @@ from recommendations.publishing.tables import FIRST_ORGANIZATION_COLUMN
 from recommendations.quotes import locate_quote
 from recommendations.status import NOT_ASSESSED, STATUS_STYLES, Status, stylesheet
 
-from .conftest import make_assessment, make_coordinator
+from .conftest import make_assessment, make_coordinator, make_organization, make_user
 
 # --- who may write ---------------------------------------------------------------------------
 
@@ -240,3 +240,26 @@ def time_machine(monkeypatch):
         monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: day)
 
     return travel
+
+
+# --- reviewers assess their own country's reports ----------------------------------------------
+
+
+def test_reviewers_assess_only_their_countrys_reports(client, norway, people):
+    swedish = make_user("swede", make_organization("Svenska nätverket", country="Sweden"))
+    recommendation = norway.recommendations.get(number=1)
+    with pytest.raises(PermissionDenied, match="their organization's country"):
+        recommendation.assess(author=swedish, status=Status.IN_PROGRESS, rationale="Not ours.")
+    with pytest.raises(PermissionDenied):
+        recommendation.add_comment(author=swedish, body="Not ours either.")
+    client.force_login(swedish)
+    page = client.get(recommendation.get_absolute_url()).content.decode()
+    assert 'id="assess-form"' not in page
+    response = client.post(
+        f"{recommendation.get_absolute_url()}assess/",
+        {"status": "IN_PROGRESS", "rationale": "Try anyway.", "based_on": ""},
+    )
+    assert response.status_code == 403
+    assert not recommendation.assessments.exists()
+    # A Norwegian reviewer still may.
+    recommendation.assess(author=people["ngo"], status=Status.IN_PROGRESS, rationale="Ours.")

@@ -47,7 +47,7 @@ def _context(
     comment_form: CommentForm | None = None,
 ) -> dict:
     membership = membership_of(request.user)
-    can_write = may_write(request.user)
+    can_write = may_write(request.user, recommendation.report)
     page = _history_page_number(request) or 1
     history_total = recommendation.assessments.count()
     positions = recommendation.positions()
@@ -132,7 +132,7 @@ def _stale_form(
 @vary_on_headers("HX-Request")
 def assess(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
     recommendation = _recommendation(slug, number)
-    writer_membership(request.user)
+    writer_membership(request.user, recommendation.report)
     form = AssessmentForm(request.POST, recommendation=recommendation)
     if form.is_valid():
         based_on = None
@@ -174,7 +174,7 @@ def assess(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def add_comment(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
     recommendation = _recommendation(slug, number)
-    writer_membership(request.user)
+    writer_membership(request.user, recommendation.report)
     form = CommentForm(request.POST, recommendation=recommendation)
     if form.is_valid():
         try:

@@ -42,6 +42,9 @@ def curated_item_count() -> int:
     return sum(o["model"] == "recommendations.evidenceitem" for o in curated)
 
 
+BENCH_COUNTRY = "Benchland 001"
+
+
 class Command(BaseCommand):
     help = (
         "Fill an empty database with a large synthetic dataset for benchmarks: reports made from "
@@ -107,7 +110,14 @@ class Command(BaseCommand):
         kinds = [Organization.Kind.GOVERNMENT] * max(1, count // 5)
         kinds += [Organization.Kind.NGO] * (count - len(kinds))
         organizations = Organization.objects.bulk_create(
-            Organization(name=f"Bench organization {i:03d}", short_name=f"Org {i:03d}", kind=kind)
+            # Reviewers write only on their country's reports: the benchmark's writers assess
+            # the typical report's country (the history is generated directly, for every one).
+            Organization(
+                name=f"Bench organization {i:03d}",
+                short_name=f"Org {i:03d}",
+                kind=kind,
+                country=BENCH_COUNTRY,
+            )
             for i, kind in enumerate(kinds)
         )
         password = make_password(PASSWORD)  # hashed once: hashing is slow by design

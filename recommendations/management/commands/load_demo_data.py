@@ -142,7 +142,7 @@ class Command(BaseCommand):
         organizations = {}
         for name, short_name, kind in ORGANIZATIONS:
             organizations[short_name] = Organization.objects.create(
-                name=name, short_name=short_name, kind=kind
+                name=name, short_name=short_name, kind=kind, country=report.country
             )
         users: dict[str | None, Any] = {}
         for username, full_name, organization, role in USERS:
