@@ -6,20 +6,25 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
+from django.core import signing
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import downloads, publishing
+from . import downloads, importer, publishing
 from .models import (
     Assessment,
     Comment,
     EvidenceItem,
     EvidenceLink,
+    Lineage,
     Membership,
     Organization,
     Paragraph,
@@ -33,6 +38,7 @@ from .models import (
     SnapshotQuerySet,
     may_publish,
     require_same_report,
+    sha256_hex,
 )
 from .publishing import snapshots
 from .publishing.snapshots import SnapshotProblems
@@ -118,6 +124,99 @@ def snapshot_export_action(extension: str) -> Action:
 
 
 EXPORT_EXTENSIONS = publishing.EXTENSIONS
+IMPORT_SALT = "recommendations.import-chapter"
+IMPORT_MAX_AGE = 24 * 60 * 60  # seconds a preview may be confirmed for
+# The longest chapters are about 100 KB; the previewed text must also fit in the confirming POST
+# (DATA_UPLOAD_MAX_MEMORY_SIZE) after URL-encoding.
+IMPORT_MAX_BYTES = 256 * 1024
+
+
+class ChapterUploadForm(forms.Form):
+    """A chapter to preview; a refusal of the importer is the file's error."""
+
+    file = forms.FileField(label="Chapter", help_text="The country chapter as a UTF-8 text file.")
+    country = forms.CharField(
+        required=False,
+        max_length=100,
+        help_text="Optional: read from the chapter; if given, it must be the chapter's country.",
+    )
+    year = forms.IntegerField(
+        required=False,
+        min_value=2000,
+        max_value=2100,
+        help_text="Optional: read from the title line; needed when the chapter has none.",
+    )
+
+    parsed: importer.ParsedReport
+    existing: Report | None
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        upload = data.get("file")
+        if upload is None or self.errors:
+            return data
+        if upload.size is not None and upload.size > IMPORT_MAX_BYTES:
+            self.add_error(
+                "file",
+                f"Not imported: {upload.size:,} bytes; a chapter is at most "
+                f"{IMPORT_MAX_BYTES // 1024} KB.",
+            )
+            return data
+        try:
+            text = importer.decode(upload.read(), upload.name or "upload")
+            self.parsed = importer.parse_report(text, data.get("country") or None, data.get("year"))
+            self.existing = importer.existing_report(self.parsed)
+        except importer.ImportRefused as refused:
+            self.add_error("file", f"Not imported: {refused}")
+        return data
+
+    def confirmation(self) -> "ChapterConfirmForm":
+        """The preview's form: the stored text, and what to import it as, signed."""
+        data = self.cleaned_data
+        token = signing.dumps(
+            {
+                "sha256": sha256_hex(self.parsed.text),
+                "name": data["file"].name,
+                "country": data.get("country") or None,
+                "year": data.get("year"),
+            },
+            salt=IMPORT_SALT,
+        )
+        return ChapterConfirmForm(initial={"text": self.parsed.text, "token": token})
+
+
+class ChapterConfirmForm(forms.Form):
+    """The previewed text comes back; its SHA-256, signed, shows it is the text previewed."""
+
+    text = forms.CharField(widget=forms.HiddenInput, strip=False)
+    token = forms.CharField(widget=forms.HiddenInput)
+
+    parsed: importer.ParsedReport
+    name: str
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        if self.errors:
+            raise forms.ValidationError("The preview came back incomplete; upload the file again.")
+        try:
+            signed = signing.loads(data["token"], salt=IMPORT_SALT, max_age=IMPORT_MAX_AGE)
+        except signing.BadSignature as error:
+            raise forms.ValidationError(
+                "The preview is too old or was altered; upload the file again."
+            ) from error
+        text = importer.stored_text(data["text"])
+        if sha256_hex(text) != signed["sha256"]:
+            raise forms.ValidationError(
+                "The text sent back is not the text previewed; upload the file again."
+            )
+        try:
+            self.parsed = importer.parse_report(text, signed["country"], signed["year"])
+        except importer.ImportRefused as refused:
+            raise forms.ValidationError(f"Not imported: {refused}") from refused
+        self.name = signed["name"]
+        return data
 
 
 @admin.register(Report)
@@ -135,6 +234,7 @@ class ReportAdmin(SimpleHistoryAdmin):
     list_filter = ["tier", "year"]
     search_fields = ["slug", "country", "title"]
     readonly_fields = ["source_text", "source_sha256", "source_name", "imported_at"]
+    change_list_template = "admin/recommendations/report/change_list.html"
     fields = [
         "slug",
         "title",
@@ -161,8 +261,81 @@ class ReportAdmin(SimpleHistoryAdmin):
         )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        # Reports enter through import_tip_report, which keeps text and SHA-256 together.
+        # Reports enter through the importer (import_tip_report or "Import a chapter"), which
+        # keeps text and SHA-256 together.
         return False
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("recommendations.add_report")
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(self.import_chapter)
+        return [
+            path("import/", view, name="recommendations_report_import"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponseBase:
+        context = {**(extra_context or {}), "may_import": self.has_import_permission(request)}
+        return super().changelist_view(request, context)
+
+    def import_chapter(self, request: HttpRequest) -> HttpResponseBase:
+        """Upload a chapter, see what would be imported, confirm: the same checks as
+        import_tip_report, and nothing is written before the confirmation."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Import a chapter",
+        }
+        if request.method == "POST" and "token" in request.POST:
+            confirm = ChapterConfirmForm(request.POST)
+            if not confirm.is_valid():
+                upload = ChapterUploadForm()
+                context |= {"form": upload, "refusals": confirm.non_field_errors()}
+                return TemplateResponse(
+                    request, "admin/recommendations/report/import.html", context, status=400
+                )
+            try:
+                result = importer.store(confirm.parsed, name=confirm.name)
+            except importer.ImportRefused as refused:
+                context |= {"form": ChapterUploadForm(), "refusals": [f"Not imported: {refused}"]}
+                return TemplateResponse(
+                    request, "admin/recommendations/report/import.html", context, status=409
+                )
+            report = result.report
+            if result.created:
+                self.log_addition(request, report, "Imported from a chapter file.")
+                self.message_user(
+                    request,
+                    f"Imported {report.slug}: {report.recommendations.count()} recommendations.",
+                    messages.SUCCESS,
+                )
+            else:
+                self.message_user(
+                    request, f"{report.slug} is already stored with this exact text; unchanged."
+                )
+            return HttpResponseRedirect(
+                reverse("admin:recommendations_report_change", args=[report.pk])
+            )
+        form = ChapterUploadForm(
+            request.POST if request.method == "POST" else None,
+            request.FILES if request.method == "POST" else None,
+        )
+        if request.method == "POST" and form.is_valid():
+            context |= {
+                "title": "Import a chapter: preview",
+                "parsed": form.parsed,
+                "preview": importer.preview(form.parsed),
+                "existing": form.existing,
+                "confirm": form.confirmation(),
+            }
+            return TemplateResponse(request, "admin/recommendations/report/preview.html", context)
+        context["form"] = form
+        return TemplateResponse(request, "admin/recommendations/report/import.html", context)
 
     @admin.display(description="recommendations", ordering="recommendation_total")
     def recommendation_count(self, report: Report) -> int:
@@ -326,6 +499,98 @@ class RecommendationAdmin(SimpleHistoryAdmin):
     @admin.display(description="evidence items", ordering="evidence_total")
     def evidence_count(self, recommendation: Recommendation) -> int:
         return recommendation.evidence_total
+
+
+class LineageForm(forms.ModelForm):
+    class Meta:
+        model = Lineage
+        fields = ["previous", "change", "confirmed"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        new = cleaned.get("change") == Lineage.Change.NEW
+        if new and cleaned.get("previous") is not None:
+            self.add_error("previous", "A new recommendation has no previous one: clear it.")
+        if not new and cleaned.get("change") and cleaned.get("previous") is None:
+            self.add_error("previous", "Choose the earlier recommendation it repeats or revises.")
+        return cleaned
+
+
+@admin.register(Lineage)
+class LineageAdmin(SimpleHistoryAdmin):
+    """Proposed matches between years (recommendations/lineage.py); a coordinator confirms or
+    changes them. Saving confirms; the history keeps every change."""
+
+    form = LineageForm
+    list_display = ["recommendation", "report", "change", "previous", "similarity", "confirmed"]
+    list_filter = ["confirmed", "change", "recommendation__report"]
+    list_select_related = ["recommendation__report", "previous__report"]
+    search_fields = ["recommendation__text", "recommendation__short_title"]
+    readonly_fields = ["recommendation_text", "previous_text", "similarity"]
+    fields = [
+        "recommendation_text",
+        "previous",
+        "previous_text",
+        "change",
+        "similarity",
+        "confirmed",
+    ]
+    actions = ["confirm"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # proposed after each import
+
+    @admin.display(description="report", ordering="recommendation__report")
+    def report(self, lineage: Lineage) -> str:
+        return lineage.recommendation.report.slug
+
+    @admin.display(description="recommendation")
+    def recommendation_text(self, lineage: Lineage) -> str:
+        r = lineage.recommendation
+        return f"{r.report.year} · {r.number}. {r.text}"
+
+    @admin.display(description="previous recommendation's text")
+    def previous_text(self, lineage: Lineage) -> str:
+        return lineage.previous.text if lineage.previous else "—"
+
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelChoiceField | None:
+        if db_field.name == "previous" and request.resolver_match:
+            lineage = Lineage.objects.filter(
+                pk=request.resolver_match.kwargs.get("object_id")
+            ).select_related("recommendation__report")
+            if (found := lineage.first()) is not None:
+                report = found.recommendation.report
+                kwargs["queryset"] = (
+                    Recommendation.objects.filter(
+                        report__country=report.country, report__year__lt=report.year
+                    )
+                    .select_related("report")
+                    .order_by("-report__year", "number")
+                )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict | None = None
+    ) -> HttpResponseBase:
+        # Refused before the lookup: whether a row exists is not for those who may not see it.
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: Lineage, form: Any, change: bool) -> None:
+        obj.confirmed = True  # a coordinator has looked at it
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Confirm the selected matches", permissions=["change"])
+    def confirm(self, request: HttpRequest, queryset: QuerySet[Lineage]) -> None:
+        count = 0
+        for lineage in queryset.filter(confirmed=False):
+            lineage.confirmed = True
+            lineage.save()  # one by one: the history records each
+            count += 1
+        self.message_user(request, f"{count} match{'es' if count != 1 else ''} confirmed.")
 
 
 class EvidenceItemForm(forms.ModelForm):

@@ -15,7 +15,8 @@ COORDINATORS = "Coordinators"
 
 # (app label, model, codenames)
 COORDINATOR_PERMISSIONS = [
-    ("recommendations", "report", ["view_report", "change_report"]),
+    # add_report: importing a chapter in admin (the importer's upload, preview and confirm).
+    ("recommendations", "report", ["view_report", "add_report", "change_report"]),
     ("recommendations", "section", ["view_section"]),
     ("recommendations", "paragraph", ["view_paragraph"]),
     ("recommendations", "recommendation", ["view_recommendation", "change_recommendation"]),
@@ -40,6 +41,8 @@ COORDINATOR_PERMISSIONS = [
             "delete_responsibility",
         ],
     ),
+    ("recommendations", "lineage", ["view_lineage", "change_lineage"]),
+    ("recommendations", "historicallineage", ["view_historicallineage"]),
     ("recommendations", "sentmail", ["view_sentmail"]),
     (
         "recommendations",

@@ -236,13 +236,14 @@ class MatrixCell:
 
 
 def matrix_groups(report: Report, rows: list[Recommendation]) -> list[MatrixGroup]:
-    """The matrix's columns: every organization that has reviewers, a position on one of the
-    rows or a responsibility in the report, grouped government / NGOs / others, by name."""
+    """The matrix's columns: every organization that has reviewers for the report's country, a
+    position on one of the rows or a responsibility in the report, grouped government / NGOs /
+    others, by name."""
     shown = {org_id for r in rows for org_id in r.standing}
     organizations = (
         Organization.objects.filter(
             Q(pk__in=shown)
-            | Q(memberships__role=Membership.Role.REVIEWER)
+            | Q(memberships__role=Membership.Role.REVIEWER, country=report.country)
             | Q(leads__recommendation__report=report)
             | Q(supports__recommendation__report=report)
         )

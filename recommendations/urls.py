@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 
 from .views import (
+    changes,
     dashboard,
     exports,
     following,
@@ -30,8 +31,10 @@ urlpatterns = [
     path("", site.home, name="home"),
     path("ping/", site.ping, name="ping"),
     path("status.css", site.status_stylesheet, name="status_stylesheet"),
+    path("reports/", site.reports, name="reports"),
     path("reports/<slug:slug>/", dashboard.dashboard, name="dashboard"),
     path("reports/<slug:slug>/source/", source.source, name="source"),
+    path("reports/<slug:slug>/changes/", changes.changes, name="changes"),
     path("reports/<slug:slug>/export.<format:extension>", exports.export, name="export"),
     path("reports/<slug:slug>/snapshots/", snapshots.snapshots, name="snapshots"),
     path(
@@ -64,6 +67,11 @@ urlpatterns = [
         "reports/<slug:slug>/recommendations/<int:number>/follow/",
         following.follow,
         name="follow",
+    ),
+    path(
+        "reports/<slug:slug>/recommendations/<int:number>/carry-forward/",
+        changes.carry_forward,
+        name="carry_forward",
     ),
     path("unsubscribe/<str:token>/", unsubscribe.unsubscribe, name="unsubscribe"),
 ]

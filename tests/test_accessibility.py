@@ -26,6 +26,7 @@ from .conftest import (
     make_user,
 )
 from .test_browser import chromium, require, watch_csp
+from .test_lineage import import_veldoria
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -153,6 +154,12 @@ def test_every_page_passes_axe(live_server):
     with transaction.atomic():
         make_assessment(first, government, Status.PARTIALLY_IMPLEMENTED).cited_evidence.set(cited)
     newer = publish_snapshot(report, published_by=coordinator, title="Autumn status")
+    import_veldoria()
+    make_assessment(
+        Recommendation.objects.get(report__slug="veldoria-2024", number=1),
+        make_user("axe.veldoria", make_organization("Axe Veldoria", country="Veldoria")),
+        Status.IN_PROGRESS,
+    )
     base = live_server.url
     slug = f"{base}/reports/norway-2024"
 
@@ -182,6 +189,10 @@ def test_every_page_passes_axe(live_server):
         audit("dashboard, a filter error")
         page.goto(f"{slug}/source/")
         audit("source")
+        page.goto(f"{base}/reports/")
+        audit("reports index")
+        page.goto(f"{slug}/?as_of=2099-01-01")
+        audit("dashboard, an as-of error")
 
         page.goto(f"{slug}/recommendations/1/")
         audit("recommendation, with history and comments")
@@ -262,10 +273,55 @@ def test_every_page_passes_axe(live_server):
         audit("admin: change an evidence item")
         page.goto(f"{base}/admin/recommendations/recommendation/{first.pk}/change/")
         audit("admin: change a recommendation")
+        # Lineage between years: a recommendation with its chain, and what changed.
+        page.goto(f"{base}/reports/veldoria-2025/recommendations/1/")
+        audit("recommendation, with its lineage")
+        page.goto(f"{base}/reports/veldoria-2025/changes/")
+        audit("what changed between two years")
         context.close()
 
     assert not audit.violations, (
         f"{len(audit.violations)} accessibility violation(s):\n" + "\n".join(audit.violations)
     )
-    assert len(audit.audited) == 27
+    assert len(audit.audited) == 31
+    assert not refused, refused
+
+
+def test_chapter_import_pages_pass_axe(live_server, tmp_path):
+    """The admin's chapter import: the upload form, a refusal on it, and the preview."""
+    from playwright.sync_api import expect
+
+    source = axe_source()
+    coordinator = make_coordinator("axe.importer", first_name="Ida")
+    layouts = ROOT / "tests" / "chapters" / "layouts"
+    base = live_server.url
+
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        refused = watch_csp(page)
+        audit = Audit(page, source)
+        page.goto(f"{base}/accounts/login/")
+        page.get_by_label("Username").fill(coordinator.username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_load_state("load")
+
+        page.goto(f"{base}/admin/recommendations/report/import/")
+        audit("admin: import a chapter")
+        page.get_by_label("Chapter").set_input_files(str(layouts / "33-no-title.txt"))
+        page.get_by_role("button", name="Preview").click()
+        expect(page.locator("#id_file_error")).to_contain_text("no year")
+        audit("admin: import a chapter, refused")
+        page.get_by_label("Chapter").set_input_files(str(layouts / "11-bullets-dot.txt"))
+        page.get_by_role("button", name="Preview").click()
+        expect(page.get_by_role("button", name="Import this chapter")).to_be_visible()
+        audit("admin: import a chapter, preview")
+        context.close()
+
+    assert not audit.violations, (
+        f"{len(audit.violations)} accessibility violation(s):\n" + "\n".join(audit.violations)
+    )
+    assert len(audit.audited) == 3
     assert not refused, refused

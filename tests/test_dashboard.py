@@ -3,14 +3,44 @@
 import pytest
 from django.urls import reverse
 
-from recommendations.models import Status
+from recommendations.models import Report, Status, sha256_hex
 
-from .conftest import HTMX, make_assessment, rec_url
+from .conftest import HTMX, make_assessment, make_organization, make_user, rec_url
 
 
 def test_root_redirects_to_latest_report(client, people):
     client.force_login(people["ngo"])
     assert client.get("/")["Location"] == "/reports/norway-2024/"
+
+
+def test_root_takes_others_to_the_reports_index(client, people, norway):
+    client.force_login(people["coordinator"])  # no organization
+    assert client.get("/")["Location"] == "/reports/"
+    swede = make_user("swede", make_organization("Svenska nätverket", country="Sweden"))
+    client.force_login(swede)  # no Swedish report yet
+    assert client.get("/")["Location"] == "/reports/"
+
+
+def test_reports_index_lists_every_report_by_country_newest_first(client, people, norway):
+    older = Report.objects.create(
+        slug="norway-2023",
+        title="Norway 2023",
+        country="Norway",
+        year=2023,
+        tier=Report.Tier.TIER_1,
+        source_text="x",
+        source_sha256=sha256_hex("x"),
+        source_name="test",
+    )
+    client.force_login(people["ngo"])
+    page = client.get("/reports/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert html.index("/reports/norway-2024/") < html.index("/reports/norway-2023/")
+    assert "(your organization&#x27;s country)" in html or "(your organization's country)" in html
+    # Each report links the other years of its country.
+    dashboard = client.get("/reports/norway-2024/").content.decode()
+    assert f'href="/reports/{older.slug}/">2023</a>' in dashboard
 
 
 def test_dashboard_shows_positions_divergence_and_counts(client, people, norway):

@@ -7,7 +7,14 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from recommendations.models import Assessment, Comment, Membership, Organization
+from recommendations.models import (
+    Assessment,
+    Comment,
+    Lineage,
+    Membership,
+    Organization,
+    Report,
+)
 
 from .conftest import ROOT
 
@@ -18,7 +25,12 @@ def test_demo_data_creates_organizations_users_and_history(norway, capsys):
     out = capsys.readouterr().out
     assert "ngo.reviewer" in out and "demo-tracker-2024" in out
     kinds = sorted(Organization.objects.values_list("kind", flat=True))
-    assert kinds.count("NGO") == 2 and kinds.count("GOVERNMENT") == 2
+    assert kinds.count("NGO") == 3 and kinds.count("GOVERNMENT") == 2
+    # Beside Norway, the fictional Veldoria over three years, its lineage proposed.
+    veldoria = Report.objects.filter(country="Veldoria").order_by("year")
+    assert [r.year for r in veldoria] == [2023, 2024, 2025]
+    assert Lineage.objects.filter(recommendation__report=veldoria.last()).exists()
+    assert Organization.objects.get(country="Veldoria").memberships.count() == 1
     assert Membership.objects.filter(role="OBSERVER").count() == 1
     assert Assessment.objects.count() >= 5
     assert Comment.objects.count() >= 2

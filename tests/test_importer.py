@@ -1,13 +1,18 @@
+import io
 import itertools
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
-from recommendations.importer import draft_short_title, paragraph_spans
+from recommendations.importer import decode, draft_short_title, paragraph_spans, parse_report
 from recommendations.models import Paragraph, Recommendation, Report, Section, sha256_hex
+from recommendations.quotes import locate_quote
 
-from .conftest import SEED
+from .conftest import SEED, make_coordinator
 
 SECTION_ORDER = [
     "SUMMARY",
@@ -219,3 +224,719 @@ def test_draft_short_title_cuts_at_a_word():
     assert len(title) <= 60
     assert title.endswith("…")
     assert re.fullmatch(r"[\w ]+…", title)
+
+
+# --- Layouts: fictional chapters in every layout chapters come in (tests/chapters/layouts/)
+
+LAYOUTS = SEED.parent.parent.parent / "tests" / "chapters" / "layouts"
+SECTION_CODES = {
+    "S": "SUMMARY",
+    "R": "RECOMMENDATIONS",
+    "P1": "PROSECUTION",
+    "P2": "PROTECTION",
+    "P3": "PREVENTION",
+    "T": "TRAFFICKING_PROFILE",
+}
+# The layouts' recommendations come from one fictional list; a letter stands for the first two
+# words of one of them.
+FIRST_WORDS = dict(
+    zip(
+        "ABCDEFGHIJKL",
+        [
+            "Increase investigations",
+            "Screen all",
+            "Expand shelter",
+            "Adopt and",
+            "Train judges",
+            "Ensure victims",
+            "Publish annual",
+            "Strengthen labor",
+            "Provide interpreters",
+            "Establish a",
+            "Hold officials",
+            "Raise public",
+        ],
+        strict=True,
+    )
+)
+# file, country stored, tier, sections found, recommendations (letters of FIRST_WORDS) in order
+LAYOUT_TABLE = [
+    (
+        "01-star-joined",
+        "Veldoria",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "ABCDEFGHIJ",
+    ),
+    (
+        "02-heading-paragraph",
+        "Brannick",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "ABCDEF",
+    ),
+    (
+        "03-heading-line",
+        "Calvera",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "CDEFGHI",
+    ),
+    (
+        "04-heading-inline",
+        "Dunmere",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "ABCDE",
+    ),
+    (
+        "05-section-headings-caps",
+        "Estrava",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "ABCDEFGH",
+    ),
+    (
+        "06-section-headings-line",
+        "Fennland",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "DEFGHIJ",
+    ),
+    (
+        "07-headings-lowercase",
+        "Gallowan",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "ABCD",
+    ),
+    (
+        "08-summary-two-paragraphs",
+        "Harrowgate",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "ABCDEFG",
+    ),
+    (
+        "09-hard-wrapped",
+        "Istria Nova",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "ABCDEFGHI",
+    ),
+    (
+        "10-hard-wrapped-heading",
+        "Jorvik",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "BCDEFG",
+    ),
+    (
+        "11-bullets-dot",
+        "Kestrel",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "ABCDEF",
+    ),
+    (
+        "12-bullets-hyphen",
+        "Lindmoor",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "BCDEFG",
+    ),
+    (
+        "13-bullets-star",
+        "Marrow Isles",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "CDEFGH",
+    ),
+    (
+        "14-bullets-square",
+        "Norvale",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "DEFGHI",
+    ),
+    (
+        "15-bullets-no-heading",
+        "Orsk",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "ABCDE",
+    ),
+    (
+        "16-numbered-dot",
+        "Pellham",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "ABCDEFGHIJKL",
+    ),
+    (
+        "17-numbered-wrapped",
+        "Quillon",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "EFGHIJ",
+    ),
+    (
+        "18-bullets-blank-lines",
+        "Rosmarch",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "ABC",
+    ),
+    (
+        "19-nbsp-tier-line",
+        "Saltmarsh",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "ABCDE",
+    ),
+    (
+        "20-unicode-spaces",
+        "Tavergne",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "ABCDEF",
+    ),
+    (
+        "21-cr-only",
+        "Umberlund",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "ABCDEF",
+    ),
+    (
+        "22-crlf-bom",
+        "Vassmark",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "ABCDEFG",
+    ),
+    (
+        "23-single-newlines",
+        "Wendholm",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "ABCDEFGH",
+    ),
+    (
+        "24-single-newlines-bullets",
+        "Xanthe",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "CDEFG",
+    ),
+    (
+        "25-no-profile",
+        "Yarrowby",
+        "TIER_2",
+        "S R P1 P2 P3",
+        "ABCDEF",
+    ),
+    (
+        "26-profile-other-opening",
+        "Zelvan",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "ABCDE",
+    ),
+    (
+        "27-pillar-openings-reworded",
+        "Ambrosia",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "ABCDEF",
+    ),
+    (
+        "28-special-case",
+        "Borrowdale",
+        "SPECIAL_CASE",
+        "S R P1 P2 P3 T",
+        "ABCD",
+    ),
+    (
+        "29-colon-tier",
+        "Carthmoor",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "ABCDE",
+    ),
+    (
+        "30-watch-list",
+        "Dravia",
+        "TIER_2_WATCH_LIST",
+        "S R P1 P2 P3 T",
+        "ABCDEFGHI",
+    ),
+    (
+        "31-tier-3",
+        "Ebbmoor",
+        "TIER_3",
+        "S R P1 P2 P3 T",
+        "ABC",
+    ),
+    (
+        "32-tier-1-colon",
+        "Fallowmere",
+        "TIER_1",
+        "S R P1 P2 P3 T",
+        "ABCD",
+    ),
+    (
+        "33-no-title",
+        "Glenhaven",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "ABCDEF",
+    ),
+    (
+        "34-the-republic",
+        "The Republic of Ostmark",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "ABCDE",
+    ),
+    (
+        "35-apostrophe",
+        "Côte d’Azuria",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "ABCDEF",
+    ),
+    (
+        "36-no-title-capitals",
+        "Port Halloran",
+        "TIER_2_WATCH_LIST",
+        "S R P1 P2 P3 T",
+        "ABCD",
+    ),
+    (
+        "37-headings-only",
+        "Harlow Bay",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "ABCDEFG",
+    ),
+    (
+        "38-tabs",
+        "Irongate",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "ABCDE",
+    ),
+    (
+        "39-wrapped-bullets-crlf",
+        "Juniper Reach",
+        "TIER_2",
+        "S R P1 P2 P3 T",
+        "DEFGHIJK",
+    ),
+]
+NO_TITLE = {"33-no-title", "36-no-title-capitals"}  # the year comes from --year
+
+
+def layout_path(stem: str):
+    return LAYOUTS / f"{stem}.txt"
+
+
+def test_every_layout_file_is_in_the_table():
+    assert sorted(p.stem for p in LAYOUTS.glob("*.txt")) == [row[0] for row in LAYOUT_TABLE]
+    assert len(LAYOUT_TABLE) >= 25
+
+
+@pytest.mark.parametrize(
+    ("stem", "country", "tier", "sections", "first_words"),
+    LAYOUT_TABLE,
+    ids=[row[0] for row in LAYOUT_TABLE],
+)
+def test_layout_is_parsed_as_written(stem, country, tier, sections, first_words):
+    data = layout_path(stem).read_bytes()
+    parsed = parse_report(decode(data, stem), None, 2024 if stem in NO_TITLE else None)
+    assert (parsed.country, parsed.year, parsed.tier) == (country, 2024, tier)
+    assert [s.kind for s in parsed.sections] == [SECTION_CODES[c] for c in sections.split()]
+    expected = [FIRST_WORDS[letter] for letter in first_words]
+    assert [" ".join(r.text.split()[:2]) for r in parsed.recommendations] == expected
+    assert [r.number for r in parsed.recommendations] == list(range(1, len(expected) + 1))
+    text = parsed.text
+    # The stored text is the upload without its BOM and with LF line endings; nothing else.
+    assert text == data.decode("utf-8").removeprefix("\ufeff").replace("\r\n", "\n").replace(
+        "\r", "\n"
+    )
+    for recommendation in parsed.recommendations:
+        assert text[recommendation.span.start : recommendation.span.end] == recommendation.text
+        assert recommendation.text == recommendation.text.strip()
+        assert recommendation.text.endswith(".")
+        assert not recommendation.text.startswith(("•", "-", "*", "▪", "PRIORITIZED"))
+    for section in parsed.sections:
+        for paragraph in section.paragraphs:
+            piece = text[paragraph.start : paragraph.end]
+            assert piece == piece.strip()
+            assert piece.casefold().rstrip(":") not in {
+                "prosecution",
+                "protection",
+                "prevention",
+                "trafficking profile",
+                "prioritized recommendations",
+                "summary",
+            }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("stem", [row[0] for row in LAYOUT_TABLE])
+def test_layout_imports_with_offsets_that_slice_the_stored_text(stem):
+    call_command(
+        "import_tip_report",
+        str(layout_path(stem)),
+        year=2024 if stem in NO_TITLE else None,
+        verbosity=0,
+    )
+    report = Report.objects.get()
+    text = report.source_text
+    assert report.source_sha256 == sha256_hex(text)
+    assert "\r" not in text and not text.startswith("\ufeff")
+    for span in [*report.sections.all(), *report.paragraphs.all()]:
+        assert 0 <= span.start_offset < span.end_offset <= len(text)
+        assert span.source_slice == span.source_slice.strip()
+    for recommendation in report.recommendations.all():
+        assert text[recommendation.start_offset : recommendation.end_offset] == recommendation.text
+        assert not recommendation.integrity_errors()
+        section = report.section_at(recommendation.start_offset, recommendation.end_offset)
+        assert section is not None and section.kind == "RECOMMENDATIONS"
+    for paragraph in report.paragraphs.all():
+        assert (
+            paragraph.section.start_offset
+            <= paragraph.start_offset
+            < paragraph.end_offset
+            <= paragraph.section.end_offset
+        )
+
+
+@pytest.mark.django_db
+def test_a_quote_across_a_wrapped_line_is_found_verbatim():
+    run_import(layout_path("09-hard-wrapped"), country="Istria Nova")
+    report = Report.objects.get()
+    recommendation = report.recommendations.get(number=1)
+    assert "\n" in recommendation.text  # the stored text keeps the line break
+    location = locate_quote(report, recommendation.text)
+    assert (location.start, location.end) == (
+        recommendation.start_offset,
+        recommendation.end_offset,
+    )
+
+
+@pytest.mark.django_db
+def test_country_is_matched_loosely_and_stored_as_the_chapter_spells_it():
+    run_import(layout_path("35-apostrophe"), country="cote d'azuria")
+    run_import(layout_path("34-the-republic"), country="Republic of Ostmark")
+    assert sorted(Report.objects.values_list("country", "slug")) == [
+        ("Côte d’Azuria", "cote-dazuria-2024"),
+        ("The Republic of Ostmark", "the-republic-of-ostmark-2024"),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_later_year_keeps_the_spelling_already_stored(tmp_path):
+    run_import(layout_path("34-the-republic"), country=None, year=None)
+    later = layout_path("34-the-republic").read_text(encoding="utf-8")
+    later = later.replace("2024 Trafficking", "2025 Trafficking").replace(
+        "Report: The Republic of Ostmark", "Report: Republic of Ostmark"
+    )
+    run_import(write(tmp_path, later), country=None, year=None)
+    assert set(Report.objects.values_list("country", flat=True)) == {"The Republic of Ostmark"}
+
+
+def star_chapter() -> str:
+    return layout_path("01-star-joined").read_text(encoding="utf-8")
+
+
+def replaced(old: str, new: str, source: str = "01-star-joined") -> str:
+    text = layout_path(source).read_text(encoding="utf-8")
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+def recommendations_paragraph() -> str:
+    return star_chapter().split("\n\n")[3]
+
+
+def without_blank_lines_wrapped() -> str:
+    text = layout_path("23-single-newlines").read_text(encoding="utf-8")
+    return text.replace("trafficking indicators before", "trafficking indicators\nbefore", 1)
+
+
+REFUSED = [
+    (
+        "too many",
+        lambda: replaced(
+            recommendations_paragraph(), " * ".join([recommendations_paragraph()] * 3)[:-1] + "."
+        ),
+        {},
+        "Found 30 recommendations; a chapter has at most 20",
+    ),
+    (
+        "a heading in the list",
+        lambda: replaced(
+            "Increase investigations",
+            "PRIORITIZED RECOMMENDATIONS:\n\nVICTIM IDENTIFICATION\n\nIncrease investigations",
+        ),
+        {},
+        "recommendation 1 of 11 looks like a heading: 'VICTIM IDENTIFICATION'",
+    ),
+    (
+        "a recommendation of two words",
+        lambda: replaced(" * Screen all", " * Protect victims. * Screen all"),
+        {},
+        "recommendation 2 of 11 has fewer than 4 words: 'Protect victims.'",
+    ),
+    (
+        "a line wrapped without blank lines",
+        without_blank_lines_wrapped,
+        {},
+        "recommendation 2 of 9 ends in the middle of a sentence",
+    ),
+    (
+        "no protection section",
+        lambda: replaced("The government maintained protection efforts.", "Shelters stayed open."),
+        {},
+        "sections not found: PROTECTION; found PROSECUTION, PREVENTION, TRAFFICKING_PROFILE",
+    ),
+    (
+        "sections out of order",
+        lambda: (
+            replaced("The government maintained protection efforts.", "PLACEHOLDER")
+            .replace(
+                "The government increased prevention efforts.",
+                "The government maintained protection efforts.",
+            )
+            .replace("PLACEHOLDER", "The government increased prevention efforts.")
+        ),
+        {},
+        "out of order",
+    ),
+    (
+        "no recommendations",
+        lambda: replaced("\n\n" + recommendations_paragraph(), ""),
+        {},
+        "no recommendations found",
+    ),
+    (
+        "one recommendation",
+        lambda: replaced(
+            recommendations_paragraph(),
+            "PRIORITIZED RECOMMENDATIONS:\n\n" + recommendations_paragraph().split(" * ")[0],
+        ),
+        {},
+        "no recommendations found: found 1",
+    ),
+    (
+        "a paragraph after the list",
+        lambda: replaced(
+            "\n\nThe government increased law enforcement",
+            "\n\nSee the annex for details on this topic.\n\nThe government increased law "
+            "enforcement",
+        ),
+        {},
+        "neither: 'See the annex",
+    ),
+    ("another country", star_chapter, {"country": "Ostmark"}, "not the country 'Ostmark'"),
+    ("another year", star_chapter, {"year": 2023}, "does not name the year 2023"),
+    (
+        "no title and no year",
+        lambda: layout_path("33-no-title").read_text(encoding="utf-8"),
+        {},
+        "no year",
+    ),
+    ("no tier line", lambda: replaced("VELDORIA (Tier 2)", "VELDORIA"), {}, "no tier line"),
+    (
+        "no such tier",
+        lambda: replaced("(Tier 2)", "(Tier 1 Watch List)"),
+        {},
+        "no such tier",
+    ),
+    (
+        "title and tier line disagree",
+        lambda: replaced("VELDORIA (Tier 2)", "OSTMARK (Tier 2)"),
+        {},
+        "the title names 'Veldoria' but the tier line 'OSTMARK'",
+    ),
+    (
+        "a year before 2000 in the title",
+        lambda: replaced("2024 Trafficking", "1999 Trafficking"),
+        {},
+        "four digits, 2000 to 2100, not 1999",
+    ),
+    (
+        "two headings of one section",
+        lambda: replaced(
+            "PROTECTION\n",
+            "PROTECTION\n\nA shelter opened.\n\nPROTECTION\n",
+            "05-section-headings-caps",
+        ),
+        {},
+        "two PROTECTION headings",
+    ),
+    (
+        "a heading with nothing under it",
+        lambda: replaced(
+            "PROTECTION\n\nThe government maintained protection efforts. Authorities identified 48 "
+            "victims, including 11 children, and referred all of them to care. The government "
+            "funded two shelters run by NGOs.\n\nVictims could receive a renewable residence "
+            "permit of six months. Observers reported that some victims were fined for "
+            "immigration offenses before anyone screened them.\n\n",
+            "PROTECTION\n\n",
+            "05-section-headings-caps",
+        ),
+        {},
+        "the PROTECTION section has no paragraph",
+    ),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "make_text", "options", "message"), REFUSED, ids=[row[0] for row in REFUSED]
+)
+def test_implausible_input_is_refused_naming_what_was_found(
+    tmp_path, name, make_text, options, message
+):
+    path = write(tmp_path, make_text())
+    with pytest.raises(CommandError, match=re.escape(message)):
+        call_command("import_tip_report", str(path), verbosity=0, **options)
+    assert not Report.objects.exists()
+    assert not Section.objects.exists()
+    assert not Paragraph.objects.exists()
+    assert not Recommendation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_dry_run_prints_the_preview_and_writes_nothing():
+    out = io.StringIO()
+    call_command("import_tip_report", str(layout_path("16-numbered-dot")), dry_run=True, stdout=out)
+    printed = out.getvalue()
+    assert "Title: 2024 Trafficking in Persons Report: Pellham" in printed
+    assert "Country: Pellham" in printed
+    assert "Year: 2024" in printed
+    assert "Tier: Tier 2" in printed
+    assert "  Prosecution (2 paragraphs): The government increased law enforcement efforts." in (
+        printed
+    )
+    assert "  1. Increase investigations and prosecutions of labor trafficking crimes" in printed
+    assert "  12. Raise public awareness" in printed
+    assert "Dry run: nothing written." in printed
+    assert not Report.objects.exists()
+    assert not Section.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("year", ["24", "20245", "1999", "abcd"])
+def test_a_year_that_is_not_four_digits_is_a_clear_error(year):
+    with pytest.raises(
+        CommandError, match=f"--year must have four digits, 2000 to 2100, not '{year}'"
+    ):
+        call_command("import_tip_report", str(layout_path("33-no-title")), "--year", year)
+    assert not Report.objects.exists()
+
+
+# --- Admin: upload, preview, confirm
+
+IMPORT_URL = "/admin/recommendations/report/import/"
+
+
+@pytest.fixture
+def coordinator_client(client, db):
+    client.force_login(make_coordinator("importing.coordinator"))
+    return client
+
+
+def upload(client, stem: str, **fields):
+    data = layout_path(stem).read_bytes()
+    file = SimpleUploadedFile(f"{stem}.txt", data, content_type="text/plain")
+    return client.post(IMPORT_URL, {"file": file, "country": "", "year": "", **fields})
+
+
+def test_report_list_offers_the_import_to_coordinators(coordinator_client):
+    page = coordinator_client.get("/admin/recommendations/report/")
+    assert f'href="{IMPORT_URL}"' in page.content.decode()
+    assert coordinator_client.get(IMPORT_URL).status_code == 200
+
+
+def test_staff_without_the_permission_neither_sees_nor_reaches_the_import(client, db):
+    staff = get_user_model().objects.create_user("plain.staff", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_report"))
+    client.force_login(staff)
+    page = client.get("/admin/recommendations/report/")
+    assert page.status_code == 200
+    assert IMPORT_URL not in page.content.decode()
+    assert client.get(IMPORT_URL).status_code == 403
+    assert upload(client, "11-bullets-dot").status_code == 403
+    assert not Report.objects.exists()
+
+
+def test_upload_previews_then_confirm_imports(coordinator_client):
+    preview = upload(coordinator_client, "17-numbered-wrapped")
+    assert preview.status_code == 200
+    html = preview.content.decode()
+    assert "2024 Trafficking in Persons Report: Quillon" in html
+    assert "Tier 2" in html
+    assert "Train judges and prosecutors on victim-centered" in html
+    assert "Import this chapter" in html
+    assert not Report.objects.exists()  # nothing before the confirmation
+
+    confirm = preview.context["confirm"]
+    response = coordinator_client.post(
+        IMPORT_URL, {"text": confirm.initial["text"], "token": confirm.initial["token"]}
+    )
+    report = Report.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/admin/recommendations/report/{report.pk}/change/"
+    assert (report.country, report.year, report.recommendations.count()) == ("Quillon", 2024, 6)
+    assert report.source_name == "17-numbered-wrapped.txt"
+    assert report.source_text == layout_path("17-numbered-wrapped").read_text(encoding="utf-8")
+    page = coordinator_client.get(response["Location"])
+    assert "Imported quillon-2024: 6 recommendations." in page.content.decode()
+
+
+def test_confirm_survives_the_browser_sending_crlf(coordinator_client):
+    confirm = upload(coordinator_client, "39-wrapped-bullets-crlf").context["confirm"]
+    text = confirm.initial["text"].replace("\n", "\r\n")
+    coordinator_client.post(IMPORT_URL, {"text": text, "token": confirm.initial["token"]})
+    assert Report.objects.get().recommendations.count() == 8
+
+
+@pytest.mark.parametrize("tamper", ["text", "token"])
+def test_a_tampered_confirmation_is_refused(coordinator_client, tamper):
+    confirm = upload(coordinator_client, "11-bullets-dot").context["confirm"]
+    data = {"text": confirm.initial["text"], "token": confirm.initial["token"]}
+    if tamper == "text":
+        data["text"] = data["text"].replace("Kestrel", "Kestral")
+    else:
+        data["token"] = data["token"][:-2] + "xx"
+    response = coordinator_client.post(IMPORT_URL, data)
+    assert response.status_code == 400
+    assert "upload the file again" in response.content.decode()
+    assert not Report.objects.exists()
+
+
+def test_a_refusal_is_shown_on_the_upload_form(coordinator_client):
+    response = upload(coordinator_client, "33-no-title")
+    assert response.status_code == 200
+    assert "Not imported: no year" in response.content.decode()
+    assert "Import this chapter" not in response.content.decode()
+    response = upload(coordinator_client, "33-no-title", year="24")
+    assert "greater than or equal to 2000" in response.content.decode()
+    response = upload(coordinator_client, "33-no-title", year="2024", country="Ostmark")
+    assert "not the country" in response.content.decode()
+    assert not Report.objects.exists()
+
+
+def test_an_oversize_or_undecodable_upload_is_refused(coordinator_client):
+    big = SimpleUploadedFile("big.txt", b"x" * (300 * 1024), content_type="text/plain")
+    response = coordinator_client.post(IMPORT_URL, {"file": big})
+    assert "a chapter is at most 256 KB" in response.content.decode()
+    latin1 = SimpleUploadedFile("latin1.txt", "Côte".encode("latin-1"), content_type="text/plain")
+    response = coordinator_client.post(IMPORT_URL, {"file": latin1})
+    assert "not UTF-8 text" in response.content.decode()
+    assert not Report.objects.exists()

@@ -49,11 +49,18 @@ EXPECTED = {
     "ping": {"GET": (None, everyone(200))},
     "favicon": {"GET": (None, {"anonymous": REDIRECT, **dict.fromkeys(READERS, REDIRECT)})},
     "status_stylesheet": {"GET": (None, {"anonymous": 200, **dict.fromkeys(READERS, 200)})},
+    "reports": {"GET": (None, everyone(200))},
     "dashboard": {"GET": (None, everyone(200))},
     "source": {"GET": (None, everyone(200))},
+    # Norway 2024 has no earlier year: a page saying so.
+    "changes": {"GET": (None, everyone(200))},
     "recommendation": {"GET": (None, everyone(200))},
     "assess": {"POST": (ASSESS, writers(REDIRECT))},
     "comment": {"POST": ({"body": "Matrix comment."}, writers(REDIRECT))},
+    # Nothing to carry forward on Norway 2024 (no earlier year): writers are sent back.
+    "carry_forward": {
+        "POST": ({"status": "IN_PROGRESS", "rationale": "Matrix."}, writers(REDIRECT))
+    },
     # Following is reading (observers too), but takes a membership.
     "follow": {"POST": ({"follow": "1"}, {**writers(REDIRECT), "observer": REDIRECT})},
     # No log-in: the signed token in the address is the proof (a valid one here).
@@ -252,3 +259,28 @@ def test_admin_is_for_staff_only(client, users):
         if response.status_code >= 500:
             wrong.append(f"{path} as superuser: {response.status_code}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_only_those_who_may_add_reports_reach_the_chapter_import(client, users):
+    """The admin's "Import a chapter" pages take the add_report permission, which the
+    Coordinators group holds; staff status alone is not enough."""
+    url = reverse("admin:recommendations_report_import")
+    expected = {
+        "anonymous": "admin login",
+        "observer": "admin login",
+        "ngo": "admin login",
+        "government": "admin login",
+        "staff": 403,
+        "coordinator": 200,
+        "superuser": 200,
+    }
+    wrong = []
+    for role, outcome_expected in expected.items():
+        login_as(client, users, role)
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            got = "admin login" if refused_to_log_in(response) else response.status_code
+            if got != outcome_expected:
+                wrong.append(f"{method.upper()} {url} as {role}: {got}, not {outcome_expected}")
+    assert not wrong, "\n".join(wrong)
+    assert Report.objects.count() == 1

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from ..filters import end_of_day, start_of_day
+from ..lineage import Link, backward, country_links, previous_report
 from ..models import (
     Assessment,
     EvidenceItem,
@@ -142,6 +143,40 @@ def responsible_record(responsibility: Responsibility | None) -> dict:
     }
 
 
+def lineage_record(pk: int, year: int, links: dict[int, Link]) -> dict:
+    """How recommendation `pk` (of a report of `year`) relates to the previous year's report of
+    its country; NEW when it has no lineage row."""
+    link = links.get(pk)
+    if link is None:
+        return {"previous": None, "change": "NEW", "first_year": year, "years_recommended": 1}
+    steps = backward(pk, links)
+    return {
+        "previous": link.previous_label,
+        "change": link.change,
+        "first_year": steps[-1].previous_year if steps else link.year,
+        "years_recommended": len(steps) + 1,
+    }
+
+
+def dropped_records(report: Report, links: dict[int, Link]) -> list[dict]:
+    """The previous year's recommendations that no recommendation of this report carries on."""
+    carried = {link.previous_id for link in links.values() if link.report_id == report.pk}
+    earlier = previous_report(report)
+    if earlier is None:
+        return []
+    return [
+        {
+            "id": f"{earlier.slug}/{r.number}",
+            "number": r.number,
+            "year": earlier.year,
+            "short_title": r.short_title,
+            "text": r.text,
+        }
+        for r in earlier.recommendations.order_by("number")
+        if r.pk not in carried
+    ]
+
+
 def build_document(
     report: Report,
     recommendations: QuerySet[Recommendation],
@@ -185,6 +220,7 @@ def build_document(
     }
     evidence = EvidenceItem.objects.filter(pk__in=evidence_ids).select_related("section")
 
+    lineage_links = country_links(report.country)
     recommendation_records = []
     for r in rows:
         matrix = matrix_row(r, groups)
@@ -218,6 +254,7 @@ def build_document(
                 ],
                 "evidence_count": r.evidence_total,
                 "comment_count": r.comment_total,
+                "lineage": lineage_record(r.pk, report.year, lineage_links),
             }
         )
 
@@ -237,6 +274,7 @@ def build_document(
         "filters": {key: value for key, value in (filters or {}).items() if value},
         "statuses": [{"value": value, "label": label} for value, label in Status.choices],
         "recommendations": recommendation_records,
+        "dropped": dropped_records(report, lineage_links),
         "assessments": assessments,
         "evidence": [
             {

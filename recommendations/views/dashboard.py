@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from ..filters import DEFAULT_SORT, SIDES, SORT_COLUMNS, RecommendationFilter
+from ..lineage import recommended_since
 from ..models import Report, attach_positions
 from ..presentation import matrix_groups, matrix_row, status_summary
 from ._shared import HtmxHttpRequest, wants_partial
@@ -70,6 +71,9 @@ def dashboard(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     filterset = RecommendationFilter(
         params or None, queryset=report.recommendations.all(), request=request
     )
+    other_years = list(
+        Report.objects.filter(country=report.country).exclude(pk=report.pk).order_by("-year")
+    )
     valid = filterset.is_valid() if filterset.is_bound else True
     cycle = filterset.current_cycle()
     recommendations = (
@@ -89,7 +93,10 @@ def dashboard(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     sort = filterset.sorting()
     context = {
         "report": report,
+        "other_years": other_years,
+        "previous_year": next((o.year for o in other_years if o.year < report.year), None),
         "filterset": filterset,
+        "since": recommended_since(report),
         "rows": rows,
         "groups": groups,
         "day": filterset.day(),

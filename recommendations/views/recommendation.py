@@ -10,6 +10,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
 from ..forms import AssessmentForm, CommentForm, ascii_integer
+from ..lineage import lineage_panel
 from ..models import (
     Assessment,
     Recommendation,
@@ -98,6 +99,8 @@ def _full_page(
     context = _context(request, recommendation, assess_form, comment_form)
     context["evidence_groups"] = evidence_groups(recommendation)
     context["timeline"] = status_timeline(recommendation)
+    writer = context["membership"] if context["can_write"] else None
+    context["lineage"] = lineage_panel(recommendation, context["positions"], writer)
     return render(request, TEMPLATE, context, status=status)
 
 

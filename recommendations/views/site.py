@@ -1,19 +1,45 @@
 from django.contrib.auth.decorators import login_not_required
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
-from ..models import Report
+from ..models import Report, membership_of
 from ..status import stylesheet
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    report = Report.objects.order_by("-year", "country").first()
-    if report is None:
+    """The latest report of the user's organization's country; the reports index for everyone
+    else (coordinators, staff) or when their country has no report yet."""
+    if not Report.objects.exists():
         return render(request, "recommendations/no_reports.html", status=404)
-    return redirect(report)
+    membership = membership_of(request.user)
+    if membership is not None:
+        report = Report.objects.filter(country=membership.organization.country).first()
+        if report is not None:
+            return redirect(report)
+    return redirect("reports")
+
+
+@require_GET
+def reports(request: HttpRequest) -> HttpResponse:
+    """Every report, by country, then year, newest first."""
+    by_country: dict[str, list[Report]] = {}
+    for report in Report.objects.annotate(listed_recommendations=Count("recommendations")).order_by(
+        "country", "-year"
+    ):
+        by_country.setdefault(report.country, []).append(report)
+    membership = membership_of(request.user)
+    return render(
+        request,
+        "recommendations/reports.html",
+        {
+            "countries": sorted(by_country.items()),
+            "own_country": membership.organization.country if membership else "",
+        },
+    )
 
 
 @require_GET

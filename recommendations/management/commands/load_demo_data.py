@@ -1,6 +1,7 @@
 """Demo organizations, users, assessments and comments for `make run`. Never for production."""
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from recommendations.importer import import_report
 from recommendations.models import (
     Assessment,
     Comment,
@@ -30,6 +32,23 @@ ORGANIZATIONS = [
     ("Demo Anti-Trafficking Network", "Demo ATN", Organization.Kind.NGO),
     ("Demo Migrant Rights Centre", "Demo MRC", Organization.Kind.NGO),
     ("Demo Embassy", "Demo Embassy", Organization.Kind.OTHER),
+    ("Demo Veldoria Watch", "Demo VW", Organization.Kind.NGO),
+]
+# Organizations of another country than the demo report's (they assess that country only).
+ORGANIZATION_COUNTRIES = {"Demo VW": "Veldoria"}
+# A clearly fictional country over three years, so that lineage between years can be seen.
+FICTIONAL_CHAPTERS = [
+    (
+        Path(settings.BASE_DIR) / "fixtures" / "sources" / "fictional" / f"tip-{year}-veldoria.txt",
+        year,
+    )
+    for year in (2023, 2024, 2025)
+]
+# year, recommendation number, status, rationale, days ago (by Demo Veldoria Watch)
+FICTIONAL_ASSESSMENTS = [
+    (2024, 1, Status.NO_PROGRESS, "No labour trafficking case reached court this year.", 50),
+    (2024, 2, Status.IN_PROGRESS, "Screening started at two of five detention centres.", 45),
+    (2024, 3, Status.PARTIALLY_IMPLEMENTED, "Shelters funded, but only in the capital.", 40),
 ]
 # username, full name, organization short name, role (None: coordinator without membership)
 USERS = [
@@ -42,6 +61,7 @@ USERS = [
     ("ngo.colleague", "Nils Network", "Demo ATN", Membership.Role.REVIEWER),
     ("ngo2.reviewer", "Mads Migrant", "Demo MRC", Membership.Role.REVIEWER),
     ("observer", "Olga Observer", "Demo Embassy", Membership.Role.OBSERVER),
+    ("veldoria.reviewer", "Vera Veldoria", "Demo VW", Membership.Role.REVIEWER),
 ]
 # recommendation number, organization short name, status, rationale, days ago
 ASSESSMENTS = [
@@ -129,7 +149,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in at /accounts/login/ as:"))
         for username, full_name, organization, role in USERS:
             self.stdout.write(
-                f"  {username:<15} password {DEMO_PASSWORD}  — {full_name}, "
+                f"  {username:<17} password {DEMO_PASSWORD}  — {full_name}, "
                 + describe_role(organization, role)
             )
         if not created:
@@ -142,7 +162,10 @@ class Command(BaseCommand):
         organizations = {}
         for name, short_name, kind in ORGANIZATIONS:
             organizations[short_name] = Organization.objects.create(
-                name=name, short_name=short_name, kind=kind, country=report.country
+                name=name,
+                short_name=short_name,
+                kind=kind,
+                country=ORGANIZATION_COUNTRIES.get(short_name, report.country),
             )
         users: dict[str | None, Any] = {}
         for username, full_name, organization, role in USERS:
@@ -186,6 +209,20 @@ class Command(BaseCommand):
                 target_date=today + timedelta(days=days) if days is not None else None,
             )
             responsibility.supporting.set([organizations[name] for name in supporting])
+        fictional = {}
+        for path, year in FICTIONAL_CHAPTERS:
+            result = import_report(path.read_bytes(), name=path.name, country="Veldoria", year=year)
+            fictional[year] = result.report
+        for year, number, status, rationale, days_ago in FICTIONAL_ASSESSMENTS:
+            Assessment.objects.create(
+                recommendation=fictional[year].recommendations.get(number=number),
+                cycle=cycle,
+                organization=organizations["Demo VW"],
+                author=users["Demo VW"],
+                status=status,
+                rationale=rationale,
+                created_at=now - timedelta(days=days_ago),
+            )
         for number, username, body in COMMENTS:
             author = users[username]
             Comment.objects.create(
