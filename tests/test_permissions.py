@@ -15,9 +15,21 @@ from recommendations.mail import Topic, unsubscribe_token
 from recommendations.models import Report, Snapshot
 from recommendations.publishing.snapshots import publish_snapshot
 
+from .conftest import make_organization, make_user
+
 # staff: is_staff and nothing else; coordinator: staff in the Coordinators group.
-ROLES = ["anonymous", "observer", "ngo", "government", "staff", "coordinator", "superuser"]
-READERS = ["observer", "ngo", "government", "staff", "coordinator", "superuser"]
+# foreign: a reviewer of another country's organization: reads everything, writes on Norway nothing.
+ROLES = [
+    "anonymous",
+    "observer",
+    "ngo",
+    "government",
+    "foreign",
+    "staff",
+    "coordinator",
+    "superuser",
+]
+READERS = ["observer", "ngo", "government", "foreign", "staff", "coordinator", "superuser"]
 LOGIN = "login"  # a redirect to the log-in page
 REDIRECT = "redirect"  # any other redirect
 
@@ -33,6 +45,7 @@ def writers(ok) -> dict:
         "observer": 403,
         "ngo": ok,
         "government": ok,
+        "foreign": 403,  # reviewers write only on their own country's reports
         "staff": 403,  # a coordinator has no organization to speak for
         "coordinator": 403,
         "superuser": 403,
@@ -47,6 +60,10 @@ PUBLISH_OUTCOMES = {**everyone(403), "coordinator": REDIRECT, "superuser": REDIR
 EXPECTED = {
     "home": {"GET": (None, everyone(REDIRECT))},
     "ping": {"GET": (None, everyone(200))},
+    # The language switcher: everyone, the log-in page too; back to `next`.
+    "set_language": {
+        "POST": ({"language": "nb", "next": "/reports/"}, {role: REDIRECT for role in ROLES})
+    },
     "favicon": {"GET": (None, {"anonymous": REDIRECT, **dict.fromkeys(READERS, REDIRECT)})},
     "status_stylesheet": {"GET": (None, {"anonymous": 200, **dict.fromkeys(READERS, 200)})},
     "reports": {"GET": (None, everyone(200))},
@@ -61,8 +78,11 @@ EXPECTED = {
     "carry_forward": {
         "POST": ({"status": "IN_PROGRESS", "rationale": "Matrix."}, writers(REDIRECT))
     },
-    # Following is reading (observers too), but takes a membership.
-    "follow": {"POST": ({"follow": "1"}, {**writers(REDIRECT), "observer": REDIRECT})},
+    # Following is reading (observers too, and whatever the report's country), but takes a
+    # membership.
+    "follow": {
+        "POST": ({"follow": "1"}, {**writers(REDIRECT), "observer": REDIRECT, "foreign": REDIRECT})
+    },
     # No log-in: the signed token in the address is the proof (a valid one here).
     "unsubscribe": {
         "GET": (None, {role: 200 for role in ROLES}),
@@ -143,6 +163,7 @@ def users(norway, people, superuser):
         "observer": people["observer"],
         "ngo": people["ngo"],
         "government": people["gov"],
+        "foreign": make_user("swede", make_organization("Svenska nätverket", country="Sweden")),
         "staff": people["staff"],
         "coordinator": people["coordinator"],
         "superuser": superuser,
