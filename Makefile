@@ -8,7 +8,7 @@ FIXTURES := fixtures/review_cycles.json fixtures/norway-2024.json
 # package-lock.json pins (with its SHA-512), into node_modules/.
 AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: run test lint deploy-check load-check bench bench-smoke setup db axe
+.PHONY: run test lint messages-check deploy-check load-check bench bench-smoke setup db axe
 
 $(STAMP): requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python >= 3.12 is needed (Django 6.1); set PYTHON=python3.12")'
@@ -46,6 +46,16 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	DJANGO_DEBUG=1 $(BIN)/mypy
 	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+	$(MAKE) messages-check
+
+# The committed Norwegian catalogue (locale/nb) compiles without errors and the committed .mo is
+# what it compiles to (tests/test_i18n.py checks that every entry is translated, none fuzzy).
+# After editing django.po: `DJANGO_DEBUG=1 .venv/bin/python manage.py compilemessages -l nb`.
+messages-check:
+	@command -v msgfmt >/dev/null || { echo "msgfmt is missing: apt-get install gettext"; exit 1; }
+	msgfmt --check -o $(VENV)/nb-check.mo locale/nb/LC_MESSAGES/django.po
+	cmp $(VENV)/nb-check.mo locale/nb/LC_MESSAGES/django.mo || { echo "locale/nb/LC_MESSAGES/django.mo is out of date: run compilemessages -l nb"; exit 1; }
+	rm -f $(VENV)/nb-check.mo
 
 # Production settings (DEBUG off, a real secret key, a host name) must pass Django's deploy checks.
 deploy-check: $(STAMP)

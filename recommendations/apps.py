@@ -7,7 +7,10 @@ class RecommendationsConfig(AppConfig):
     name = "recommendations"
 
     def ready(self) -> None:
-        from . import audit  # noqa: F401  (connects the audit baseline signal)
+        from . import (
+            audit,  # noqa: F401  (connects the audit baseline signal)
+            languages,  # noqa: F401  (connects the log-in signal)
+        )
         from .database_roles import grant_app_role
         from .groups import ensure_coordinators_group
 

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.expressions import OrderBy
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .models import (
     Organization,
@@ -84,7 +85,9 @@ def sort_expression(column: str) -> Case | F:
 
 def few_enough_words(value: str) -> None:
     if len(value.split()) > MAX_SEARCH_WORDS:
-        raise ValidationError(f"Search for at most {MAX_SEARCH_WORDS} words.")
+        raise ValidationError(
+            _("Search for at most %(count)s words.") % {"count": MAX_SEARCH_WORDS}
+        )
 
 
 class DashboardFilterForm(forms.Form):
@@ -92,9 +95,9 @@ class DashboardFilterForm(forms.Form):
         cleaned = super().clean() or {}
         day, cycle = cleaned.get("as_of"), cleaned.get("cycle")
         if day and cycle:
-            raise ValidationError("Choose a date or a past cycle, not both.")
+            raise ValidationError(_("Choose a date or a past cycle, not both."))
         if day and day > timezone.localdate():
-            raise ValidationError("“As of” cannot be in the future.")
+            raise ValidationError(_("“As of” cannot be in the future."))
         return cleaned
 
 
@@ -103,45 +106,47 @@ class RecommendationFilter(django_filters.FilterSet):
 
     q = django_filters.CharFilter(
         method="search",
-        label="Search",
+        label=_("Search"),
         max_length=MAX_SEARCH_LENGTH,
         validators=[few_enough_words],
     )
     status = django_filters.ChoiceFilter(
         choices=status_choices_with_not_assessed(),
         method="filter_status",
-        label="Status",
-        empty_label="Any status",
+        label=_("Status"),
+        empty_label=_("Any status"),
     )
-    pillar = django_filters.ChoiceFilter(choices=Pillar.choices, empty_label="Any pillar")
+    pillar = django_filters.ChoiceFilter(
+        choices=Pillar.choices, label=_("Pillar"), empty_label=_("Any pillar")
+    )
     kind = django_filters.ChoiceFilter(
         choices=[(k, OrganizationKind(k).label) for k in SIDES],
         method="filter_kind",
-        label="Assessed by",
-        empty_label="Government or NGO",
+        label=_("Assessed by"),
+        empty_label=_("Government or NGO"),
     )
     divergent = django_filters.BooleanFilter(
         method="filter_divergent",
-        label="Divergent only",
+        label=_("Divergent only"),
         widget=django_filters.widgets.BooleanWidget,
     )
     overdue = django_filters.BooleanFilter(
         method="filter_overdue",
-        label="Overdue only",
+        label=_("Overdue only"),
         widget=django_filters.widgets.BooleanWidget,
     )
     mine = django_filters.BooleanFilter(
         method="filter_mine",
-        label="My organization's",
+        label=_("My organization's"),
         widget=django_filters.widgets.BooleanWidget,
     )
     # The moment the positions are shown as of (applied by with_positions(), see moment()).
-    as_of = django_filters.DateFilter(method="keep_rows", label="As of")
+    as_of = django_filters.DateFilter(method="keep_rows", label=_("As of"))
     cycle = django_filters.ModelChoiceFilter(
         queryset=lambda request: ReviewCycle.objects.filter(ends_on__lt=timezone.localdate()),
         method="keep_rows",
-        label="As of the end of",
-        empty_label="Today",
+        label=_("As of the end of"),
+        empty_label=_("Today"),
     )
 
     # Validated with the filters, but applied by order() only: exports keep their own order.

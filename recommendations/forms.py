@@ -1,6 +1,7 @@
 from typing import Any, cast
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from .models import Assessment, EvidenceItem, Recommendation, Report, Snapshot
 from .status import Status
@@ -67,13 +68,13 @@ class AssessmentForm(forms.Form):
     rationale = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=5000,
-        help_text="Why this status? Point to what has or has not been done.",
+        help_text=_("Why this status? Point to what has or has not been done."),
     )
     evidence = IdMultipleChoiceField(
         queryset=EvidenceItem.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Evidence cited",
+        label=_("Evidence cited"),
     )
     based_on = IdField(required=False, widget=forms.HiddenInput)
 
@@ -88,12 +89,12 @@ class AssessmentForm(forms.Form):
 
 class CommentForm(forms.Form):
     body = forms.CharField(
-        label="Comment", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
+        label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
     )
     evidence = IdChoiceField(
         queryset=EvidenceItem.objects.none(),
         required=False,
-        label="About evidence item (optional)",
+        label=_("About evidence item (optional)"),
     )
 
     def __init__(self, *args: Any, recommendation: Recommendation, **kwargs: Any) -> None:
@@ -105,13 +106,13 @@ class CommentForm(forms.Form):
 class PublishSnapshotForm(forms.Form):
     title = forms.CharField(
         max_length=200,
-        help_text="Readers see this title, e.g. “Status for the State Department call, March”.",
+        help_text=_("Readers see this title, e.g. “Status for the State Department call, March”."),
     )
 
 
 class CompareSnapshotsForm(forms.Form):
-    older = IdChoiceField(queryset=Snapshot.objects.none(), label="From")
-    newer = IdChoiceField(queryset=Snapshot.objects.none(), label="To")
+    older = IdChoiceField(queryset=Snapshot.objects.none(), label=_("From"))
+    newer = IdChoiceField(queryset=Snapshot.objects.none(), label=_("To"))
 
     def __init__(self, *args: Any, report: Report, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -125,7 +126,7 @@ class CompareSnapshotsForm(forms.Form):
         older, newer = cleaned.get("older"), cleaned.get("newer")
         if older and newer:
             if older.pk == newer.pk:
-                raise forms.ValidationError("Pick two different snapshots.")
+                raise forms.ValidationError(_("Pick two different snapshots."))
             if (older.published_at, older.pk) > (newer.published_at, newer.pk):
                 cleaned["older"], cleaned["newer"] = newer, older  # always earlier → later
         return cleaned

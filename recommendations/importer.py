@@ -600,10 +600,10 @@ def preview(parsed: ParsedReport) -> Preview:
         title_found=parsed.title_found,
         country=parsed.country,
         year=parsed.year,
-        tier=Report.Tier(parsed.tier).label,
+        tier=str(Report.Tier(parsed.tier).label),
         sections=[
             SectionPreview(
-                Section.Kind(section.kind).label,
+                str(Section.Kind(section.kind).label),
                 len(section.paragraphs),
                 first_words(parsed.text[section.span.start : section.span.end]),
             )

@@ -28,7 +28,7 @@ from .models import (
     Tier,
     writer_membership,
 )
-from .status import Status
+from .status import Label, Status
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -313,8 +313,8 @@ class LineagePanel:
         return len(self.steps) > 1
 
     @property
-    def statuses(self) -> list[tuple[str, str]]:
-        return Status.choices
+    def statuses(self) -> list[tuple[str, Label]]:
+        return list(Status.choices)
 
 
 def lineage_panel(
@@ -466,7 +466,7 @@ def section_changes(earlier: Report, later: Report) -> list[SectionChanges]:
         changes.append(
             SectionChanges(
                 kind=kind,
-                label=SectionKind(kind).label,
+                label=str(SectionKind(kind).label),
                 added=[s for s in new if repeat_key(s) not in old_keys],
                 removed=[s for s in old if repeat_key(s) not in new_keys],
             )

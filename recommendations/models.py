@@ -29,6 +29,8 @@ from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from .status import Status
@@ -53,17 +55,17 @@ def offsets_constraints(prefix: str) -> list[models.BaseConstraint]:
 
 
 class Tier(models.TextChoices):
-    TIER_1 = "TIER_1", "Tier 1"
-    TIER_2 = "TIER_2", "Tier 2"
-    TIER_2_WATCH_LIST = "TIER_2_WATCH_LIST", "Tier 2 Watch List"
-    TIER_3 = "TIER_3", "Tier 3"
-    SPECIAL_CASE = "SPECIAL_CASE", "Special Case"
+    TIER_1 = "TIER_1", _("Tier 1")
+    TIER_2 = "TIER_2", _("Tier 2")
+    TIER_2_WATCH_LIST = "TIER_2_WATCH_LIST", _("Tier 2 Watch List")
+    TIER_3 = "TIER_3", _("Tier 3")
+    SPECIAL_CASE = "SPECIAL_CASE", _("Special Case")
 
 
 class OrganizationKind(models.TextChoices):
-    NGO = "NGO", "NGO"
-    GOVERNMENT = "GOVERNMENT", "Government"
-    OTHER = "OTHER", "Other"
+    NGO = "NGO", _("NGO")
+    GOVERNMENT = "GOVERNMENT", pgettext_lazy("organization kind", "Government")
+    OTHER = "OTHER", pgettext_lazy("organization kind", "Other")
 
 
 class Report(models.Model):
@@ -165,12 +167,12 @@ class SourceSpan(models.Model):
 
 
 class SectionKind(models.TextChoices):
-    SUMMARY = "SUMMARY", "Summary"
-    RECOMMENDATIONS = "RECOMMENDATIONS", "Prioritized recommendations"
-    PROSECUTION = "PROSECUTION", "Prosecution"
-    PROTECTION = "PROTECTION", "Protection"
-    PREVENTION = "PREVENTION", "Prevention"
-    TRAFFICKING_PROFILE = "TRAFFICKING_PROFILE", "Trafficking profile"
+    SUMMARY = "SUMMARY", _("Summary")
+    RECOMMENDATIONS = "RECOMMENDATIONS", _("Prioritized recommendations")
+    PROSECUTION = "PROSECUTION", _("Prosecution")
+    PROTECTION = "PROTECTION", _("Protection")
+    PREVENTION = "PREVENTION", _("Prevention")
+    TRAFFICKING_PROFILE = "TRAFFICKING_PROFILE", _("Trafficking profile")
 
 
 class Section(SourceSpan):
@@ -226,10 +228,10 @@ class Paragraph(SourceSpan):
 
 
 class Pillar(models.TextChoices):
-    PROSECUTION = "PROSECUTION", "Prosecution"
-    PROTECTION = "PROTECTION", "Protection"
-    PREVENTION = "PREVENTION", "Prevention"
-    CROSS_CUTTING = "CROSS_CUTTING", "Cross-cutting"
+    PROSECUTION = "PROSECUTION", _("Prosecution")
+    PROTECTION = "PROTECTION", _("Protection")
+    PREVENTION = "PREVENTION", _("Prevention")
+    CROSS_CUTTING = "CROSS_CUTTING", _("Cross-cutting")
 
 
 def standing_statuses(kind: str | None = None, at: datetime | None = None) -> "QuerySet":
@@ -724,9 +726,9 @@ class EvidenceItem(SourceSpan):
 
 
 class Stance(models.TextChoices):
-    GAP = "GAP", "Gap"
-    PROGRESS = "PROGRESS", "Progress"
-    CONTEXT = "CONTEXT", "Context"
+    GAP = "GAP", _("Gap")
+    PROGRESS = "PROGRESS", _("Progress")
+    CONTEXT = "CONTEXT", _("Context")
 
 
 class EvidenceLink(models.Model):
@@ -793,8 +795,8 @@ class Organization(models.Model):
 
 
 class Role(models.TextChoices):
-    REVIEWER = "REVIEWER", "Reviewer"
-    OBSERVER = "OBSERVER", "Observer"
+    REVIEWER = "REVIEWER", _("Reviewer")
+    OBSERVER = "OBSERVER", _("Observer")
 
 
 class Membership(models.Model):
@@ -1050,9 +1052,9 @@ class Comment(AppendOnlyModel):
 
 
 class LineageChange(models.TextChoices):
-    NEW = "NEW", "New"
-    REPEATED = "REPEATED", "Repeated"
-    REVISED = "REVISED", "Revised"
+    NEW = "NEW", _("New")
+    REPEATED = "REPEATED", _("Repeated")
+    REVISED = "REVISED", _("Revised")
 
 
 class Lineage(models.Model):
@@ -1229,7 +1231,8 @@ def is_following(user: "User", recommendation: Recommendation) -> bool:
 
 
 class Preferences(models.Model):
-    """What a user wants by email (set from the unsubscribe link or their preferences)."""
+    """What a user wants by email (set from the unsubscribe link or their preferences), and
+    the interface's language (set from the switcher in the header)."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -1242,6 +1245,12 @@ class Preferences(models.Model):
     )
     reminder_emails = models.BooleanField(
         default=True, help_text="Reminders before a review cycle ends or a target date."
+    )
+    language = models.CharField(
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("The interface's language; blank follows the browser."),
     )
 
     class Meta:

@@ -1,9 +1,11 @@
 """Pure helpers that shape stored data for the templates."""
 
+import unicodedata
 from dataclasses import dataclass, field
 from itertools import groupby, pairwise
 
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from .models import (
     Assessment,
@@ -16,7 +18,7 @@ from .models import (
     Recommendation,
     Report,
 )
-from .status import NOT_ASSESSED, NOT_ASSESSED_LABEL, Status, status_style
+from .status import NOT_ASSESSED, NOT_ASSESSED_LABEL, Label, Status, status_style
 
 CONTEXT_CHARACTERS = 160
 
@@ -102,10 +104,12 @@ def status_summary(statuses: list[str | None]) -> list[StatusCount]:
     in percent for a server-rendered SVG."""
     total = len(statuses) or 1
     rows = [
-        StatusCount(value, label, sum(1 for s in statuses if s == value))
+        StatusCount(value, str(label), sum(1 for s in statuses if s == value))
         for value, label in Status.choices
     ]
-    rows.append(StatusCount(NOT_ASSESSED, NOT_ASSESSED_LABEL, sum(1 for s in statuses if not s)))
+    rows.append(
+        StatusCount(NOT_ASSESSED, str(NOT_ASSESSED_LABEL), sum(1 for s in statuses if not s))
+    )
     x = 0.0
     for row in rows:
         row.x = x
@@ -170,10 +174,10 @@ def source_sections(report: Report) -> tuple[list[dict], int]:
 
 # --- every organization's position (the dashboard's matrix) ------------------------------------
 
-SIDE_LABELS: dict[str, str] = {
-    OrganizationKind.GOVERNMENT: "Government",
-    OrganizationKind.NGO: "NGOs",
-    OrganizationKind.OTHER: "Other organizations",
+SIDE_LABELS: dict[str, Label] = {
+    OrganizationKind.GOVERNMENT: _("Government"),
+    OrganizationKind.NGO: _("NGOs"),
+    OrganizationKind.OTHER: _("Other organizations"),
 }
 
 
@@ -203,11 +207,11 @@ class SideSummary:
 
 def side_summary(kind: str, statuses: list[str], organizations: int) -> SideSummary:
     counts = [
-        StatusCount(value, label, statuses.count(value))
+        StatusCount(value, str(label), statuses.count(value))
         for value, label in Status.choices
         if value in statuses
     ]
-    return SideSummary(kind, SIDE_LABELS[kind], len(statuses), organizations, counts)
+    return SideSummary(kind, str(SIDE_LABELS[kind]), len(statuses), organizations, counts)
 
 
 @dataclass
@@ -235,10 +239,20 @@ class MatrixCell:
         return self.position is not None and self.then is None
 
 
+# Norwegian alphabetical order, whatever the database's collation: a–z, then æ, ø, å (ä and ö
+# with æ and ø); other accented letters with their base letter. '{', '|' and '}' follow 'z'.
+_AFTER_Z = str.maketrans({"æ": "{", "ä": "{", "ø": "|", "ö": "|", "å": "}"})
+
+
+def norwegian_sort_key(name: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", name.casefold().translate(_AFTER_Z))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def matrix_groups(report: Report, rows: list[Recommendation]) -> list[MatrixGroup]:
     """The matrix's columns: every organization that has reviewers for the report's country, a
     position on one of the rows or a responsibility in the report, grouped government / NGOs /
-    others, by name."""
+    others, by name in Norwegian alphabetical order (æ, ø, å after z)."""
     shown = {org_id for r in rows for org_id in r.standing}
     organizations = (
         Organization.objects.filter(
@@ -250,8 +264,8 @@ def matrix_groups(report: Report, rows: list[Recommendation]) -> list[MatrixGrou
         .distinct()
         .order_by("name")
     )
-    groups = {kind: MatrixGroup(kind, label, []) for kind, label in SIDE_LABELS.items()}
-    for organization in organizations:
+    groups = {kind: MatrixGroup(kind, str(label), []) for kind, label in SIDE_LABELS.items()}
+    for organization in sorted(organizations, key=lambda o: norwegian_sort_key(o.name)):
         groups[organization.kind].organizations.append(organization)
     return [group for group in groups.values() if group.organizations]
 

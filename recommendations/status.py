@@ -1,5 +1,8 @@
 """The status scale: values, labels, order and colours, defined once.
 
+The labels are translated (gettext_lazy): they are read in the active language where they are
+shown; the values (the codes) never change.
+
 Everything that shows a status takes it from here: the models' choices, forms and filters, the
 badges (their stylesheet is generated from `STATUS_STYLES`, see `stylesheet()`), the XLSX fills
 and the PDF. See docs/design.md, "Status scale".
@@ -10,16 +13,21 @@ from dataclasses import dataclass
 from django.db import models
 from django.db.models import Case, Value, When
 from django.db.models.expressions import Combinable
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+# A label: translated when shown (a lazy string), or already a string.
+Label = str | Promise
 
 
 class Status(models.TextChoices):
     """Ordinal, worst to best; `Not assessed` is the absence of an assessment."""
 
-    REGRESSED = "REGRESSED", "Regressed"
-    NO_PROGRESS = "NO_PROGRESS", "No progress"
-    IN_PROGRESS = "IN_PROGRESS", "In progress"
-    PARTIALLY_IMPLEMENTED = "PARTIALLY_IMPLEMENTED", "Partially implemented"
-    IMPLEMENTED = "IMPLEMENTED", "Implemented"
+    REGRESSED = "REGRESSED", _("Regressed")
+    NO_PROGRESS = "NO_PROGRESS", _("No progress")
+    IN_PROGRESS = "IN_PROGRESS", _("In progress")
+    PARTIALLY_IMPLEMENTED = "PARTIALLY_IMPLEMENTED", _("Partially implemented")
+    IMPLEMENTED = "IMPLEMENTED", _("Implemented")
 
     @classmethod
     def rank(cls, value: str) -> int:
@@ -37,16 +45,16 @@ class Status(models.TextChoices):
 
 
 NOT_ASSESSED = "NOT_ASSESSED"  # never stored: the absence of an assessment
-NOT_ASSESSED_LABEL = "Not assessed"
-STATUS_LABELS: dict[str, str] = dict(Status.choices)
+NOT_ASSESSED_LABEL = _("Not assessed")
+STATUS_LABELS: dict[str, Label] = dict(Status.choices)
 
 
 def status_label(value: str | None) -> str:
-    """The label of a stored status; `Not assessed` for none."""
-    return STATUS_LABELS.get(value or "", NOT_ASSESSED_LABEL)
+    """The label of a stored status, in the active language; `Not assessed` for none."""
+    return str(STATUS_LABELS.get(value or "", NOT_ASSESSED_LABEL))
 
 
-def status_choices_with_not_assessed() -> list[tuple[str, str]]:
+def status_choices_with_not_assessed() -> list[tuple[str, Label]]:
     return [*Status.choices, (NOT_ASSESSED, NOT_ASSESSED_LABEL)]
 
 

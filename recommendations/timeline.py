@@ -349,7 +349,7 @@ def status_timeline(recommendation: Recommendation, today: date | None = None) -
             organization_id=organization_id,
             name=name,
             kind=kind,
-            kind_label=OrganizationKind(kind).label,
+            kind_label=str(OrganizationKind(kind).label),
             colour=LINE_COLOURS[index % len(LINE_COLOURS)],
             dash=DASHES.get(kind, OTHER_DASH),
             shape=shape,
@@ -385,7 +385,7 @@ def status_timeline(recommendation: Recommendation, today: date | None = None) -
     )
     bands = _bands(cycles, start_day, end_day, scale)
     levels = [
-        TimelineLevel(value, label, level_y(rank), level_y(rank) - LEVEL_LABEL_RAISE)
+        TimelineLevel(value, str(label), level_y(rank), level_y(rank) - LEVEL_LABEL_RAISE)
         for rank, (value, label) in reversed(list(enumerate(Status.choices)))
     ]
     ordered = list(series.values())

@@ -30,6 +30,7 @@ register_converter(ExportFormat, "format")
 urlpatterns = [
     path("", site.home, name="home"),
     path("ping/", site.ping, name="ping"),
+    path("language/", site.set_language, name="set_language"),
     path("status.css", site.status_stylesheet, name="status_stylesheet"),
     path("reports/", site.reports, name="reports"),
     path("reports/<slug:slug>/", dashboard.dashboard, name="dashboard"),

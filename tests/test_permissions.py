@@ -60,6 +60,10 @@ PUBLISH_OUTCOMES = {**everyone(403), "coordinator": REDIRECT, "superuser": REDIR
 EXPECTED = {
     "home": {"GET": (None, everyone(REDIRECT))},
     "ping": {"GET": (None, everyone(200))},
+    # The language switcher: everyone, the log-in page too; back to `next`.
+    "set_language": {
+        "POST": ({"language": "nb", "next": "/reports/"}, {role: REDIRECT for role in ROLES})
+    },
     "favicon": {"GET": (None, {"anonymous": REDIRECT, **dict.fromkeys(READERS, REDIRECT)})},
     "status_stylesheet": {"GET": (None, {"anonymous": 200, **dict.fromkeys(READERS, 200)})},
     "reports": {"GET": (None, everyone(200))},

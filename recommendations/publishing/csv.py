@@ -2,7 +2,7 @@ import csv
 from collections.abc import Iterable, Iterator
 
 from .tables import (
-    HISTORY_COLUMNS,
+    history_columns,
     history_row,
     history_rows,
     summary_columns,
@@ -40,12 +40,12 @@ def render_csv(document: dict) -> bytes:
 
 def render_history_csv(document: dict) -> bytes:
     """One row per assessment, oldest first."""
-    return "".join(csv_lines(HISTORY_COLUMNS, history_rows(document))).encode("utf-8")
+    return "".join(csv_lines(history_columns(), history_rows(document))).encode("utf-8")
 
 
 def stream_history_csv(records: Iterable[dict], short_titles: dict[int, str]) -> Iterator[bytes]:
     """The history CSV from assessment records as they come (see
     document.stream_assessment_records): memory does not grow with the history."""
     rows = (history_row(record, short_titles) for record in records)
-    for line in csv_lines(HISTORY_COLUMNS, rows):
+    for line in csv_lines(history_columns(), rows):
         yield line.encode("utf-8")

@@ -20,7 +20,7 @@ from ..models import (
     attach_positions,
 )
 from ..presentation import SideSummary, matrix_groups, matrix_row, side_summary
-from ..status import STATUS_LABELS, Status
+from ..status import Status, status_label
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -66,7 +66,7 @@ def assessment_record(row: tuple, zone: tzinfo | None = None) -> dict:
         "author": f"{first} {last}".strip() or username,  # as User.get_full_name()
         "cycle": cycle,
         "status": status,
-        "status_label": STATUS_LABELS[status],
+        "status_label": status_label(status),
         "assessed_at": local_iso(created_at, zone),
         "rationale": rationale,
         "cited_evidence": sorted(int(pk) for pk in (cited_ids or "").split(",") if pk),
@@ -272,7 +272,7 @@ def build_document(
             for organization in group.organizations
         ],
         "filters": {key: value for key, value in (filters or {}).items() if value},
-        "statuses": [{"value": value, "label": label} for value, label in Status.choices],
+        "statuses": [{"value": value, "label": str(label)} for value, label in Status.choices],
         "recommendations": recommendation_records,
         "dropped": dropped_records(report, lineage_links),
         "assessments": assessments,

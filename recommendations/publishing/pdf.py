@@ -2,6 +2,7 @@ import threading
 from typing import Any
 
 from django.template.loader import render_to_string
+from django.utils.translation import gettext
 
 from ..models import OrganizationKind, evidence_label
 from ..presentation import SIDE_LABELS, status_summary
@@ -44,9 +45,10 @@ def render_pdf(document: dict) -> bytes:
 
 def cover_lines(document: dict) -> list[tuple[str, str]]:
     """The About lines, with the source named in words instead of as it was stored."""
-    source = source_document(document["report"])
+    source, source_label = source_document(document["report"]), gettext("Source")
     return [
-        (label, source if label == "Source" else value) for label, value in about_lines(document)
+        (label, source if label == source_label else value)
+        for label, value in about_lines(document)
     ]
 
 
@@ -62,7 +64,7 @@ def status_report_html(document: dict) -> str:
                 **r,
                 "sides": [
                     (
-                        SIDE_LABELS[kind],
+                        str(SIDE_LABELS[kind]),
                         group_text(r["groups"].get(kind)),
                         [p for p in r["positions"] if p["organization_kind"] == kind],
                     )
@@ -88,7 +90,7 @@ def status_report_html(document: dict) -> str:
         for r in document["recommendations"]:
             held = {p["organization"]: p["status"] for p in r["positions"]}
             statuses += [held.get(name) for name in names]
-        summary.append((SIDE_LABELS[kind], status_summary(statuses)))
+        summary.append((str(SIDE_LABELS[kind]), status_summary(statuses)))
     context = {
         "document": document,
         "report": document["report"],

@@ -4,57 +4,71 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from ..models import Organization, Pillar, Stance, evidence_label
-from ..status import status_label
+from ..status import Label, status_label
 
 SUMMARY_COLUMNS = [
-    "Number",
-    "Short title",
-    "Pillar",
-    "Recommendation",
-    "Lead",
-    "Supporting",
-    "Target date",
-    "Overdue",
-    "Government positions",
-    "NGO positions",
-    "Other positions",
-    "Divergence (steps)",
-    "Change since the cycle began",
-    "Evidence items",
-    "Comments",
+    _("Number"),
+    _("Short title"),
+    _("Pillar"),
+    _("Recommendation"),
+    _("Lead"),
+    _("Supporting"),
+    _("Target date"),
+    _("Overdue"),
+    _("Government positions"),
+    _("NGO positions"),
+    _("Other positions"),
+    _("Divergence (steps)"),
+    _("Change since the cycle began"),
+    _("Evidence items"),
+    _("Comments"),
 ]
 # Then one column per organization (its status), in the document's order.
 FIRST_ORGANIZATION_COLUMN = len(SUMMARY_COLUMNS)
 
 
 def summary_columns(document: dict) -> list[str]:
-    return SUMMARY_COLUMNS + [organization["name"] for organization in document["organizations"]]
+    """The summary's headings in the active language, then the organizations' names."""
+    return [str(column) for column in SUMMARY_COLUMNS] + [
+        organization["name"] for organization in document["organizations"]
+    ]
+
+
+def history_columns() -> list[str]:
+    return [str(column) for column in HISTORY_COLUMNS]
+
+
+def evidence_columns() -> list[str]:
+    return [str(column) for column in EVIDENCE_COLUMNS]
 
 
 HISTORY_COLUMNS = [
-    "Assessment ID",
-    "Recommendation",
-    "Short title",
-    "Organization",
-    "Organization kind",
-    "Author",
-    "Cycle",
-    "Status",
-    "Assessed at",
-    "Rationale",
-    "Cited evidence",
-    "Based on assessment ID",
+    _("Assessment ID"),
+    _("Recommendation"),
+    _("Short title"),
+    _("Organization"),
+    _("Organization kind"),
+    _("Author"),
+    _("Cycle"),
+    _("Status"),
+    _("Assessed at"),
+    _("Rationale"),
+    _("Cited evidence"),
+    _("Based on assessment ID"),
 ]
 
 EVIDENCE_COLUMNS = [
-    "Evidence",
-    "Section",
-    "Quote",
-    "Start offset",
-    "End offset",
-    "Note",
-    "Recommendations (stance)",
+    _("Evidence"),
+    _("Section"),
+    _("Quote"),
+    _("Start offset"),
+    _("End offset"),
+    _("Note"),
+    _("Recommendations (stance)"),
 ]
 
 
@@ -65,18 +79,22 @@ def group_text(group: dict | None) -> str:
     statuses = status_label(group["lowest"])
     if group["highest"] != group["lowest"]:
         statuses += f" – {status_label(group['highest'])}"
-    return f"{statuses} ({group['assessed']} of {group['organizations']} assessed)"
+    assessed = gettext("%(assessed)s of %(organizations)s assessed") % {
+        "assessed": group["assessed"],
+        "organizations": group["organizations"],
+    }
+    return f"{statuses} ({assessed})"
 
 
 def change_text(change: dict | None) -> str:
     if change is None:
         return ""
     parts = [
-        f"{change['up']} up" if change["up"] else "",
-        f"{change['down']} down" if change["down"] else "",
+        gettext("%(count)s up") % {"count": change["up"]} if change["up"] else "",
+        gettext("%(count)s down") % {"count": change["down"]} if change["down"] else "",
     ]
-    parts.append(f"{change['new']} new" if change["new"] else "")
-    return ", ".join(part for part in parts if part) or "no change"
+    parts.append(gettext("%(count)s new") % {"count": change["new"]} if change["new"] else "")
+    return ", ".join(part for part in parts if part) or gettext("no change")
 
 
 def summary_rows(document: dict) -> Iterator[list]:
@@ -110,7 +128,7 @@ def history_row(record: dict, short_titles: dict[int, str]) -> list:
         record["recommendation"],
         short_titles.get(record["recommendation"], ""),
         record["organization"],
-        Organization.Kind(record["organization_kind"]).label,
+        str(Organization.Kind(record["organization_kind"]).label),
         record["author"],
         record["cycle"],
         record["status_label"],
@@ -129,7 +147,7 @@ def history_rows(document: dict) -> Iterator[list]:
 
 def stance_label(value: str) -> str:
     """A stance as a reader says it ("Gap"), or the stored value if it is no longer a choice."""
-    return Stance(value).label if value in Stance.values else value
+    return str(Stance(value).label) if value in Stance.values else value
 
 
 def evidence_rows(document: dict) -> Iterator[list]:
@@ -169,28 +187,35 @@ def source_document(report: dict) -> str:
 def about_lines(document: dict) -> list[tuple[str, str]]:
     report, cycle = document["report"], document["cycle"]
     return [
-        ("Report", report["title"]),
-        ("Country", report["country"]),
-        ("Year", str(report["year"])),
-        ("Tier", report["tier_label"]),
-        ("Positions as of", document["as_of"] or "when generated"),
-        ("Review cycle", cycle["name"] if cycle else "—"),
-        ("Generated at", readable_moment(document["generated_at"])),
-        ("Generated by", document["generated_by"]),
-        ("Filters", describe_filters(document["filters"]) or "none (all recommendations)"),
-        ("Source", report["source_name"]),
-        ("Source SHA-256", report["source_sha256"]),
+        (gettext("Report"), report["title"]),
+        (gettext("Country"), report["country"]),
+        (gettext("Year"), str(report["year"])),
+        (gettext("Tier"), report["tier_label"]),
+        (gettext("Positions as of"), document["as_of"] or gettext("when generated")),
+        (gettext("Review cycle"), cycle["name"] if cycle else "—"),
+        (gettext("Generated at"), readable_moment(document["generated_at"])),
+        (gettext("Generated by"), document["generated_by"]),
+        (
+            gettext("Filters"),
+            describe_filters(document["filters"]) or gettext("none (all recommendations)"),
+        ),
+        (gettext("Source"), report["source_name"]),
+        (gettext("Source SHA-256"), report["source_sha256"]),
     ]
 
 
-FILTER_LABELS: dict[str, tuple[str, Callable[[str], str]]] = {
-    "q": ("Search", str),
-    "status": ("Status", status_label),
-    "kind": ("Assessed by", lambda value: Organization.Kind(value).label),
-    "pillar": ("Pillar", lambda value: Pillar(value).label),
-    "divergent": ("Divergent only", lambda value: "yes" if value == "true" else "no"),
-    "overdue": ("Overdue only", lambda value: "yes" if value == "true" else "no"),
-    "mine": ("The requester's organization's", lambda value: "yes" if value == "true" else "no"),
+def yes_or_no(value: str) -> str:
+    return gettext("yes") if value == "true" else gettext("no")
+
+
+FILTER_LABELS: dict[str, tuple[Label, Callable[[str], str]]] = {
+    "q": (_("Search"), str),
+    "status": (_("Status"), status_label),
+    "kind": (_("Assessed by"), lambda value: str(Organization.Kind(value).label)),
+    "pillar": (_("Pillar"), lambda value: str(Pillar(value).label)),
+    "divergent": (_("Divergent only"), yes_or_no),
+    "overdue": (_("Overdue only"), yes_or_no),
+    "mine": (_("The requester's organization's"), yes_or_no),
 }
 
 

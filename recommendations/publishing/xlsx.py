@@ -3,13 +3,15 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.utils.translation import gettext
+
 from ..status import STATUS_STYLES, Status
 from .tables import (
-    EVIDENCE_COLUMNS,
     FIRST_ORGANIZATION_COLUMN,
-    HISTORY_COLUMNS,
     about_lines,
+    evidence_columns,
     evidence_rows,
+    history_columns,
     history_rows,
     summary_columns,
     summary_rows,
@@ -48,7 +50,7 @@ def render_xlsx(document: dict) -> bytes:
     header_fill = PatternFill("solid", fgColor="334E68")
     wrap = Alignment(wrap_text=True, vertical="top")
     status_styles = {
-        label: (
+        str(label): (
             PatternFill("solid", fgColor=STATUS_STYLES[value].colour_hex),
             Font(bold=True, color=STATUS_STYLES[value].ink.removeprefix("#").upper()),
         )
@@ -93,7 +95,7 @@ def render_xlsx(document: dict) -> bytes:
     workbook = Workbook()
     workbook.remove(workbook.active)
     add_sheet(
-        "Summary",
+        gettext("Summary"),
         summary_columns(document),
         summary_rows(document),
         [8, 28, 14, 60, 28, 36, 12, 9, 30, 30, 30, 11, 20, 10, 10]
@@ -106,16 +108,19 @@ def render_xlsx(document: dict) -> bytes:
         ),
     )
     add_sheet(
-        "History",
-        HISTORY_COLUMNS,
+        gettext("History"),
+        history_columns(),
         history_rows(document),
         [11, 9, 28, 28, 12, 20, 10, 18, 17, 60, 14, 12],
         status_cols=(7,),
         date_cols=(8,),
     )
-    add_sheet("Evidence", EVIDENCE_COLUMNS, evidence_rows(document), [10, 22, 80, 9, 9, 40, 30])
-    add_sheet("About", None, [list(line) for line in about_lines(document)], [20, 80])
-    for cell in workbook["About"]["A"]:
+    add_sheet(
+        gettext("Evidence"), evidence_columns(), evidence_rows(document), [10, 22, 80, 9, 9, 40, 30]
+    )
+    about = gettext("About")
+    add_sheet(about, None, [list(line) for line in about_lines(document)], [20, 80])
+    for cell in workbook[about]["A"]:
         cell.font = Font(bold=True)
 
     buffer = io.BytesIO()

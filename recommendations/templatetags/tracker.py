@@ -6,9 +6,11 @@ from datetime import datetime
 
 from django import template
 from django.forms import BoundField
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from recommendations.models import Assessment, Stance
 from recommendations.presentation import MatrixCell, MatrixRow, SideSummary
@@ -26,7 +28,7 @@ def status_label(value: str | None) -> str:
 
 @register.filter
 def stance_label(value: str) -> str:
-    return Stance(value).label
+    return str(Stance(value).label)
 
 
 @register.simple_tag
@@ -45,16 +47,18 @@ def divergence_cell(
     """How far apart the government and NGO positions are, in words (the divergence rule is
     RecommendationQuerySet.with_positions); the dashboard and the snapshot page share it."""
     if divergence:
-        plural = "" if divergence == 1 else "s"
-        return format_html('<span class="divergence">⚠ {} step{} apart</span>', divergence, plural)
+        apart = ngettext("%(count)d step apart", "%(count)d steps apart", divergence) % {
+            "count": divergence
+        }
+        return format_html('<span class="divergence">⚠ {}</span>', apart)
     if divergence == 0:
-        return mark_safe('<span class="agree">Agree</span>')  # a constant
+        return format_html('<span class="agree">{}</span>', _("Agree"))
     if government_assessed:
-        text = "Only government has assessed"
+        text = _("Only government has assessed")
     elif ngo_assessed:
-        text = "Only NGOs have assessed"
+        text = _("Only NGOs have assessed")
     else:
-        text = "Neither has assessed"
+        text = _("Neither has assessed")
     return format_html('<span class="muted">{}</span>', text)
 
 
@@ -68,7 +72,7 @@ def group_text(group: dict | None) -> str:
 def side_cell(side: SideSummary) -> SafeString:
     """A group's summary on one recommendation: its range of statuses and how many hold each."""
     if not side.assessed:
-        return mark_safe('<span class="muted">Not assessed</span>')  # a constant
+        return format_html('<span class="muted">{}</span>', NOT_ASSESSED_LABEL)
     if side.agreed:
         statuses = status_badge(side.lowest)
     else:
@@ -79,10 +83,10 @@ def side_cell(side: SideSummary) -> SafeString:
         )
     counts = format_html_join(" · ", "{} {}", ((c.count, c.label) for c in side.counts))
     return format_html(
-        '<span class="side-range">{}</span><span class="by">{} of {} assessed: {}</span>',
+        '<span class="side-range">{}</span><span class="by">{}: {}</span>',
         statuses,
-        side.assessed,
-        side.organizations,
+        _("%(assessed)s of %(organizations)s assessed")
+        % {"assessed": side.assessed, "organizations": side.organizations},
         counts,
     )
 
@@ -91,9 +95,10 @@ def side_cell(side: SideSummary) -> SafeString:
 def matrix_cell(cell: MatrixCell) -> SafeString:
     """One organization's position in the matrix, with its move since the cycle began."""
     if cell.position is None:
-        return mark_safe(  # a constant
+        return format_html(
             '<span class="muted" aria-hidden="true">—</span>'
-            '<span class="visually-hidden">Not assessed</span>'
+            '<span class="visually-hidden">{}</span>',
+            NOT_ASSESSED_LABEL,
         )
     local = timezone.localtime(cell.position.created_at)
     return format_html(
@@ -102,27 +107,30 @@ def matrix_cell(cell: MatrixCell) -> SafeString:
         change_mark(cell.change, cell.is_new),
         local.isoformat(),
         local.day,
-        local.strftime("%b %Y"),
+        dateformat.format(local, "M Y"),
     )
 
 
 def change_mark(change: int, is_new: bool) -> SafeString:
     if change > 0:
         return format_html(
-            ' <span class="moved up" title="Up {0} since the cycle began">▲'
-            '<span class="visually-hidden"> up {0} since the cycle began</span></span>',
-            change,
+            ' <span class="moved up" title="{}">▲<span class="visually-hidden"> {}</span></span>',
+            _("Up %(count)s since the cycle began") % {"count": change},
+            _("up %(count)s since the cycle began") % {"count": change},
         )
     if change < 0:
         return format_html(
-            ' <span class="moved down" title="Down {0} since the cycle began">▼'
-            '<span class="visually-hidden"> down {0} since the cycle began</span></span>',
-            -change,
+            ' <span class="moved down" title="{}">▼<span class="visually-hidden"> {}</span></span>',
+            _("Down %(count)s since the cycle began") % {"count": -change},
+            _("down %(count)s since the cycle began") % {"count": -change},
         )
     if is_new:
-        return mark_safe(  # a constant
-            ' <span class="moved new" title="First assessed this cycle">new'
-            '<span class="visually-hidden">: first assessed this cycle</span></span>'
+        return format_html(
+            ' <span class="moved new" title="{}">{}'
+            '<span class="visually-hidden">: {}</span></span>',
+            _("First assessed this cycle"),
+            _("new"),
+            _("first assessed this cycle"),
         )
     return mark_safe("")
 
@@ -132,13 +140,16 @@ def change_cell(matrix: MatrixRow) -> SafeString:
     """How many organizations moved up or down the scale since the cycle began."""
     parts = []
     if matrix.moved_up:
-        parts.append(format_html('<span class="moved up">▲ {} up</span>', matrix.moved_up))
+        up = _("%(count)s up") % {"count": matrix.moved_up}
+        parts.append(format_html('<span class="moved up">▲ {}</span>', up))
     if matrix.moved_down:
-        parts.append(format_html('<span class="moved down">▼ {} down</span>', matrix.moved_down))
+        down = _("%(count)s down") % {"count": matrix.moved_down}
+        parts.append(format_html('<span class="moved down">▼ {}</span>', down))
     if matrix.newly_assessed:
-        parts.append(format_html('<span class="moved new">{} new</span>', matrix.newly_assessed))
+        new = _("%(count)s new") % {"count": matrix.newly_assessed}
+        parts.append(format_html('<span class="moved new">{}</span>', new))
     if not parts:
-        return mark_safe('<span class="muted">No change</span>')  # a constant
+        return format_html('<span class="muted">{}</span>', _("No change"))
     return format_html_join(" ", "{}", ((part,) for part in parts))
 
 
@@ -156,7 +167,7 @@ def position_cell(position: Assessment | None) -> SafeString:
         author,
         local.isoformat(),
         local.day,
-        local.strftime("%b %Y"),
+        dateformat.format(local, "M Y"),
     )
 
 

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from ..lineage import carry_forward as carry_position_forward
@@ -58,11 +59,15 @@ def carry_forward(request: HtmxHttpRequest, slug: str, number: int) -> HttpRespo
             )
         except ValidationError as error:
             for message in error.messages:
-                messages.error(request, f"Not carried forward: {message}")
+                messages.error(
+                    request, _("Not carried forward: %(problem)s") % {"problem": message}
+                )
         else:
-            messages.success(request, "Position carried forward as a new assessment.")
+            messages.success(request, _("Position carried forward as a new assessment."))
     else:
         for field_errors in form.errors.values():
             for problem in field_errors:
-                messages.error(request, f"Not carried forward: {problem}")
+                messages.error(
+                    request, _("Not carried forward: %(problem)s") % {"problem": problem}
+                )
     return redirect(recommendation.get_absolute_url() + "#lineage")

@@ -2,6 +2,8 @@ from dataclasses import dataclass
 
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
@@ -36,6 +38,18 @@ def without_empty(params: QueryDict) -> QueryDict:
     return clean
 
 
+# The sortable columns' names as the headings and the announcement say them.
+SORT_NAMES = {
+    "number": gettext_lazy("number"),
+    "pillar": gettext_lazy("Pillar"),
+    "government": gettext_lazy("Government"),
+    "ngo": gettext_lazy("NGO"),
+    "divergence": gettext_lazy("Divergence"),
+    "evidence": gettext_lazy("Evidence items"),
+    "comments": gettext_lazy("Comments"),
+}
+
+
 def sort_headers(params: QueryDict, sort: str) -> list[SortHeader]:
     headers = []
     current = sort.removeprefix("-")
@@ -51,11 +65,13 @@ def sort_headers(params: QueryDict, sort: str) -> list[SortHeader]:
         wanted = f"-{column}" if descending else column
         if wanted != DEFAULT_SORT:
             query["sort"] = wanted
-        name = "number" if column == "number" else label
-        order = "descending" if descending else "ascending"
-        headers.append(
-            SortHeader(column, label, query.urlencode(), aria_sort, f"Sorted by {name}, {order}.")
-        )
+        name = str(SORT_NAMES[column])
+        if descending:
+            message = _("Sorted by %(name)s, descending.") % {"name": name}
+        else:
+            message = _("Sorted by %(name)s, ascending.") % {"name": name}
+        shown = label if column == "number" else name
+        headers.append(SortHeader(column, shown, query.urlencode(), aria_sort, message))
     return headers
 
 

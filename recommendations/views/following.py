@@ -9,6 +9,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Subquery
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -59,12 +61,25 @@ def follow_state(user: User, recommendation: Recommendation) -> FollowState | No
         automatic = "has assessed"
     name = membership.organization.display_name
     if row["chosen"] is None:
-        why = f"Followed for you: {name} {automatic} it." if automatic else ""
+        why = FOLLOWED_FOR_YOU[automatic] % {"name": name} if automatic else ""
         return FollowState(following=bool(automatic), why=why)
     if row["chosen"]:
-        return FollowState(following=True, why="You chose to follow it.")
-    why = f"You stopped following it, though {name} {automatic} it." if automatic else ""
+        return FollowState(following=True, why=_("You chose to follow it."))
+    why = STOPPED_FOLLOWING[automatic] % {"name": name} if automatic else ""
     return FollowState(following=False, why=why)
+
+
+# Why a recommendation is followed, or could be, by what the organization does with it.
+FOLLOWED_FOR_YOU = {
+    "leads": gettext_lazy("Followed for you: %(name)s leads it."),
+    "supports": gettext_lazy("Followed for you: %(name)s supports it."),
+    "has assessed": gettext_lazy("Followed for you: %(name)s has assessed it."),
+}
+STOPPED_FOLLOWING = {
+    "leads": gettext_lazy("You stopped following it, though %(name)s leads it."),
+    "supports": gettext_lazy("You stopped following it, though %(name)s supports it."),
+    "has assessed": gettext_lazy("You stopped following it, though %(name)s has assessed it."),
+}
 
 
 @require_POST
@@ -90,7 +105,13 @@ def follow(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
         }
         return render(request, TEMPLATE, context)
     if wanted == "1":
-        messages.success(request, f"You follow recommendation {recommendation.number}.")
+        messages.success(
+            request, _("You follow recommendation %(number)s.") % {"number": recommendation.number}
+        )
     else:
-        messages.success(request, f"You no longer follow recommendation {recommendation.number}.")
+        messages.success(
+            request,
+            _("You no longer follow recommendation %(number)s.")
+            % {"number": recommendation.number},
+        )
     return redirect(recommendation)

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
@@ -164,7 +165,7 @@ def assess(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
         if wants_partial(request):
             context = _context(request, recommendation) | _timeline_swap(recommendation)
             return render(request, f"{TEMPLATE}#activity", context)
-        messages.success(request, "Assessment recorded.")
+        messages.success(request, _("Assessment recorded."))
         return redirect(recommendation)
     if wants_partial(request):
         context = _context(request, recommendation, assess_form=form)
@@ -191,7 +192,7 @@ def add_comment(request: HtmxHttpRequest, slug: str, number: int) -> HttpRespons
     if form.is_valid() and not form.errors:
         if wants_partial(request):
             return render(request, f"{TEMPLATE}#comments", _context(request, recommendation))
-        messages.success(request, "Comment added.")
+        messages.success(request, _("Comment added."))
         return redirect(recommendation.get_absolute_url() + "#comments")
     if wants_partial(request):
         context = _context(request, recommendation, comment_form=form)

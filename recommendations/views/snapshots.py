@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ..forms import CompareSnapshotsForm, PublishSnapshotForm
@@ -53,7 +54,7 @@ def snapshots(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             snapshot = publish_snapshot(
                 report, published_by=request.user, title=form.cleaned_data["title"]
             )
-            messages.success(request, f"Published “{snapshot.title}”.")
+            messages.success(request, _("Published “%(title)s”.") % {"title": snapshot.title})
             return redirect(snapshot)
     published = list(report.snapshots.listing())
     return render(
