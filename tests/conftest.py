@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 from django.test import override_settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
@@ -50,6 +50,16 @@ HOSTILE_TEXT = st.one_of(
     st.text(st.characters(min_codepoint=0, max_codepoint=0x1F), max_size=20),  # control chars
     st.sampled_from(["", " ", "\x00", "=1+1", "-", "A" * 6000, "<script>", "’ “ ø å Æ"]),
 )
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the default language: a request answered in Norwegian leaves it
+    active in its thread (LocaleMiddleware activates per request, never deactivates), which
+    would otherwise carry over to the next test in that worker."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True, scope="session")
