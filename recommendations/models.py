@@ -1474,3 +1474,26 @@ def refuse_text_not_verbatim(
     errors = instance.integrity_errors()
     if errors:
         raise ValidationError(errors)
+
+
+# --- data versions, kept by the database (recommendations/versions.py) ----------------------
+
+
+class DataVersion(models.Model):
+    """What the database last changed, as a token that never repeats: one row per report (the
+    rows a report's pages show) and one for shared data (scope 0: people, organizations, review
+    cycles, reports themselves). Written only by the triggers of migration 0013, on every
+    insert, update and delete, whoever writes; read once per request for the cache keys.
+
+    Unmanaged so that `flush` (and so `restore_data`) leaves it alone: a token must never come
+    back after a wipe, or a page cached before it could be served again."""
+
+    scope = models.BigIntegerField(primary_key=True)
+    token = models.CharField(max_length=64)
+
+    class Meta:
+        managed = False
+        db_table = "tracker_data_version"
+
+    def __str__(self) -> str:
+        return f"{self.scope}: {self.token}"
