@@ -2,8 +2,10 @@
 a superuser, and plain helpers that test modules import (`from .conftest import ...`)."""
 
 from contextlib import contextmanager
+from copy import deepcopy
 from datetime import timedelta
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from django.conf import settings as django_settings
@@ -60,6 +62,17 @@ def default_language():
     translation.deactivate()
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def own_page_cache():
+    """Each test has a cache of its own (a fresh key prefix, on local memory or Redis alike):
+    what one test cached is never another's hit, and no test needs to empty a cache shared
+    with the other workers."""
+    caches = deepcopy(django_settings.CACHES)
+    caches["default"]["KEY_PREFIX"] = uuid4().hex
+    with override_settings(CACHES=caches):
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")

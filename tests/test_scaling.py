@@ -182,18 +182,25 @@ def test_dashboard_and_recommendation_page_run_a_pinned_number_of_queries(
     client.force_login(people["ngo"])
     # Each request runs in a transaction (ATOMIC_REQUESTS): inside the test's own, that is a
     # SAVEPOINT and its RELEASE, counted below as 2.
-    # session, user, membership, report, review cycle, rows, position details, the matrix's
-    # organizations, recommendation count, the past cycles of the "as of" control, the other
-    # years of the report's country, the lineage of the country's recommendations
-    with django_assert_num_queries(2 + 12):
-        client.get("/reports/norway-2024/")
-    # session, user, recommendation, membership, history count, current positions, history
-    # page, its cited evidence, paragraphs, evidence links, evidence choices of the assess
-    # form, comments, evidence choices of the comment form, whether the user follows it, the
+    # A miss: session, user, membership, the data versions (recommendations/versions.py),
+    # report, review cycle, rows, position details, the matrix's organizations,
+    # recommendation count, the past cycles of the "as of" control, the other years of the
+    # report's country, the lineage of the country's recommendations
+    with django_assert_num_queries(2 + 13):
+        assert client.get("/reports/norway-2024/")["X-Cache"] == "miss"
+    # A hit: session, user, membership, the data versions
+    with django_assert_num_queries(2 + 4):
+        assert client.get("/reports/norway-2024/")["X-Cache"] == "hit"
+    # A miss: session, user, membership, the data versions, recommendation, history count,
+    # current positions, history page, its cited evidence, paragraphs, evidence links,
+    # evidence choices of the assess form, comments, evidence choices of the comment form, the
     # timeline's assessments and its review cycles, the lineage of the country's
-    # recommendations
-    with django_assert_num_queries(2 + 17):
-        client.get("/reports/norway-2024/recommendations/1/")
+    # recommendations, whether the user follows it
+    with django_assert_num_queries(2 + 18):
+        assert client.get("/reports/norway-2024/recommendations/1/")["X-Cache"] == "miss"
+    # A hit: session, user, membership, the data versions, whether the user follows it
+    with django_assert_num_queries(2 + 5):
+        assert client.get("/reports/norway-2024/recommendations/1/")["X-Cache"] == "hit"
 
 
 @pytest.mark.parametrize(

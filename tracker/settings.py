@@ -7,6 +7,7 @@ Every setting that differs between machines comes from the environment; see the 
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -119,6 +120,30 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = True
 # PostgreSQL: the role the application runs as, with only the privileges it needs; `migrate`,
 # run as the tables' owner, grants them (SECURITY.md, "Database roles"). The test suite runs as it.
 DATABASE_APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "")
+
+# Pages and exports are cached per data version (recommendations/caching.py): a write changes
+# the version, so nothing cached is ever shown stale. In this process's memory by default;
+# REDIS_URL (e.g. redis://127.0.0.1:6379/0) shares one cache between several app servers.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES: dict[str, dict[str, Any]]
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "tracker",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("PAGE_CACHE_ENTRIES", "2000"))},
+        }
+    }
+# PAGE_CACHE=0 renders every page afresh (the benchmark's "before"; the freshness tests).
+PAGE_CACHE = env_bool("PAGE_CACHE", True)
+PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", str(24 * 3600)))
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses logins while locked out

@@ -1,17 +1,21 @@
 from dataclasses import dataclass
 
 from django.http import HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from .. import caching
+from ..caching import CachedPage
 from ..filters import DEFAULT_SORT, SIDES, SORT_COLUMNS, RecommendationFilter
 from ..lineage import recommended_since
 from ..models import Report, attach_positions
 from ..presentation import matrix_groups, matrix_row, status_summary
 from ._shared import HtmxHttpRequest, wants_partial
+
+TEMPLATE = "recommendations/dashboard.html"
 
 # The columns whose first click sorts the largest first.
 DESCENDING_FIRST = {"divergence", "evidence", "comments"}
@@ -78,12 +82,26 @@ def sort_headers(params: QueryDict, sort: str) -> list[SortHeader]:
 @require_GET
 @vary_on_headers("HX-Request")
 def dashboard(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    report = get_object_or_404(Report, slug=slug)
     params = without_empty(request.GET)
     partial = wants_partial(request)
     address = f"{request.path}?{params.urlencode()}" if params else request.path
     if not partial and params.urlencode() != request.GET.urlencode():
         return redirect(address)  # a plain GET form submits its empty fields too
+    piece = "results" if partial else "page"
+    key = caching.page_key(request, "dashboard", slug, piece, params.urlencode())
+    tag = caching.etag(request, key)
+    if (unchanged := caching.not_modified(request, tag)) is not None:
+        return unchanged
+    page, hit = caching.cached(key, lambda: _render(request, slug, params, partial, address))
+    if partial:
+        return caching.partial_response(request, page, hit, tag)
+    return caching.page_response(request, page, hit, tag)
+
+
+def _render(
+    request: HtmxHttpRequest, slug: str, params: QueryDict, partial: bool, address: str
+) -> CachedPage:
+    report = get_object_or_404(Report, slug=slug)
     filterset = RecommendationFilter(
         params or None, queryset=report.recommendations.all(), request=request
     )
@@ -124,10 +142,13 @@ def dashboard(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     }
     status = 200 if valid else 400
     if partial:
-        response = render(request, "recommendations/dashboard.html#results", context, status=status)
-        # hx-push-url would push the request's address, empty fields included.
-        response["HX-Push-Url"] = address
-        return response
+        return CachedPage(
+            title="",
+            content=caching.render_piece(request, f"{TEMPLATE}#results", context),
+            status=status,
+            # hx-push-url would push the request's address, empty fields included.
+            headers={"HX-Push-Url": address},
+        )
     # The chart counts the whole report unless the filters (valid ones) already select it all.
     if valid and not context["filtered"]:
         everything = rows
@@ -148,4 +169,8 @@ def dashboard(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         for group in groups
         if group.kind in SIDES
     ]
-    return render(request, "recommendations/dashboard.html", context, status=status)
+    return CachedPage(
+        title=caching.render_piece(request, f"{TEMPLATE}#title", context),
+        content=caching.render_piece(request, f"{TEMPLATE}#content", context),
+        status=status,
+    )

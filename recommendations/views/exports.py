@@ -1,9 +1,11 @@
 """Downloads of the status report: live (with the dashboard's filters) and of a snapshot."""
 
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
+from .. import caching
 from ..downloads import report_download, snapshot_download
 from ..filters import RecommendationFilter
 from ..models import Report
@@ -26,10 +28,31 @@ def _table(request: HttpRequest, extension: str) -> str | None:
 def export(
     request: HtmxHttpRequest, slug: str, extension: str
 ) -> HttpResponse | StreamingHttpResponse:
-    report = get_object_or_404(Report, slug=slug)
     table = _table(request, extension)
     if table is None:
         return bad_request(request, HISTORY_IS_CSV_ONLY)
+    # The files name who generated them: cached per user.
+    parts = (extension, table, request.GET.urlencode(), str(request.user.pk))
+    key = caching.page_key(request, "export", slug, *parts)
+    tag = caching.etag(request, key)
+    if (unchanged := caching.not_modified(request, tag)) is not None:
+        return unchanged
+    if table == "history":  # streamed as it is read, never held whole: revalidated only
+        return caching.with_etag(_download(request, slug, extension, table), tag, hit=False)
+    if key is not None and (file := cache.get(key)) is not None:
+        return file.response(hit=True, tag=tag)
+    response = _download(request, slug, extension, table)
+    if response.status_code != 200 or isinstance(response, StreamingHttpResponse):
+        return response
+    file = caching.CachedFile.of(response)
+    caching.store(key, file)
+    return file.response(hit=False, tag=tag)
+
+
+def _download(
+    request: HtmxHttpRequest, slug: str, extension: str, table: str
+) -> HttpResponse | StreamingHttpResponse:
+    report = get_object_or_404(Report, slug=slug)
     filterset = RecommendationFilter(
         request.GET or None, queryset=report.recommendations.all(), request=request
     )

@@ -5,16 +5,20 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
+from .. import caching
+from ..caching import CachedPage
 from ..forms import AssessmentForm, CommentForm, ascii_integer
 from ..lineage import lineage_panel
 from ..models import (
     Assessment,
     Recommendation,
+    Report,
     StaleAssessment,
     may_write,
     membership_of,
@@ -23,6 +27,7 @@ from ..models import (
 from ..presentation import evidence_groups
 from ..timeline import status_timeline
 from ._shared import HtmxHttpRequest, bad_request, wants_partial
+from .following import TEMPLATE as FOLLOW_TEMPLATE
 from .following import follow_state
 
 TEMPLATE = "recommendations/recommendation.html"
@@ -72,7 +77,6 @@ def _context(
     return {
         "report": recommendation.report,
         "recommendation": recommendation,
-        "follow": follow_state(request.user, recommendation),
         "membership": membership,
         "can_write": can_write,
         "history": recommendation.history_entries(page),
@@ -90,6 +94,20 @@ def _context(
     }
 
 
+def _page_context(
+    request: HtmxHttpRequest,
+    recommendation: Recommendation,
+    assess_form: AssessmentForm | None = None,
+    comment_form: CommentForm | None = None,
+) -> dict:
+    context = _context(request, recommendation, assess_form, comment_form)
+    context["evidence_groups"] = evidence_groups(recommendation)
+    context["timeline"] = status_timeline(recommendation)
+    writer = context["membership"] if context["can_write"] else None
+    context["lineage"] = lineage_panel(recommendation, context["positions"], writer)
+    return context
+
+
 def _full_page(
     request: HtmxHttpRequest,
     recommendation: Recommendation,
@@ -97,11 +115,9 @@ def _full_page(
     assess_form: AssessmentForm | None = None,
     comment_form: CommentForm | None = None,
 ) -> HttpResponse:
-    context = _context(request, recommendation, assess_form, comment_form)
-    context["evidence_groups"] = evidence_groups(recommendation)
-    context["timeline"] = status_timeline(recommendation)
-    writer = context["membership"] if context["can_write"] else None
-    context["lineage"] = lineage_panel(recommendation, context["positions"], writer)
+    """The page with a form's errors (not cached: what the user typed is theirs)."""
+    context = _page_context(request, recommendation, assess_form, comment_form)
+    context["follow"] = follow_state(request.user, recommendation)
     return render(request, TEMPLATE, context, status=status)
 
 
@@ -113,10 +129,36 @@ def _timeline_swap(recommendation: Recommendation) -> dict:
 
 @require_GET
 def recommendation_detail(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
-    recommendation = _recommendation(slug, number)
-    if _history_page_number(request) is None:
+    history_page = _history_page_number(request)
+    if history_page is None:
         return bad_request(request, "history_page must be a page number (1, 2, …).")
-    return _full_page(request, recommendation)
+    key = caching.page_key(request, "recommendation", slug, str(number), str(history_page))
+    tag = caching.etag(request, key)
+    if (unchanged := caching.not_modified(request, tag)) is not None:
+        return unchanged
+    page, hit = caching.cached(key, lambda: _render(request, slug, number))
+    # Whether this user follows it is theirs: rendered for each request, into the cached page.
+    recommendation = Recommendation(pk=page.values["pk"], number=number)
+    follow = render_to_string(
+        FOLLOW_TEMPLATE,
+        {
+            "follow": follow_state(request.user, recommendation),
+            "report": Report(slug=slug),
+            "recommendation": recommendation,
+        },
+        request,
+    )
+    return caching.page_response(request, page, hit, tag, follow=follow)
+
+
+def _render(request: HtmxHttpRequest, slug: str, number: int) -> CachedPage:
+    recommendation = _recommendation(slug, number)
+    context = _page_context(request, recommendation) | {"follow_slot": caching.FOLLOW_SLOT}
+    return CachedPage(
+        title=caching.render_piece(request, f"{TEMPLATE}#title", context),
+        content=caching.render_piece(request, f"{TEMPLATE}#content", context),
+        values={"pk": recommendation.pk},
+    )
 
 
 def _stale_form(

@@ -1,0 +1,175 @@
+"""Pages and exports rendered once per data version, and HTTP revalidation by the same key.
+
+The key (`page_key`) holds everything a cached piece depends on: the page, the tokens the
+database keeps for the data it shows (recommendations/versions.py, read in one query), the
+viewer's organization and role (what they may write, what "mine" means), the parameters, the
+language and the day (what "now" and "overdue" mean). A write anywhere a page looks changes a
+token, so the next request misses and renders; nothing is ever invalidated by hand.
+
+What is the viewer's own is never in a cached piece: the header, messages and the follow
+button are rendered for each request, and the CSRF token inside a cached form is a slot
+filled on the way out (a NUL, which no form, import or admin field lets into the text).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from hashlib import sha256
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.middleware.csrf import get_token
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import quote_etag
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+
+from .models import membership_of
+from .versions import fingerprint
+
+CSRF_SLOT = "\x00csrf\x00"
+FOLLOW_SLOT = mark_safe("\x00follow\x00")
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    """A rendered page without its shell (cached_page.html puts the header around it)."""
+
+    title: str
+    content: str
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)  # what the view needs on a hit
+
+
+@dataclass(frozen=True)
+class CachedFile:
+    """A download as it was answered (a successful one: a refusal is rendered each time)."""
+
+    body: bytes
+    headers: dict[str, str]
+
+    @classmethod
+    def of(cls, response: HttpResponse) -> "CachedFile":
+        return cls(response.content, dict(response.items()))
+
+    def response(self, hit: bool, tag: str | None) -> HttpResponse:
+        response = HttpResponse(self.body)
+        for name, value in self.headers.items():
+            response[name] = value
+        return with_etag(response, tag, hit)
+
+
+def viewer(request: HttpRequest) -> str:
+    membership = membership_of(request.user)
+    staff = int(request.user.is_staff)
+    if membership is None:
+        return f"-:-:{staff}"
+    return f"{membership.organization_id}:{membership.role}:{staff}"
+
+
+def page_key(request: HttpRequest, page: str, report_slug: str, *parts: str) -> str | None:
+    """The cache key of a page of this report as this viewer asks for it, or None when pages
+    are not cached (PAGE_CACHE off, or no data version to key by)."""
+    if not settings.PAGE_CACHE:
+        return None
+    version = fingerprint(report_slug)
+    if version is None:
+        return None
+    whole = [
+        page,
+        report_slug,
+        version,
+        viewer(request),
+        get_language() or "",
+        timezone.localdate().isoformat(),
+        *parts,
+    ]
+    return f"{page}:" + sha256("\x1f".join(whole).encode()).hexdigest()
+
+
+def cached[T](key: str | None, build: Callable[[], T]) -> tuple[T, bool]:
+    """What is cached under the key, or what `build` makes (then cached), and whether it was
+    a hit. Without a key (caching off) nothing is kept."""
+    if key is not None and (value := cache.get(key)) is not None:
+        return value, True
+    value = build()
+    store(key, value)
+    return value, False
+
+
+def store(key: str | None, value: object) -> None:
+    if key is not None:
+        cache.set(key, value, settings.PAGE_CACHE_SECONDS)
+
+
+def render_piece(request: HttpRequest, template: str, context: dict[str, Any]) -> str:
+    """A template (or one partial of it) rendered for the cache: CSRF tokens left as slots."""
+    return render_to_string(template, context | {"csrf_token": CSRF_SLOT}, request)
+
+
+def fill_slots(request: HttpRequest, html: str, **slots: str) -> str:
+    html = html.replace(CSRF_SLOT, get_token(request))
+    for name, value in slots.items():
+        html = html.replace(f"\x00{name}\x00", value)
+    return html
+
+
+def etag(request: HttpRequest, key: str | None) -> str | None:
+    """An ETag for what this key renders for this session: the key itself changes with the
+    data; the user and the CSRF secret are added because the page around the cached piece
+    shows them (a new log-in rotates the secret, so an old page is not revalidated)."""
+    if key is None:
+        return None
+    get_token(request)  # sets the secret when the session has none yet
+    secret = request.META.get("CSRF_COOKIE", "")
+    user = getattr(request, "user", None)
+    parts = [key, str(user.pk if user is not None else ""), secret]
+    return quote_etag(sha256("\x1f".join(parts).encode()).hexdigest()[:40])
+
+
+def not_modified(request: HttpRequest, tag: str | None) -> HttpResponse | None:
+    """The 304 for a request that already holds this ETag; None when the page must be sent
+    (no tag, a different one, or messages waiting to be shown on it)."""
+    if tag is None or request.method != "GET" or messages.get_messages(request):
+        return None
+    response = get_conditional_response(request, etag=tag)
+    if response is not None:
+        patch_cache_control(response, private=True, no_cache=True)
+    return response
+
+
+def with_etag[R: HttpResponseBase](response: R, tag: str | None, hit: bool) -> R:
+    # Whether the page came from the cache: the benchmark counts them for its hit rate.
+    response["X-Cache"] = "hit" if hit else "miss"
+    if tag is not None and response.status_code == 200:
+        response["ETag"] = tag
+        # The browser keeps it but asks again every time: the answer is a 304 or the new page.
+        patch_cache_control(response, private=True, no_cache=True)
+    return response
+
+
+def page_response(
+    request: HttpRequest, page: CachedPage, hit: bool, tag: str | None, **slots: str
+) -> HttpResponse:
+    """The whole page: the cached title and content inside the header of this request."""
+    content = fill_slots(request, page.content, **slots)
+    context = {"page_title": page.title, "page_content": mark_safe(content)}
+    response = render(request, "cached_page.html", context, status=page.status)
+    return with_etag(response, tag, hit)
+
+
+def partial_response(
+    request: HttpRequest, page: CachedPage, hit: bool, tag: str | None
+) -> HttpResponse:
+    """An HTMX answer: the cached piece alone, with its headers."""
+    response = HttpResponse(fill_slots(request, page.content), status=page.status)
+    for name, value in page.headers.items():
+        response[name] = value
+    return with_etag(response, tag, hit)

@@ -1,0 +1,205 @@
+"""Data versions kept by the database, so that a cached page can never be stale.
+
+Triggers (installed by migration 0013, on PostgreSQL and SQLite alike) give a scope a new random
+token on every insert, update or delete of a row a page shows, whoever writes it: the ORM, the
+admin, a bulk update, raw SQL, `loaddata` and so `restore_data`. A scope is a report's id for
+the rows of that report (its text, recommendations, evidence, assessments, comments, lineage,
+responsibilities, snapshots) and GLOBAL for what every page may show (people's names,
+organizations, memberships, review cycles, and the reports themselves). A row whose report
+cannot be found any more (its parents already deleted) changes GLOBAL, and so does a TRUNCATE.
+
+A token is random rather than a counter so that it can never come back: not after a rolled-back
+transaction, a restore into a new database, or a wipe of the table itself. The pages of a report
+are keyed by the tokens of GLOBAL and of every report of its country (a recommendation page
+shows its predecessors of earlier years), read in one query (`fingerprint`).
+
+What pages do not show is not followed: sessions, preferences, who follows what (the follow
+button is rendered for each request), sent mail, the audit history, log-in attempts, and the
+users' other columns (a log-in writes last_login, which would otherwise empty every cache).
+"""
+
+from dataclasses import dataclass
+from hashlib import sha256
+
+from django.db import connection
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+
+TABLE = "tracker_data_version"
+GLOBAL = 0
+
+CREATE_TABLE = f"CREATE TABLE {TABLE} (scope bigint PRIMARY KEY, token varchar(64) NOT NULL)"
+
+
+def _report_of_recommendation(column: str) -> str:
+    return f"(SELECT report_id FROM recommendations_recommendation WHERE id = {{row}}.{column})"
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """A table a page shows, and the scopes a changed row of it touches: SQL expressions in
+    which {row} stands for OLD or NEW."""
+
+    table: str
+    scopes: tuple[str, ...]
+    columns: tuple[str, ...] = ()  # when set, only updates of these columns count
+
+
+TRACKED = [
+    Tracked("auth_user", ("0",), columns=("username", "first_name", "last_name")),
+    Tracked("recommendations_organization", ("0",)),
+    Tracked("recommendations_membership", ("0",)),
+    Tracked("recommendations_reviewcycle", ("0",)),
+    Tracked("recommendations_report", ("0", "{row}.id")),
+    Tracked("recommendations_section", ("{row}.report_id",)),
+    Tracked("recommendations_paragraph", ("{row}.report_id",)),
+    Tracked("recommendations_recommendation", ("{row}.report_id",)),
+    Tracked("recommendations_evidenceitem", ("{row}.report_id",)),
+    Tracked("recommendations_snapshot", ("{row}.report_id",)),
+    Tracked("recommendations_evidencelink", (_report_of_recommendation("recommendation_id"),)),
+    Tracked("recommendations_assessment", (_report_of_recommendation("recommendation_id"),)),
+    Tracked("recommendations_comment", (_report_of_recommendation("recommendation_id"),)),
+    Tracked("recommendations_responsibility", (_report_of_recommendation("recommendation_id"),)),
+    Tracked(
+        "recommendations_lineage",
+        (
+            _report_of_recommendation("recommendation_id"),
+            _report_of_recommendation("previous_id"),
+        ),
+    ),
+    Tracked(
+        "recommendations_assessment_cited_evidence",
+        (
+            "(SELECT r.report_id FROM recommendations_assessment a"
+            " JOIN recommendations_recommendation r ON r.id = a.recommendation_id"
+            " WHERE a.id = {row}.assessment_id)",
+        ),
+    ),
+    Tracked(
+        "recommendations_responsibility_supporting",
+        (
+            # A responsibility's key is its recommendation's.
+            _report_of_recommendation("responsibility_id"),
+        ),
+    ),
+]
+
+
+# --- the triggers ---------------------------------------------------------------------------
+
+POSTGRESQL_BUMP = f"""
+CREATE OR REPLACE FUNCTION tracker_bump_version(changed bigint) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO {TABLE} (scope, token) VALUES (coalesce(changed, 0), gen_random_uuid()::text)
+    ON CONFLICT (scope) DO UPDATE SET token = excluded.token
+$$
+"""
+
+POSTGRESQL_TRUNCATED = """
+CREATE OR REPLACE FUNCTION tracker_version_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM tracker_bump_version(0);
+    RETURN NULL;
+END
+$$
+"""
+
+
+def _postgresql(tracked: Tracked) -> list[str]:
+    old = "; ".join(
+        f"PERFORM tracker_bump_version({scope.format(row='OLD')})" for scope in tracked.scopes
+    )
+    new = "; ".join(
+        f"PERFORM tracker_bump_version({scope.format(row='NEW')})" for scope in tracked.scopes
+    )
+    update = "UPDATE OF " + ", ".join(tracked.columns) if tracked.columns else "UPDATE"
+    function = f"tracker_version_{tracked.table}"
+    return [
+        f"""CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN {old}; END IF;
+    IF TG_OP <> 'DELETE' THEN {new}; END IF;
+    RETURN NULL;
+END
+$$""",
+        f"DROP TRIGGER IF EXISTS {tracked.table}_version ON {tracked.table}",
+        f"CREATE TRIGGER {tracked.table}_version AFTER INSERT OR {update} OR DELETE "
+        f"ON {tracked.table} FOR EACH ROW EXECUTE FUNCTION {function}()",
+        f"DROP TRIGGER IF EXISTS {tracked.table}_version_t ON {tracked.table}",
+        f"CREATE TRIGGER {tracked.table}_version_t AFTER TRUNCATE ON {tracked.table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION tracker_version_truncated()",
+    ]
+
+
+def _sqlite(tracked: Tracked) -> list[str]:
+    statements = []
+    update = "UPDATE OF " + ", ".join(tracked.columns) if tracked.columns else "UPDATE"
+    for event, rows in [("INSERT", ["NEW"]), (update, ["OLD", "NEW"]), ("DELETE", ["OLD"])]:
+        name = f"{tracked.table}_version_{event.split()[0].lower()}"
+        bumps = " ".join(
+            # "WHERE true": SQLite needs it to read the ON CONFLICT of an INSERT … SELECT.
+            f"INSERT INTO {TABLE} (scope, token) SELECT coalesce({scope.format(row=row)}, 0), "
+            "lower(hex(randomblob(16))) WHERE true "
+            "ON CONFLICT (scope) DO UPDATE SET token = excluded.token;"
+            for row in rows
+            for scope in tracked.scopes
+        )
+        statements += [
+            f"DROP TRIGGER IF EXISTS {name}",
+            f"CREATE TRIGGER {name} AFTER {event} ON {tracked.table} FOR EACH ROW "
+            f"BEGIN {bumps} END",
+        ]
+    return statements
+
+
+def install(schema_editor: BaseDatabaseSchemaEditor) -> None:
+    """(Re)create the triggers of every tracked table; run by migrations."""
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        statements = [POSTGRESQL_BUMP, POSTGRESQL_TRUNCATED]
+        for tracked in TRACKED:
+            statements += _postgresql(tracked)
+    elif vendor == "sqlite":
+        statements = [s for tracked in TRACKED for s in _sqlite(tracked)]
+    else:
+        raise NotImplementedError(f"no data-version triggers for {vendor}")
+    for statement in statements:
+        schema_editor.execute(statement, params=None)  # % in PL/pgSQL is not a placeholder
+
+
+def uninstall(schema_editor: BaseDatabaseSchemaEditor) -> None:
+    vendor = schema_editor.connection.vendor
+    for tracked in TRACKED:
+        if vendor == "postgresql":
+            for name in (f"{tracked.table}_version", f"{tracked.table}_version_t"):
+                schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {tracked.table}")
+            schema_editor.execute(f"DROP FUNCTION IF EXISTS tracker_version_{tracked.table}()")
+        else:
+            for event in ("insert", "update", "delete"):
+                schema_editor.execute(f"DROP TRIGGER IF EXISTS {tracked.table}_version_{event}")
+    if vendor == "postgresql":
+        schema_editor.execute("DROP FUNCTION IF EXISTS tracker_version_truncated()")
+        schema_editor.execute("DROP FUNCTION IF EXISTS tracker_bump_version(bigint)")
+
+
+# --- reading them ---------------------------------------------------------------------------
+
+COUNTRY_FINGERPRINT = f"""
+SELECT scope, token FROM {TABLE}
+WHERE scope = 0 OR scope IN (
+    SELECT other.id FROM recommendations_report report
+    JOIN recommendations_report other ON other.country = report.country
+    WHERE report.slug = %s
+)
+ORDER BY scope
+"""
+
+
+def fingerprint(report_slug: str) -> str | None:
+    """What the pages of this report show, as one string that changes whenever any of it
+    changes: the tokens of GLOBAL and of every report of its country. None when there is no
+    GLOBAL token (nothing to key a cache by: the caller renders without one)."""
+    with connection.cursor() as cursor:
+        cursor.execute(COUNTRY_FINGERPRINT, [report_slug])
+        rows = cursor.fetchall()
+    if not rows or rows[0][0] != GLOBAL:
+        return None
+    return sha256(";".join(f"{scope}:{token}" for scope, token in rows).encode()).hexdigest()

@@ -1,0 +1,273 @@
+"""Cached pages are never stale (recommendations/caching.py, recommendations/versions.py).
+
+Every write a page would show — through the ORM, the admin, raw SQL or restore_data — changes
+a data version in the database, so the next request renders afresh. Each case below first
+caches the page (a hit proves it is cached), then writes, then asks again.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from recommendations.models import (
+    Assessment,
+    EvidenceItem,
+    EvidenceLink,
+    Organization,
+    Recommendation,
+    Report,
+    Responsibility,
+    ReviewCycle,
+    Status,
+)
+
+from .conftest import make_assessment
+
+DASHBOARD = "/reports/norway-2024/"
+RECOMMENDATION = "/reports/norway-2024/recommendations/1/"
+JSON_EXPORT = "/reports/norway-2024/export.json"
+
+
+def get(client, url: str, **headers):
+    response = client.get(url, headers=headers)
+    assert response.status_code == 200, response.content[:500]
+    return response
+
+
+def cached(client, url: str) -> str:
+    """The page, asked twice: the second answer must come from the cache."""
+    get(client, url)
+    response = get(client, url)
+    assert response["X-Cache"] == "hit"
+    return response.content.decode()
+
+
+def page_text(client, url: str) -> str:
+    return get(client, url).content.decode()
+
+
+# --- one write of each kind a page shows -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Write:
+    """A change a page shows: `orm` and `sql` make it; `shown` is the text that proves it."""
+
+    name: str
+    url: str
+    orm: Callable[[dict], None]
+    sql: str  # one statement; {ids} filled from the data
+    shown: str
+
+
+def recommendation(number: int = 1) -> Recommendation:
+    return Recommendation.objects.get(report__slug="norway-2024", number=number)
+
+
+def ids(people: dict) -> dict:
+    first = recommendation(1)
+    return {
+        "recommendation": first.pk,
+        "ngo_organization": people["ngo"].membership.organization_id,
+        "gov_organization": people["gov"].membership.organization_id,
+        "ngo_user": people["ngo"].pk,
+        "report": first.report_id,
+        "cycle": Assessment.objects.filter(recommendation=first).first().cycle_id,
+        "evidence": unlinked_evidence().pk,
+        "evidence_label": unlinked_evidence().label,
+        "supporter": Organization.objects.get(name="Zebra directorate").pk,
+    }
+
+
+def unlinked_evidence() -> EvidenceItem:
+    """A quote of the report that recommendation 1 does not show (yet)."""
+    return EvidenceItem.objects.exclude(recommendations__number=1).order_by("pk").first()
+
+
+def orm_assessment(people: dict) -> None:
+    make_assessment(
+        recommendation(),
+        people["ngo"],
+        status=Status.PARTIALLY_IMPLEMENTED,
+        rationale="Zebra rationale",
+    )
+
+
+def orm_comment(people: dict) -> None:
+    recommendation().add_comment(author=people["ngo"], body="Zebra comment", evidence=None)
+
+
+def orm_rename_organization(people: dict) -> None:
+    Organization.objects.filter(pk=people["ngo"].membership.organization_id).update(
+        name="Zebra", short_name="Zebra"
+    )
+
+
+def orm_rename_user(people: dict) -> None:
+    user = people["ngo"]
+    user.first_name = "Zebra"
+    user.save()
+
+
+def orm_short_title(people: dict) -> None:
+    first = recommendation()
+    first.short_title = "Zebra title"
+    first.save()
+
+
+def orm_responsibility(people: dict) -> None:
+    Responsibility.objects.filter(recommendation=recommendation()).update(
+        target_date=date(2031, 3, 17)
+    )
+
+
+def orm_supporting(people: dict) -> None:
+    supporter = Organization.objects.get(name="Zebra directorate")
+    Responsibility.objects.get(recommendation=recommendation()).supporting.add(supporter)
+
+
+def orm_cycle_name(people: dict) -> None:
+    ReviewCycle.objects.filter(pk=ids(people)["cycle"]).update(name="Zebra cycle")
+
+
+def orm_evidence_link(people: dict) -> None:
+    EvidenceLink.objects.create(
+        recommendation=recommendation(), evidence=unlinked_evidence(), stance="GAP"
+    )
+
+
+WRITES = [
+    Write(
+        "assessment on the dashboard",
+        DASHBOARD,
+        orm_assessment,
+        "INSERT INTO recommendations_assessment (recommendation_id, cycle_id, organization_id,"
+        " author_id, status, rationale, created_at) VALUES ({recommendation}, {cycle},"
+        " {ngo_organization}, {ngo_user}, 'PARTIALLY_IMPLEMENTED', 'Zebra rationale',"
+        " CURRENT_TIMESTAMP)",
+        "Partially implemented 1",
+    ),
+    Write(
+        "assessment on its page",
+        RECOMMENDATION,
+        orm_assessment,
+        "INSERT INTO recommendations_assessment (recommendation_id, cycle_id, organization_id,"
+        " author_id, status, rationale, created_at) VALUES ({recommendation}, {cycle},"
+        " {ngo_organization}, {ngo_user}, 'PARTIALLY_IMPLEMENTED', 'Zebra rationale',"
+        " CURRENT_TIMESTAMP)",
+        "Zebra rationale",
+    ),
+    Write(
+        "comment",
+        RECOMMENDATION,
+        orm_comment,
+        "INSERT INTO recommendations_comment (recommendation_id, organization_id, author_id,"
+        " body, created_at) VALUES ({recommendation}, {ngo_organization}, {ngo_user},"
+        " 'Zebra comment', CURRENT_TIMESTAMP)",
+        "Zebra comment",
+    ),
+    Write(
+        "organization name",
+        DASHBOARD,
+        orm_rename_organization,
+        "UPDATE recommendations_organization SET name = 'Zebra', short_name = 'Zebra'"
+        " WHERE id = {ngo_organization}",
+        "Zebra",
+    ),
+    Write(
+        "user name",
+        RECOMMENDATION,
+        orm_rename_user,
+        "UPDATE auth_user SET first_name = 'Zebra' WHERE id = {ngo_user}",
+        "Zebra",
+    ),
+    Write(
+        "recommendation",
+        DASHBOARD,
+        orm_short_title,
+        "UPDATE recommendations_recommendation SET short_title = 'Zebra title'"
+        " WHERE id = {recommendation}",
+        "Zebra title",
+    ),
+    Write(
+        "responsibility",
+        DASHBOARD,
+        orm_responsibility,
+        "UPDATE recommendations_responsibility SET target_date = '2031-03-17'"
+        " WHERE recommendation_id = {recommendation}",
+        "17 Mar 2031",
+    ),
+    Write(
+        "supporting organization",
+        RECOMMENDATION,
+        orm_supporting,
+        "INSERT INTO recommendations_responsibility_supporting (responsibility_id,"
+        " organization_id) VALUES ({recommendation}, {supporter})",
+        "Zebra directorate",
+    ),
+    Write(
+        "cycle",
+        RECOMMENDATION,
+        orm_cycle_name,
+        "UPDATE recommendations_reviewcycle SET name = 'Zebra cycle' WHERE id = {cycle}",
+        "Zebra cycle",
+    ),
+    Write(
+        "evidence link",
+        RECOMMENDATION,
+        orm_evidence_link,
+        "INSERT INTO recommendations_evidencelink (evidence_id, recommendation_id, stance)"
+        " VALUES ({evidence}, {recommendation}, 'GAP')",
+        "{evidence_label}",
+    ),
+    Write(
+        "report",
+        DASHBOARD,
+        lambda people: Report.objects.update(tier="TIER_2_WATCH_LIST"),
+        "UPDATE recommendations_report SET tier = 'TIER_2_WATCH_LIST'",
+        "Tier 2 Watch List",
+    ),
+]
+
+
+@pytest.fixture
+def assessed(people):
+    """Positions and a lead on the page before the writes, and an organization to add."""
+    # An hour ago: SQL's CURRENT_TIMESTAMP (whole seconds) must be later.
+    earlier = timezone.now() - timedelta(hours=1)
+    make_assessment(recommendation(), people["ngo"], status=Status.NO_PROGRESS, created_at=earlier)
+    make_assessment(recommendation(), people["gov"], status=Status.IN_PROGRESS, created_at=earlier)
+    Responsibility.objects.create(
+        recommendation=recommendation(), lead=people["gov"].membership.organization
+    )
+    Organization.objects.create(
+        name="Zebra directorate", short_name="Zebra", kind=Organization.Kind.GOVERNMENT
+    )
+    return people
+
+
+@pytest.mark.parametrize("write", WRITES, ids=lambda write: write.name)
+@pytest.mark.django_db
+def test_an_orm_write_is_shown_by_the_next_request(client, assessed, write):
+    client.force_login(assessed["observer"])
+    shown = write.shown.format(**ids(assessed))
+    assert shown not in cached(client, write.url)
+    write.orm(assessed)
+    response = get(client, write.url)
+    assert response["X-Cache"] == "miss"
+    assert shown in response.content.decode()
+
+
+@pytest.mark.parametrize("write", WRITES, ids=lambda write: write.name)
+@pytest.mark.django_db
+def test_a_raw_sql_write_is_shown_by_the_next_request(client, assessed, write):
+    client.force_login(assessed["observer"])
+    shown = write.shown.format(**ids(assessed))
+    assert shown not in cached(client, write.url)
+    with connection.cursor() as cursor:
+        cursor.execute(write.sql.format(**ids(assessed)))
+    assert shown in page_text(client, write.url)
