@@ -1,15 +1,20 @@
 """Benchmark: the tracker's pages side by side with a trivial Django view, on a large dataset.
 
-    .venv/bin/python bench/benchmark.py            # full run (about 3 minutes)
-    .venv/bin/python bench/benchmark.py --smoke    # tiny data, a second per page (CI)
+    .venv/bin/python bench/benchmark.py                    # full run (about 6 minutes)
+    .venv/bin/python bench/benchmark.py --page-cache off   # the same without the page cache
+    .venv/bin/python bench/benchmark.py --smoke            # tiny data, a second per page (CI)
 
 It builds two throw-away PostgreSQL databases with `generate_dataset` — 1× (1,000 assessments)
-and 100× (100,000 assessments, 190 reports) — counts the queries of every page on both, starts
-gunicorn on a loopback port over the 100× database with production settings, and drives each
-page and the trivial `/ping/` view (same middleware, same session check) alternately with the
-same number of concurrent logged-in clients. It prints throughput, p50/p95 latency and the
-ratio to the trivial view, the time and peak memory of streaming the whole history as CSV, and
-exits non-zero if a request failed or a page's query count differs between 1× and 100×.
+and 100× (100,000 assessments, 190 reports) — counts the queries of every page on both (the
+first request, which renders, and the second, which the page cache answers), starts gunicorn
+on a loopback port over the 100× database with production settings, and drives each page and
+the trivial `/ping/` view (same middleware, same session check) alternately, in two rounds,
+with the same number of concurrent logged-in clients: pages that are read with wrk (Debian's
+package; when it is missing, with the Python clients below), writes and downloads with the
+Python clients. It prints throughput, p50/p95 latency, the ratio to the trivial view and the
+page cache's hit rate, the first (uncached) time of each download, the time and peak memory of
+streaming the whole history as CSV, and exits non-zero if a request failed or a page's query
+count differs between 1× and 100×.
 """
 
 import argparse
@@ -18,6 +23,7 @@ import multiprocessing
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +32,7 @@ from pathlib import Path
 
 from harness import (
     DEFAULT_SERVER,
+    ROOT,
     Client,
     based_on,
     csrf_token,
@@ -40,16 +47,25 @@ PASSWORD = "bench-password-2024"
 REPORT = "benchland-001-2024"  # a typical report
 LONG = "benchland-000-2024"  # its recommendation 1 carries the long history
 
+ADMIN = "benchadmin"  # a superuser, for the admin's change list (the reference)
+
 PAGES = [
     # name, method, path, concurrency (None: --clients)
     ("dashboard", "GET", f"/reports/{LONG}/", None),
     ("recommendation, long history", "GET", f"/reports/{LONG}/recommendations/1/", None),
+    ("admin recommendation change list", "GET", "/admin/recommendations/recommendation/", None),
     ("HTMX assessment POST", "POST", f"/reports/{REPORT}/recommendations/{{n}}/assess/", None),
     ("CSV export", "GET", f"/reports/{REPORT}/export.csv", 1),
     ("XLSX export", "GET", f"/reports/{REPORT}/export.xlsx", 1),
     ("PDF export", "GET", f"/reports/{REPORT}/export.pdf", 1),
 ]
 TRIVIAL = ("trivial view", "GET", "/ping/", None)
+WRK_SCRIPT = ROOT / "bench" / "wrk_report.lua"
+
+ADMIN_SCRIPT = f"""
+from django.contrib.auth import get_user_model
+get_user_model().objects.create_superuser({ADMIN!r}, "", {PASSWORD!r})
+"""
 
 SCALES = {
     "full": {
@@ -72,9 +88,17 @@ from recommendations.models import Assessment
 
 client = Client(HTTP_HOST="127.0.0.1")
 user = get_user_model().objects.get(username="bench000")
-client.force_login(user)
+admin = Client(HTTP_HOST="127.0.0.1")
+admin.force_login(get_user_model().objects.get(username=ADMIN))
 counts = {}
 for name, method, path in PAGES:
+    if path.startswith("/admin/"):
+        with CaptureQueriesContext(connection) as queries:
+            response = admin.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        counts[name] = [len(queries), len(queries)]
+        continue
+    client.force_login(user)
     if method == "POST":
         number = 3
         path = path.format(n=number)
@@ -88,13 +112,16 @@ for name, method, path in PAGES:
         data["based_on"] = current()
         with CaptureQueriesContext(connection) as queries:
             response = client.post(path, data, HTTP_HX_REQUEST="true")
+        counts[name] = [len(queries), len(queries)]
     else:
-        with CaptureQueriesContext(connection) as queries:
-            response = client.get(path)
-            if response.streaming:
-                b"".join(response.streaming_content)
+        counts[name] = []
+        for _ in ("first request", "second request"):  # renders; then from the page cache
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(path)
+                if response.streaming:
+                    b"".join(response.streaming_content)
+            counts[name].append(len(queries))
     assert response.status_code == 200, (path, response.status_code)
-    counts[name] = len(queries)
 print("COUNTS" + json.dumps(counts))
 """
 
@@ -177,12 +204,55 @@ def measure(pool, port: int, users: list[str], page: tuple, seconds: float, clie
     }
 
 
+def session_cookie(port: int, username: str) -> str:
+    session = Client(port)
+    session.log_in(username, PASSWORD)
+    return "; ".join(f"{name}={value}" for name, value in session.cookies.items())
+
+
+def measure_wrk(port: int, cookie: str, page: tuple, seconds: float, clients: int) -> dict:
+    """One page read by wrk: `clients` connections of one signed-in user (wrk_report.lua)."""
+    name, _, path, concurrency = page
+    concurrency = concurrency or clients
+    output = subprocess.run(
+        ["wrk", f"--threads={min(2, concurrency)}", f"--connections={concurrency}",
+         f"--duration={seconds:g}s", "--timeout=10s", f"--script={WRK_SCRIPT}",
+         "--header", f"Cookie: {cookie}", f"http://127.0.0.1:{port}{path}"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    result = json.loads(output.split("WRK", 1)[1])
+    return {
+        "name": name,
+        "clients": concurrency,
+        "tool": "wrk",
+        "requests": result["requests"],
+        "throughput": result["requests"] / result["seconds"],
+        "p50": result["p50_ms"],
+        "p95": result["p95_ms"],
+        "failures": result["failures"],
+        "hits": result["hits"],
+        "misses": result["misses"],
+    }
+
+
+def first_request(port: int, username: str, path: str) -> float:
+    """Seconds of one download as the first since the data changed: rendered, not cached."""
+    session = Client(port)
+    session.log_in(username, PASSWORD)
+    status, _, elapsed = session.request("GET", path)
+    if status != 200:
+        raise RuntimeError(f"{path}: HTTP {status}")
+    return elapsed
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny data, 1 s per page (CI)")
-    parser.add_argument("--seconds", type=float, help="per page (default 8, smoke 1)")
+    parser.add_argument("--seconds", type=float, help="per page (default 5, smoke 1)")
+    parser.add_argument("--rounds", type=int, help="of every page (default 2, smoke 1)")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--page-cache", choices=["on", "off"], default="on")
     parser.add_argument("--results", type=Path, help="also add the markdown table to this file")
     parser.add_argument(
         "--server",
@@ -190,12 +260,14 @@ def main() -> int:
         help="a loopback PostgreSQL URL, used to create and drop the benchmark databases",
     )
     options = parser.parse_args()
-    seconds = options.seconds or (1.0 if options.smoke else 8.0)
+    seconds = options.seconds or (1.0 if options.smoke else 5.0)
+    rounds = options.rounds or (1 if options.smoke else 2)
     if not is_loopback(options.server):
         parser.error("the benchmark runs against a loopback PostgreSQL only")
     if not 1 <= options.clients <= 32:
         parser.error("--clients must be 1–32")
     scales = SCALES["smoke" if options.smoke else "full"]
+    use_wrk = shutil.which("wrk") is not None
 
     names = {scale: f"tracker_bench_{scale}_{os.getpid()}" for scale in scales}
     static_root = tempfile.mkdtemp(prefix="bench-static-")
@@ -215,6 +287,7 @@ def main() -> int:
                     DJANGO_STATIC_ROOT=static_root,
                     AXES_FAILURE_LIMIT="1000",
                     DATABASE_CONN_MAX_AGE="60",  # persistent connections, as in production
+                    PAGE_CACHE="1" if options.page_cache == "on" else "0",
                 )
                 for scale, name in names.items()
             }
@@ -224,8 +297,9 @@ def main() -> int:
                 started = time.perf_counter()
                 print(manage(env, "generate_dataset", *scales[scale].split(), capture=True).strip())
                 print(f"  ({scale}: {time.perf_counter() - started:.1f} s including start-up)")
+                manage(env, "shell", "--no-imports", "-c", ADMIN_SCRIPT)
                 script = f"PAGES = {[(n, m, p) for n, m, p, _ in [TRIVIAL, *PAGES]]!r}\n"
-                script += f"REPORT = {REPORT!r}\n" + QUERY_COUNT_SCRIPT
+                script += f"REPORT = {REPORT!r}\nADMIN = {ADMIN!r}\n" + QUERY_COUNT_SCRIPT
                 output = manage(env, "shell", "--no-imports", "-c", script, capture=True)
                 counts[scale] = json.loads(output.split("COUNTS", 1)[1])
 
@@ -236,54 +310,86 @@ def main() -> int:
             manage(env, "collectstatic", "--no-input", "-v", "0")
             users = [f"bench{2 * i:03d}" for i in range(options.clients)]  # one per organization
             rows_out = []
+            first_times: dict[str, float] = {}
             with (
                 gunicorn(env, options.workers) as port,
                 multiprocessing.Pool(options.clients) as pool,
             ):
-                for page in PAGES:
-                    concurrency = page[3] or options.clients
-                    trivial = measure(pool, port, users, (*TRIVIAL[:3], concurrency), seconds, 0)
-                    result = measure(pool, port, users, page, seconds, options.clients)
-                    rows_out.append((result, trivial))
-                    for r in (trivial, result):
-                        if r["failures"] or not r["requests"]:
-                            failed.append(f"{r['name']}: {r['failures']} of {r['requests']} failed")
-                    print(f"  measured {page[0]}", flush=True)
+                cookies = {"reader": session_cookie(port, users[0])}
+                cookies["admin"] = session_cookie(port, ADMIN)
+                for round_number in range(1, rounds + 1):
+                    for page in PAGES:
+                        name, method, path, concurrency = page
+                        by_wrk = use_wrk and method == "GET" and concurrency is None
+                        if by_wrk:
+                            cookie = cookies["admin" if path.startswith("/admin/") else "reader"]
+                            trivial_page = (*TRIVIAL[:3], concurrency)
+                            clients = options.clients
+                            trivial = measure_wrk(port, cookie, trivial_page, seconds, clients)
+                            result = measure_wrk(port, cookie, page, seconds, clients)
+                        else:
+                            if concurrency == 1 and round_number == 1:
+                                first_times[name] = first_request(port, users[0], path)
+                            clients = concurrency or options.clients
+                            trivial_page = (*TRIVIAL[:3], clients)
+                            trivial = measure(pool, port, users, trivial_page, seconds, 0)
+                            result = measure(pool, port, users, page, seconds, options.clients)
+                        rows_out.append((round_number, result, trivial))
+                        for r in (trivial, result):
+                            if r["failures"] or not r["requests"]:
+                                failed.append(
+                                    f"{r['name']}: {r['failures']} of {r['requests']} failed"
+                                )
+                        print(f"  round {round_number}: measured {name}", flush=True)
     finally:
         shutil.rmtree(static_root, ignore_errors=True)
 
     cpus = os.cpu_count()
-    say(f"## Benchmark {date.today().isoformat()}" + (" (smoke)" if options.smoke else ""))
+    say(
+        f"## Benchmark {date.today().isoformat()}, page cache {options.page_cache}"
+        + (" (smoke)" if options.smoke else "")
+    )
     say()
     say(
         f"Machine: {platform.machine()}, {cpus} CPUs, Python {platform.python_version()}, "
         f"PostgreSQL on loopback with persistent connections; gunicorn {options.workers} sync "
-        "workers; "
-        f"{seconds:g} s per measurement, trivial view measured just before each page with "
-        "the same clients."
+        f"workers, local-memory cache; {seconds:g} s per measurement, {rounds} round(s), the "
+        "trivial view measured just before each page by the same tool with the same clients "
+        "(wrk: one signed-in user's session on every connection)."
     )
     say()
     say(
-        "| page | clients | req/s | p50 ms | p95 ms | trivial req/s | trivial p95 ms "
-        "| ratio to trivial | queries 1× | queries 100× |"
+        "| page | round | tool | clients | req/s | p50 ms | p95 ms | trivial req/s "
+        "| trivial p95 ms | ratio to trivial | cache hits | queries 1× | queries 100× |"
     )
-    say("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for result, trivial in rows_out:
+    say("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for round_number, result, trivial in rows_out:
         name = result["name"]
         ratio = result["throughput"] / trivial["throughput"] if trivial["throughput"] else 0
+        answered = result.get("hits", 0) + result.get("misses", 0)
+        hit_rate = f"{result['hits'] / answered:.1%}" if answered else "–"
         say(
-            f"| {name} | {result['clients']} | {result['throughput']:.1f} | "
+            f"| {name} | {round_number} | {result.get('tool', 'python')} | "
+            f"{result['clients']} | {result['throughput']:.1f} | "
             f"{result['p50']:.1f} | {result['p95']:.1f} | {trivial['throughput']:.1f} | "
-            f"{trivial['p95']:.1f} | {ratio:.0%} | {counts['1x'][name]} | "
-            f"{counts['100x'][name]} |"
+            f"{trivial['p95']:.1f} | {ratio:.0%} | {hit_rate} | "
+            f"{'/'.join(map(str, counts['1x'][name]))} | "
+            f"{'/'.join(map(str, counts['100x'][name]))} |"
         )
     say(
-        f"| trivial view (`/ping/`) | | | | | | | | {counts['1x'][TRIVIAL[0]]} | "
-        f"{counts['100x'][TRIVIAL[0]]} |"
+        f"| trivial view (`/ping/`) | | | | | | | | | | | {counts['1x'][TRIVIAL[0]][0]} | "
+        f"{counts['100x'][TRIVIAL[0]][0]} |"
     )
     say()
     say(
-        f"Streamed history CSV of every report: {int(rows):,} rows, "
+        "Queries: first request / second request (the second is answered from the page cache "
+        "when it is on). Cache hits: the share of wrk's responses marked `X-Cache: hit`."
+    )
+    say()
+    for name, elapsed in first_times.items():
+        say(f"- {name}, first request after a write (rendered, not cached): {elapsed:.2f} s")
+    say(
+        f"- Streamed history CSV of every report: {int(rows):,} rows, "
         f"{int(size) / 1e6:.1f} MB in {float(stream_seconds):.2f} s; peak RSS "
         f"{float(rss_peak):.0f} MB (the process held {float(rss_before):.0f} MB before "
         "streaming)."
