@@ -14,8 +14,11 @@ from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
-from django.utils.text import capfirst
+from django.utils.text import capfirst, format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import downloads, importer, publishing
@@ -75,7 +78,7 @@ def only_one[M: Model](
     """The selected object when exactly one is selected; else a message and None."""
     if queryset.count() != 1:
         modeladmin.message_user(
-            request, "Select exactly one to download (one file per download).", messages.ERROR
+            request, _("Select exactly one to download (one file per download)."), messages.ERROR
         )
         return None
     return queryset.first()
@@ -85,7 +88,9 @@ type Action = Callable[[admin.ModelAdmin, HttpRequest, QuerySet], HttpResponseBa
 
 
 def report_export_action(extension: str) -> Action:
-    @admin.action(description=f"Download the status report as {extension.upper()}")
+    @admin.action(
+        description=format_lazy(gettext_lazy("Download the status report as {}"), extension.upper())
+    )
     def download(
         modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
     ) -> HttpResponseBase | None:
@@ -101,7 +106,9 @@ def report_export_action(extension: str) -> Action:
 
 
 def snapshot_export_action(extension: str) -> Action:
-    @admin.action(description=f"Download the snapshot as {extension.upper()}")
+    @admin.action(
+        description=format_lazy(gettext_lazy("Download the snapshot as {}"), extension.upper())
+    )
     def download(
         modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
     ) -> HttpResponseBase | None:
@@ -113,8 +120,11 @@ def snapshot_export_action(extension: str) -> Action:
         except SnapshotProblems as tampered:
             modeladmin.message_user(
                 request,
-                f"Snapshot #{snapshot.pk} is no longer what was published, so it is not "
-                f"downloaded: {' '.join(tampered.problems)}",
+                _(
+                    "Snapshot #%(number)s is no longer what was published, so it is not "
+                    "downloaded: %(problems)s"
+                )
+                % {"number": snapshot.pk, "problems": " ".join(tampered.problems)},
                 messages.ERROR,
             )
             return None
@@ -131,20 +141,33 @@ IMPORT_MAX_AGE = 24 * 60 * 60  # seconds a preview may be confirmed for
 IMPORT_MAX_BYTES = 256 * 1024
 
 
+def not_imported(refused: Exception) -> str:
+    return _("Not imported: %(reason)s") % {"reason": refused}
+
+
 class ChapterUploadForm(forms.Form):
     """A chapter to preview; a refusal of the importer is the file's error."""
 
-    file = forms.FileField(label="Chapter", help_text="The country chapter as a UTF-8 text file.")
+    file = forms.FileField(
+        label=gettext_lazy("Chapter"),
+        help_text=gettext_lazy("The country chapter as a UTF-8 text file."),
+    )
     country = forms.CharField(
         required=False,
         max_length=100,
-        help_text="Optional: read from the chapter; if given, it must be the chapter's country.",
+        label=gettext_lazy("Country"),
+        help_text=gettext_lazy(
+            "Optional: read from the chapter; if given, it must be the chapter's country."
+        ),
     )
     year = forms.IntegerField(
         required=False,
         min_value=2000,
         max_value=2100,
-        help_text="Optional: read from the title line; needed when the chapter has none.",
+        label=gettext_lazy("Year"),
+        help_text=gettext_lazy(
+            "Optional: read from the title line; needed when the chapter has none."
+        ),
     )
 
     parsed: importer.ParsedReport
@@ -159,8 +182,8 @@ class ChapterUploadForm(forms.Form):
         if upload.size is not None and upload.size > IMPORT_MAX_BYTES:
             self.add_error(
                 "file",
-                f"Not imported: {upload.size:,} bytes; a chapter is at most "
-                f"{IMPORT_MAX_BYTES // 1024} KB.",
+                _("Not imported: %(size)s bytes; a chapter is at most %(limit)s KB.")
+                % {"size": f"{upload.size:,}", "limit": IMPORT_MAX_BYTES // 1024},
             )
             return data
         try:
@@ -168,7 +191,7 @@ class ChapterUploadForm(forms.Form):
             self.parsed = importer.parse_report(text, data.get("country") or None, data.get("year"))
             self.existing = importer.existing_report(self.parsed)
         except importer.ImportRefused as refused:
-            self.add_error("file", f"Not imported: {refused}")
+            self.add_error("file", not_imported(refused))
         return data
 
     def confirmation(self) -> "ChapterConfirmForm":
@@ -199,22 +222,24 @@ class ChapterConfirmForm(forms.Form):
         super().clean()
         data = self.cleaned_data
         if self.errors:
-            raise forms.ValidationError("The preview came back incomplete; upload the file again.")
+            raise forms.ValidationError(
+                _("The preview came back incomplete; upload the file again.")
+            )
         try:
             signed = signing.loads(data["token"], salt=IMPORT_SALT, max_age=IMPORT_MAX_AGE)
         except signing.BadSignature as error:
             raise forms.ValidationError(
-                "The preview is too old or was altered; upload the file again."
+                _("The preview is too old or was altered; upload the file again.")
             ) from error
         text = importer.stored_text(data["text"])
         if sha256_hex(text) != signed["sha256"]:
             raise forms.ValidationError(
-                "The text sent back is not the text previewed; upload the file again."
+                _("The text sent back is not the text previewed; upload the file again.")
             )
         try:
             self.parsed = importer.parse_report(text, signed["country"], signed["year"])
         except importer.ImportRefused as refused:
-            raise forms.ValidationError(f"Not imported: {refused}") from refused
+            raise forms.ValidationError(not_imported(refused)) from refused
         self.name = signed["name"]
         return data
 
@@ -289,7 +314,7 @@ class ReportAdmin(SimpleHistoryAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Import a chapter",
+            "title": _("Import a chapter"),
         }
         if request.method == "POST" and "token" in request.POST:
             confirm = ChapterConfirmForm(request.POST)
@@ -302,7 +327,7 @@ class ReportAdmin(SimpleHistoryAdmin):
             try:
                 result = importer.store(confirm.parsed, name=confirm.name)
             except importer.ImportRefused as refused:
-                context |= {"form": ChapterUploadForm(), "refusals": [f"Not imported: {refused}"]}
+                context |= {"form": ChapterUploadForm(), "refusals": [not_imported(refused)]}
                 return TemplateResponse(
                     request, "admin/recommendations/report/import.html", context, status=409
                 )
@@ -311,12 +336,15 @@ class ReportAdmin(SimpleHistoryAdmin):
                 self.log_addition(request, report, "Imported from a chapter file.")
                 self.message_user(
                     request,
-                    f"Imported {report.slug}: {report.recommendations.count()} recommendations.",
+                    _("Imported %(slug)s: %(count)s recommendations.")
+                    % {"slug": report.slug, "count": report.recommendations.count()},
                     messages.SUCCESS,
                 )
             else:
                 self.message_user(
-                    request, f"{report.slug} is already stored with this exact text; unchanged."
+                    request,
+                    _("%(slug)s is already stored with this exact text; unchanged.")
+                    % {"slug": report.slug},
                 )
             return HttpResponseRedirect(
                 reverse("admin:recommendations_report_change", args=[report.pk])
@@ -327,7 +355,7 @@ class ReportAdmin(SimpleHistoryAdmin):
         )
         if request.method == "POST" and form.is_valid():
             context |= {
-                "title": "Import a chapter: preview",
+                "title": _("Import a chapter: preview"),
                 "parsed": form.parsed,
                 "preview": importer.preview(form.parsed),
                 "existing": form.existing,
@@ -337,20 +365,24 @@ class ReportAdmin(SimpleHistoryAdmin):
         context["form"] = form
         return TemplateResponse(request, "admin/recommendations/report/import.html", context)
 
-    @admin.display(description="recommendations", ordering="recommendation_total")
+    @admin.display(description=gettext_lazy("recommendations"), ordering="recommendation_total")
     def recommendation_count(self, report: Report) -> int:
         return report.recommendation_total
 
-    @admin.display(description="evidence items", ordering="evidence_total")
+    @admin.display(description=gettext_lazy("evidence items"), ordering="evidence_total")
     def evidence_count(self, report: Report) -> int:
         return report.evidence_total
 
     def has_publish_permission(self, request: HttpRequest) -> bool:
         return may_publish(request.user)
 
-    @admin.action(description="Publish a snapshot of the status report", permissions=["publish"])
+    @admin.action(
+        description=gettext_lazy("Publish a snapshot of the status report"), permissions=["publish"]
+    )
     def publish_snapshot(self, request: HttpRequest, queryset: QuerySet) -> None:
-        title = f"Status report {timezone.localdate():%-d %B %Y}"
+        title = _("Status report %(date)s") % {
+            "date": date_format(timezone.localdate(), pgettext("long date format", "j F Y"))
+        }
         for report in queryset:
             snapshot = snapshots.publish_snapshot(
                 report, published_by=signed_in(request), title=title
@@ -358,7 +390,7 @@ class ReportAdmin(SimpleHistoryAdmin):
             self.message_user(
                 request,
                 format_html(
-                    'Published <a href="{}">{}</a> (SHA-256 {}…).',
+                    _('Published <a href="{}">{}</a> (SHA-256 {}…).'),
                     snapshot.get_absolute_url(),
                     snapshot,
                     snapshot.content_sha256[:12],
@@ -387,7 +419,7 @@ class ParagraphAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.display(description="opens with")
+    @admin.display(description=gettext_lazy("opens with"))
     def opening(self, paragraph: Paragraph) -> str:
         return paragraph.text[:90] + "…"
 
@@ -462,7 +494,10 @@ class ResponsibilityForm(forms.ModelForm):
         cleaned = super().clean() or {}
         lead, supporting = cleaned.get("lead"), cleaned.get("supporting") or []
         if lead is not None and lead in supporting:
-            self.add_error("supporting", f"{lead} is the lead; it cannot also be supporting.")
+            self.add_error(
+                "supporting",
+                _("%(lead)s is the lead; it cannot also be supporting.") % {"lead": lead},
+            )
         return cleaned
 
 
@@ -496,7 +531,7 @@ class RecommendationAdmin(SimpleHistoryAdmin):
         # Recommendations come from the report text through the importer.
         return False
 
-    @admin.display(description="evidence items", ordering="evidence_total")
+    @admin.display(description=gettext_lazy("evidence items"), ordering="evidence_total")
     def evidence_count(self, recommendation: Recommendation) -> int:
         return recommendation.evidence_total
 
@@ -510,9 +545,11 @@ class LineageForm(forms.ModelForm):
         cleaned = super().clean() or {}
         new = cleaned.get("change") == Lineage.Change.NEW
         if new and cleaned.get("previous") is not None:
-            self.add_error("previous", "A new recommendation has no previous one: clear it.")
+            self.add_error("previous", _("A new recommendation has no previous one: clear it."))
         if not new and cleaned.get("change") and cleaned.get("previous") is None:
-            self.add_error("previous", "Choose the earlier recommendation it repeats or revises.")
+            self.add_error(
+                "previous", _("Choose the earlier recommendation it repeats or revises.")
+            )
         return cleaned
 
 
@@ -540,16 +577,16 @@ class LineageAdmin(SimpleHistoryAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # proposed after each import
 
-    @admin.display(description="report", ordering="recommendation__report")
+    @admin.display(description=gettext_lazy("report"), ordering="recommendation__report")
     def report(self, lineage: Lineage) -> str:
         return lineage.recommendation.report.slug
 
-    @admin.display(description="recommendation")
+    @admin.display(description=gettext_lazy("recommendation"))
     def recommendation_text(self, lineage: Lineage) -> str:
         r = lineage.recommendation
         return f"{r.report.year} · {r.number}. {r.text}"
 
-    @admin.display(description="previous recommendation's text")
+    @admin.display(description=gettext_lazy("previous recommendation's text"))
     def previous_text(self, lineage: Lineage) -> str:
         return lineage.previous.text if lineage.previous else "—"
 
@@ -583,14 +620,18 @@ class LineageAdmin(SimpleHistoryAdmin):
         obj.confirmed = True  # a coordinator has looked at it
         super().save_model(request, obj, form, change)
 
-    @admin.action(description="Confirm the selected matches", permissions=["change"])
+    @admin.action(description=gettext_lazy("Confirm the selected matches"), permissions=["change"])
     def confirm(self, request: HttpRequest, queryset: QuerySet[Lineage]) -> None:
         count = 0
         for lineage in queryset.filter(confirmed=False):
             lineage.confirmed = True
             lineage.save()  # one by one: the history records each
             count += 1
-        self.message_user(request, f"{count} match{'es' if count != 1 else ''} confirmed.")
+        self.message_user(
+            request,
+            ngettext("%(count)s match confirmed.", "%(count)s matches confirmed.", count)
+            % {"count": count},
+        )
 
 
 class EvidenceItemForm(forms.ModelForm):
@@ -599,7 +640,8 @@ class EvidenceItemForm(forms.ModelForm):
     start_offset = forms.IntegerField(
         required=False,
         min_value=0,
-        help_text="Only needed when the quote occurs more than once in the report.",
+        label=gettext_lazy("start offset"),
+        help_text=gettext_lazy("Only needed when the quote occurs more than once in the report."),
     )
 
     class Meta:
@@ -649,15 +691,15 @@ class EvidenceItemAdmin(SimpleHistoryAdmin):
             protected += [f"{item}: {citation}" for citation in item.citations()]
         return deleted, counts, permissions_needed, protected
 
-    @admin.display(description="quote")
+    @admin.display(description=gettext_lazy("quote"))
     def short_quote(self, item: EvidenceItem) -> str:
         return str(item)
 
-    @admin.display(description="section", ordering="section__position")
+    @admin.display(description=gettext_lazy("section"), ordering="section__position")
     def section_kind(self, item: EvidenceItem) -> str:
         return item.section.get_kind_display()
 
-    @admin.display(description="recommendations (stance)")
+    @admin.display(description=gettext_lazy("recommendations (stance)"))
     def linked_recommendations(self, item: EvidenceItem) -> str:
         return format_html_join(
             ", ",
@@ -668,7 +710,7 @@ class EvidenceItemAdmin(SimpleHistoryAdmin):
             ),
         )
 
-    @admin.display(description="in its paragraph")
+    @admin.display(description=gettext_lazy("in its paragraph"))
     def in_context(self, item: EvidenceItem) -> str:
         return quote_in_context(item)
 
@@ -682,7 +724,7 @@ class OrganizationAdmin(SimpleHistoryAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(member_total=Count("memberships"))
 
-    @admin.display(description="members", ordering="member_total")
+    @admin.display(description=gettext_lazy("members"), ordering="member_total")
     def member_count(self, organization: Organization) -> int:
         return organization.member_total
 
@@ -720,7 +762,9 @@ class TrackerUserAdmin(UserAdmin):
         "membership__organization",
     ]
 
-    @admin.display(description="organization", ordering="membership__organization__name")
+    @admin.display(
+        description=gettext_lazy("organization"), ordering="membership__organization__name"
+    )
     def organization(self, user: User) -> str:
         membership = getattr(user, "membership", None)
         return f"{membership.organization} ({membership.get_role_display()})" if membership else "—"
@@ -771,7 +815,7 @@ class CommentAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Comment | None = None) -> bool:
         return False
 
-    @admin.display(description="comment")
+    @admin.display(description=gettext_lazy("comment"))
     def opening(self, comment: Comment) -> str:
         return comment.body[:80]
 
@@ -817,13 +861,13 @@ class SnapshotAdmin(admin.ModelAdmin):
     def short_sha256(self, snapshot: Snapshot) -> str:
         return snapshot.content_sha256[:12] + "…"
 
-    @admin.display(description="verified", boolean=True)
+    @admin.display(description=gettext_lazy("verified"), boolean=True)
     def intact(self, snapshot: Snapshot) -> bool:
         return not snapshot.problems()
 
-    @admin.display(description="verification")
+    @admin.display(description=gettext_lazy("verification"))
     def verification(self, snapshot: Snapshot) -> str:
-        return " ".join(snapshot.problems()) or "Content, chain and signature verified."
+        return " ".join(snapshot.problems()) or _("Content, chain and signature verified.")
 
 
 @admin.register(EvidenceLink.history.model)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 from rapidfuzz import fuzz
 
 from .models import (
@@ -348,8 +349,10 @@ def lineage_panel(
     )
 
 
-NOTHING_TO_CARRY = "Your organization has no position on the previous year's recommendation."
-ALREADY_ASSESSED = "Your organization has already assessed this recommendation."
+NOTHING_TO_CARRY = gettext_lazy(
+    "Your organization has no position on the previous year's recommendation."
+)
+ALREADY_ASSESSED = gettext_lazy("Your organization has already assessed this recommendation.")
 
 
 def carry_forward(

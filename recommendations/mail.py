@@ -25,7 +25,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import formats, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 
+from .languages import supported
 from .models import (
     Assessment,
     Comment,
@@ -65,10 +69,6 @@ class Topic(StrEnum):
     def preference(self) -> str:
         return "digest_emails" if self is Topic.DIGESTS else "reminder_emails"
 
-    @property
-    def noun(self) -> str:
-        return "digest" if self is Topic.DIGESTS else "reminder"
-
 
 class Outcome(StrEnum):
     SENT = "sent"
@@ -81,8 +81,9 @@ class PlannedMail:
     user: "User"
     kind: MailKind
     key: str
-    subject: str
+    subject: str  # in the recipient's language, as the context's words
     template: str  # rendered as <template>.txt and <template>.html
+    language: str = ""  # the recipient's, which the mail is written in ("": the site's)
     context: dict[str, Any] = field(default_factory=dict)
     covers_until: datetime | None = None
 
@@ -95,8 +96,41 @@ def absolute(path: str) -> str:
     return settings.TRACKER_BASE_URL + path
 
 
-def counted(number: int, word: str) -> str:
-    return f"{number} {word}{'' if number == 1 else 's'}"
+def language_of(user: "User", default: str | None = None) -> str:
+    """The language a user's mail is written in: their saved choice, else `default`, else the
+    site's."""
+    saved = Preferences.objects.filter(user=user).values_list("language", flat=True).first()
+    return saved if saved and supported(saved) else default or settings.LANGUAGE_CODE
+
+
+def long_date(day: date) -> str:
+    """3 March 2025 in English, 3. mars 2025 in Norwegian: in the active language."""
+    return formats.date_format(day, pgettext("long date format", "j F Y"))
+
+
+def recommendations_counted(count: int) -> str:
+    return ngettext("%(count)d recommendation", "%(count)d recommendations", count) % {
+        "count": count
+    }
+
+
+def digest_subject(assessments: int, comments: int, recommendations: int) -> str:
+    counted = [
+        ngettext("%(count)d assessment", "%(count)d assessments", assessments)
+        % {"count": assessments},
+        ngettext("%(count)d comment", "%(count)d comments", comments) % {"count": comments},
+    ]
+    if assessments and comments:
+        news = _("%(assessments)s and %(comments)s") % {
+            "assessments": counted[0],
+            "comments": counted[1],
+        }
+    else:
+        news = counted[0] if assessments else counted[1]
+    return _("Tracker digest: %(news)s on %(recommendations)s") % {
+        "news": news,
+        "recommendations": recommendations_counted(recommendations),
+    }
 
 
 def recipients(topic: Topic) -> "QuerySet[User]":
@@ -136,17 +170,16 @@ def plan_digests(until: datetime) -> list[PlannedMail]:
             continue
         assessments = sum(len(entry["assessments"]) for entry in entries)
         comments = sum(len(entry["comments"]) for entry in entries)
-        news = " and ".join(
-            counted(n, word)
-            for n, word in ((assessments, "assessment"), (comments, "comment"))
-            if n
-        )
+        language = language_of(user)
+        with translation.override(language):
+            subject = digest_subject(assessments, comments, len(entries))
         planned.append(
             PlannedMail(
                 user=user,
                 kind=MailKind.DIGEST,
                 key=key,
-                subject=f"Tracker digest: {news} on {counted(len(entries), 'recommendation')}",
+                subject=subject,
+                language=language,
                 template="email/digest",
                 context={"entries": entries, "since": since, "until": until},
                 covers_until=until,
@@ -240,7 +273,6 @@ def cycle_reminders(cycle: ReviewCycle) -> list[PlannedMail]:
     planned: list[PlannedMail] = []
     users_by_org = reviewers()
     organizations = Organization.objects.in_bulk(list(users_by_org))
-    ends = f"{cycle.ends_on:%-d %B %Y}"
     for organization_id, users in users_by_org.items():
         assessed = Assessment.objects.filter(
             recommendation=OuterRef("pk"), organization=organization_id, cycle=cycle
@@ -256,24 +288,37 @@ def cycle_reminders(cycle: ReviewCycle) -> list[PlannedMail]:
         organization = organizations[organization_id]
         items = [{"recommendation": r, "url": absolute(r.get_absolute_url())} for r in pending]
         for user in users:
+            language = language_of(user)
+            with translation.override(language):
+                words = {
+                    "recommendations": recommendations_counted(len(pending)),
+                    "cycle": cycle.name,
+                    "date": long_date(cycle.ends_on),
+                    "organization": organization.name,
+                }
+                subject = (
+                    _(
+                        "Reminder: %(recommendations)s to assess before the %(cycle)s review "
+                        "cycle ends on %(date)s"
+                    )
+                    % words
+                )
+                why = (
+                    _(
+                        "The %(cycle)s review cycle ends on %(date)s. %(organization)s has not "
+                        "assessed these recommendations in it yet:"
+                    )
+                    % words
+                )
             planned.append(
                 PlannedMail(
                     user=user,
                     kind=MailKind.CYCLE_REMINDER,
                     key=f"cycle:{cycle.pk}",
-                    subject=(
-                        f"Reminder: {counted(len(pending), 'recommendation')} to assess before "
-                        f"the {cycle.name} review cycle ends on {ends}"
-                    ),
+                    subject=subject,
+                    language=language,
                     template="email/reminder",
-                    context={
-                        "organization": organization,
-                        "items": items,
-                        "why": (
-                            f"The {cycle.name} review cycle ends on {ends}. {organization.name} "
-                            f"has not assessed these recommendations in it yet:"
-                        ),
-                    },
+                    context={"organization": organization, "items": items, "why": why},
                 )
             )
     return planned
@@ -308,31 +353,66 @@ def target_reminders(today: date, horizon: date, cycle: ReviewCycle | None) -> l
             continue
         users_by_org = reviewers([body.pk for body, _ in waiting])
         url = absolute(recommendation.get_absolute_url())
-        in_cycle = f" in the {cycle.name} review cycle" if cycle else ""
         for body, role in waiting:
             for user in users_by_org.get(body.pk, []):
+                language = language_of(user)
+                with translation.override(language):
+                    words = {
+                        "number": recommendation.number,
+                        "country": recommendation.report.country,
+                        "year": recommendation.report.year,
+                        "date": long_date(target),
+                        "organization": body.name,
+                        "cycle": cycle.name if cycle else "",
+                    }
+                    subject = (
+                        _(
+                            "Reminder: recommendation %(number)s (%(country)s %(year)s) is due "
+                            "on %(date)s"
+                        )
+                        % words
+                    )
+                    why = target_reminder_reason(role, in_cycle=cycle is not None) % words
                 planned.append(
                     PlannedMail(
                         user=user,
                         kind=MailKind.TARGET_REMINDER,
                         key=f"target:{recommendation.pk}:{target.isoformat()}",
-                        subject=(
-                            f"Reminder: recommendation {recommendation.number} "
-                            f"({recommendation.report.country} {recommendation.report.year}) "
-                            f"is due on {target:%-d %B %Y}"
-                        ),
+                        subject=subject,
+                        language=language,
                         template="email/reminder",
                         context={
                             "organization": body,
                             "items": [{"recommendation": recommendation, "url": url}],
-                            "why": (
-                                f"{body.name} {role} this recommendation, whose target date is "
-                                f"{target:%-d %B %Y}, and has not assessed it{in_cycle} yet:"
-                            ),
+                            "why": why,
                         },
                     )
                 )
     return planned
+
+
+def target_reminder_reason(role: str, in_cycle: bool) -> str:
+    """Why a body gets a target-date reminder, in whole sentences (word order differs by
+    language), to be filled with organization, date and cycle."""
+    if role == "leads":
+        if in_cycle:
+            return _(
+                "%(organization)s leads this recommendation, whose target date is %(date)s, and "
+                "has not assessed it in the %(cycle)s review cycle yet:"
+            )
+        return _(
+            "%(organization)s leads this recommendation, whose target date is %(date)s, and "
+            "has not assessed it yet:"
+        )
+    if in_cycle:
+        return _(
+            "%(organization)s supports this recommendation, whose target date is %(date)s, and "
+            "has not assessed it in the %(cycle)s review cycle yet:"
+        )
+    return _(
+        "%(organization)s supports this recommendation, whose target date is %(date)s, and "
+        "has not assessed it yet:"
+    )
 
 
 # --- sending ----------------------------------------------------------------------------------
@@ -416,9 +496,13 @@ def build_message(planned: PlannedMail) -> Mail:
         "unsubscribe_url": unsubscribe,
         "base_url": settings.TRACKER_BASE_URL,
     }
+    # The sending command runs in no particular language: each mail in its recipient's.
+    with translation.override(planned.language or settings.LANGUAGE_CODE):
+        text = render_to_string(f"{planned.template}.txt", context)
+        html = render_to_string(f"{planned.template}.html", context)
     message = Mail(
         planned.subject,
-        render_to_string(f"{planned.template}.txt", context),
+        text,
         to=[user.email],
         headers={
             # One-click unsubscribe (RFC 8058): mail clients POST to the link.
@@ -428,7 +512,7 @@ def build_message(planned: PlannedMail) -> Mail:
             "Auto-Submitted": "auto-generated",
         },
     )
-    message.attach_alternative(render_to_string(f"{planned.template}.html", context), "text/html")
+    message.attach_alternative(html, "text/html")
     return message
 
 

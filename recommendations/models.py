@@ -29,8 +29,9 @@ from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.formats import date_format
+from django.utils.translation import gettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from .status import Status
@@ -71,15 +72,21 @@ class OrganizationKind(models.TextChoices):
 class Report(models.Model):
     Tier = Tier
 
-    slug = models.SlugField(max_length=80, unique=True, help_text="e.g. norway-2024")
-    title = models.CharField(max_length=200)
-    country = models.CharField(max_length=100)
-    year = models.PositiveSmallIntegerField()
-    tier = models.CharField(max_length=20, choices=Tier)
-    source_text = models.TextField(help_text="The chapter exactly as imported; never edited.")
-    source_sha256 = models.CharField("source SHA-256", max_length=64)
-    source_name = models.CharField(max_length=255, help_text="Where the text came from.")
-    imported_at = models.DateTimeField(default=timezone.now)
+    slug = models.SlugField(
+        max_length=80, unique=True, help_text=_("e.g. norway-2024"), verbose_name=_("slug")
+    )
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    country = models.CharField(max_length=100, verbose_name=_("country"))
+    year = models.PositiveSmallIntegerField(verbose_name=_("year"))
+    tier = models.CharField(max_length=20, choices=Tier, verbose_name=_("tier"))
+    source_text = models.TextField(
+        help_text=_("The chapter exactly as imported; never edited."), verbose_name=_("source text")
+    )
+    source_sha256 = models.CharField(_("source SHA-256"), max_length=64)
+    source_name = models.CharField(
+        max_length=255, help_text=_("Where the text came from."), verbose_name=_("source name")
+    )
+    imported_at = models.DateTimeField(default=timezone.now, verbose_name=_("imported at"))
 
     # The source text never changes after import, so the audit trail leaves it out.
     history = HistoricalRecords(excluded_fields=["source_text"])
@@ -89,6 +96,8 @@ class Report(models.Model):
     evidence_total: int
 
     class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
         ordering = ["-year", "country"]
         constraints = [
             models.UniqueConstraint(fields=["country", "year"], name="report_unique_country_year"),
@@ -127,8 +136,8 @@ class Report(models.Model):
 class SourceSpan(models.Model):
     """Something that stands at [start_offset, end_offset) in its report's source text."""
 
-    start_offset = models.PositiveIntegerField()
-    end_offset = models.PositiveIntegerField()
+    start_offset = models.PositiveIntegerField(verbose_name=_("start offset"))
+    end_offset = models.PositiveIntegerField(verbose_name=_("end offset"))
 
     # Each concrete span has its own `report` foreign key.
     report: "Report"
@@ -178,11 +187,15 @@ class SectionKind(models.TextChoices):
 class Section(SourceSpan):
     Kind = SectionKind
 
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="sections")
-    kind = models.CharField(max_length=20, choices=Kind)
-    position = models.PositiveSmallIntegerField()
+    report = models.ForeignKey(
+        Report, on_delete=models.CASCADE, related_name="sections", verbose_name=_("report")
+    )
+    kind = models.CharField(max_length=20, choices=Kind, verbose_name=_("kind"))
+    position = models.PositiveSmallIntegerField(verbose_name=_("position"))
 
     class Meta:
+        verbose_name = _("section")
+        verbose_name_plural = _("sections")
         ordering = ["report", "position"]
         constraints = [
             models.UniqueConstraint(fields=["report", "kind"], name="section_unique_kind"),
@@ -202,11 +215,19 @@ class Section(SourceSpan):
 
 
 class Paragraph(SourceSpan):
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="paragraphs")
-    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="paragraphs")
-    position = models.PositiveSmallIntegerField(help_text="Order within the report.")
+    report = models.ForeignKey(
+        Report, on_delete=models.CASCADE, related_name="paragraphs", verbose_name=_("report")
+    )
+    section = models.ForeignKey(
+        Section, on_delete=models.CASCADE, related_name="paragraphs", verbose_name=_("section")
+    )
+    position = models.PositiveSmallIntegerField(
+        help_text=_("Order within the report."), verbose_name=_("position")
+    )
 
     class Meta:
+        verbose_name = _("paragraph")
+        verbose_name_plural = _("paragraphs")
         ordering = ["report", "position"]
         constraints = [
             models.UniqueConstraint(
@@ -383,7 +404,7 @@ def attach_positions(recommendations: list["Recommendation"]) -> list["Recommend
 
 # --- who may do what (one definition each; see docs/design.md, "Users and roles") -----------
 
-WRITERS_ONLY = "Only reviewers write, and only for their own organization."
+WRITERS_ONLY = _("Only reviewers write, and only for their own organization.")
 
 
 def membership_of(user: "User | AnonymousUser") -> "Membership | None":
@@ -399,7 +420,15 @@ def membership_of(user: "User | AnonymousUser") -> "Membership | None":
     return cache["_membership_of"]
 
 
-OTHER_COUNTRY = "Reviewers assess only the reports of their organization's country."
+def remember_membership(user: "User", membership: "Membership | None") -> None:
+    """Keep a membership read by another query (recommendations.caching) where
+    membership_of finds it, so that the request reads it once."""
+    if membership is not None:
+        user.membership = membership
+    user.__dict__["_membership_of"] = membership
+
+
+OTHER_COUNTRY = _("Reviewers assess only the reports of their organization's country.")
 
 
 def writer_membership(user: "User | AnonymousUser", report: "Report | None" = None) -> "Membership":
@@ -439,11 +468,12 @@ def require_same_report(evidence_report_id: int | None, recommendation: "Recomme
     """Evidence is only ever linked to a recommendation of its own report."""
     if evidence_report_id is not None and evidence_report_id != recommendation.report_id:
         raise ValidationError(
-            f"Recommendation {recommendation.number} belongs to another report than the evidence."
+            gettext("Recommendation %(number)s belongs to another report than the evidence.")
+            % {"number": recommendation.number}
         )
 
 
-UNCITABLE = "Only evidence linked to this recommendation can be cited."
+UNCITABLE = _("Only evidence linked to this recommendation can be cited.")
 
 
 class StaleAssessment(ValidationError):
@@ -452,18 +482,28 @@ class StaleAssessment(ValidationError):
     def __init__(self, newer: "Assessment") -> None:
         self.newer = newer
         super().__init__(
-            f"{newer.author.get_full_name() or newer.author.get_username()} recorded a newer "
-            f"assessment for {newer.organization} meanwhile ({newer.get_status_display()}). "
-            "Read it, then submit again if you still disagree."
+            gettext(
+                "%(author)s recorded a newer assessment for %(organization)s meanwhile "
+                "(%(status)s). Read it, then submit again if you still disagree."
+            )
+            % {
+                "author": newer.author.get_full_name() or newer.author.get_username(),
+                "organization": newer.organization,
+                "status": newer.get_status_display(),
+            }
         )
 
 
 class Recommendation(SourceSpan):
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="recommendations")
-    number = models.PositiveSmallIntegerField(help_text="1–n in report order.")
-    text = models.TextField(help_text="Exactly as in the report.")
-    short_title = models.CharField(max_length=80)
-    pillar = models.CharField(max_length=20, choices=Pillar)
+    report = models.ForeignKey(
+        Report, on_delete=models.CASCADE, related_name="recommendations", verbose_name=_("report")
+    )
+    number = models.PositiveSmallIntegerField(
+        help_text=_("1–n in report order."), verbose_name=_("number")
+    )
+    text = models.TextField(help_text=_("Exactly as in the report."), verbose_name=_("text"))
+    short_title = models.CharField(max_length=80, verbose_name=_("short title"))
+    pillar = models.CharField(max_length=20, choices=Pillar, verbose_name=_("pillar"))
 
     history = HistoricalRecords()
 
@@ -490,6 +530,8 @@ class Recommendation(SourceSpan):
     comment_total: int
 
     class Meta:
+        verbose_name = _("recommendation")
+        verbose_name_plural = _("recommendations")
         ordering = ["report", "number"]
         constraints = [
             models.UniqueConstraint(
@@ -567,6 +609,7 @@ class Recommendation(SourceSpan):
         rationale: str,
         evidence: "Iterable[EvidenceItem]" = (),
         based_on: "Assessment | None" = None,
+        based_on_id: int | None = None,
         cycle: "ReviewCycle | None" = None,
     ) -> "Assessment":
         """Record the author's organization's new position (docs/design.md, "Rules").
@@ -574,45 +617,61 @@ class Recommendation(SourceSpan):
         Refused (ValidationError) when the author may not write, the rationale is blank,
         IMPLEMENTED cites no evidence, cited evidence is not linked to this recommendation, no
         review cycle contains today, or the organization recorded a newer assessment than
-        `based_on` meanwhile (StaleAssessment).
+        `based_on` (or the assessment of id `based_on_id`) meanwhile (StaleAssessment).
         """
         membership = writer_membership(author, self.report)
         evidence = list(evidence)
         errors: dict[str, list[str]] = {}
         rationale = rationale.strip()
         if status not in Status.values:
-            errors.setdefault("status", []).append(f"Unknown status {status!r}.")
+            errors.setdefault("status", []).append(
+                gettext("Unknown status %(status)r.") % {"status": status}
+            )
         if not rationale:
-            errors.setdefault("rationale", []).append("Give the reasons for this status.")
+            errors.setdefault("rationale", []).append(gettext("Give the reasons for this status."))
         if status == Status.IMPLEMENTED and not evidence:
             errors.setdefault("evidence", []).append(
-                "“Implemented” needs at least one cited evidence item."
+                gettext("“Implemented” needs at least one cited evidence item.")
             )
         if self.uncitable(evidence):
-            errors.setdefault("evidence", []).append(UNCITABLE)
+            errors.setdefault("evidence", []).append(str(UNCITABLE))
         if errors:
             raise ValidationError(errors)
         cycle = cycle or ReviewCycle.current()
-        with transaction.atomic():
+        if based_on is not None:
+            based_on_id = based_on.pk
+        newer = None
+        # Without a savepoint of its own (two statements fewer a write): nothing is raised
+        # inside, so the caller's transaction stays usable when the assessment is stale.
+        with transaction.atomic(savepoint=False):
             # Serialises writers on this recommendation so the staleness check below holds.
-            Recommendation.objects.select_for_update().filter(pk=self.pk).first()
+            # NO KEY: other transactions' foreign-key checks on it (a comment's, at COMMIT)
+            # must not wait, or they deadlock with the data-version row this one waits for.
+            Recommendation.objects.select_for_update(no_key=True).filter(pk=self.pk).first()
             current = (
                 self.assessments.filter(organization=membership.organization)
                 .order_by("-created_at", "-pk")
                 .first()
             )
-            if current is not None and current.pk != getattr(based_on, "pk", None):
-                raise StaleAssessment(current)
-            assessment = Assessment.objects.create(
-                recommendation=self,
-                cycle=cycle,
-                organization=membership.organization,
-                author=author,
-                status=status,
-                rationale=rationale,
-                based_on=current,
-            )
-            assessment.cited_evidence.set(evidence)
+            if current is not None and current.pk != based_on_id:
+                newer = current
+            else:
+                assessment = Assessment.objects.create(
+                    recommendation=self,
+                    cycle=cycle,
+                    organization=membership.organization,
+                    author=author,
+                    status=status,
+                    rationale=rationale,
+                    based_on=current,
+                )
+                if evidence:  # a new assessment cites nothing yet: one INSERT, no read first
+                    Citation = Assessment.cited_evidence.through
+                    Citation.objects.bulk_create(
+                        Citation(assessment=assessment, evidenceitem=item) for item in evidence
+                    )
+        if newer is not None:
+            raise StaleAssessment(newer)
         return assessment
 
     def add_comment(
@@ -621,7 +680,7 @@ class Recommendation(SourceSpan):
         membership = writer_membership(author, self.report)
         body = body.strip()
         if not body:
-            raise ValidationError({"body": ["Write something first."]})
+            raise ValidationError({"body": [gettext("Write something first.")]})
         if evidence is not None and self.uncitable([evidence]):
             raise ValidationError({"evidence": [UNCITABLE]})
         return Comment.objects.create(
@@ -644,17 +703,30 @@ def evidence_label(pk: int) -> str:
 
 
 class EvidenceItem(SourceSpan):
-    report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="evidence_items")
-    section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="evidence_items")
-    quote = models.TextField(help_text="Verbatim from the report text; never a paraphrase.")
-    note = models.TextField(blank=True, help_text="Why this quote matters (optional).")
+    report = models.ForeignKey(
+        Report, on_delete=models.PROTECT, related_name="evidence_items", verbose_name=_("report")
+    )
+    section = models.ForeignKey(
+        Section, on_delete=models.PROTECT, related_name="evidence_items", verbose_name=_("section")
+    )
+    quote = models.TextField(
+        help_text=_("Verbatim from the report text; never a paraphrase."), verbose_name=_("quote")
+    )
+    note = models.TextField(
+        blank=True, help_text=_("Why this quote matters (optional)."), verbose_name=_("note")
+    )
     recommendations = models.ManyToManyField(
-        Recommendation, through="EvidenceLink", related_name="evidence_items"
+        Recommendation,
+        through="EvidenceLink",
+        related_name="evidence_items",
+        verbose_name=_("recommendations"),
     )
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("evidence item")
+        verbose_name_plural = _("evidence items")
         ordering = ["report", "start_offset", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -734,15 +806,22 @@ class Stance(models.TextChoices):
 class EvidenceLink(models.Model):
     Stance = Stance
 
-    evidence = models.ForeignKey(EvidenceItem, on_delete=models.CASCADE, related_name="links")
-    recommendation = models.ForeignKey(
-        Recommendation, on_delete=models.CASCADE, related_name="evidence_links"
+    evidence = models.ForeignKey(
+        EvidenceItem, on_delete=models.CASCADE, related_name="links", verbose_name=_("evidence")
     )
-    stance = models.CharField(max_length=10, choices=Stance)
+    recommendation = models.ForeignKey(
+        Recommendation,
+        on_delete=models.CASCADE,
+        related_name="evidence_links",
+        verbose_name=_("recommendation"),
+    )
+    stance = models.CharField(max_length=10, choices=Stance, verbose_name=_("stance"))
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("evidence link")
+        verbose_name_plural = _("evidence links")
         ordering = ["recommendation", "evidence"]
         constraints = [
             models.UniqueConstraint(
@@ -764,14 +843,17 @@ class EvidenceLink(models.Model):
 class Organization(models.Model):
     Kind = OrganizationKind
 
-    name = models.CharField(max_length=200, unique=True)
-    short_name = models.CharField(max_length=40, blank=True)
-    kind = models.CharField(max_length=20, choices=Kind)
+    name = models.CharField(max_length=200, unique=True, verbose_name=_("name"))
+    short_name = models.CharField(max_length=40, blank=True, verbose_name=_("short name"))
+    kind = models.CharField(max_length=20, choices=Kind, verbose_name=_("kind"))
     country = models.CharField(
         max_length=100,
         blank=True,
-        help_text="The country whose reports its reviewers assess, as the reports name it "
-        "(e.g. Norway). Blank: none.",
+        help_text=_(
+            "The country whose reports its reviewers assess, as the reports name it "
+            "(e.g. Norway). Blank: none."
+        ),
+        verbose_name=_("country"),
     )
 
     history = HistoricalRecords()
@@ -779,6 +861,8 @@ class Organization(models.Model):
     member_total: int  # set by the admin list's annotation
 
     class Meta:
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
@@ -805,16 +889,26 @@ class Membership(models.Model):
     Role = Role
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="membership",
+        verbose_name=_("user"),
     )
     organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="memberships"
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="memberships",
+        verbose_name=_("organization"),
     )
-    role = models.CharField(max_length=10, choices=Role, default=Role.REVIEWER)
+    role = models.CharField(
+        max_length=10, choices=Role, default=Role.REVIEWER, verbose_name=_("role")
+    )
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         ordering = ["organization", "user"]
         constraints = [
             models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
@@ -831,13 +925,17 @@ class Membership(models.Model):
 class ReviewCycle(models.Model):
     """The period an assessment speaks for; TIP reporting periods run 1 April – 31 March."""
 
-    name = models.CharField(max_length=40, unique=True, help_text="e.g. 2024–25")
-    starts_on = models.DateField()
-    ends_on = models.DateField()
+    name = models.CharField(
+        max_length=40, unique=True, help_text=_("e.g. 2024–25"), verbose_name=_("name")
+    )
+    starts_on = models.DateField(verbose_name=_("starts on"))
+    ends_on = models.DateField(verbose_name=_("ends on"))
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("review cycle")
+        verbose_name_plural = _("review cycles")
         ordering = ["-starts_on"]
         constraints = [
             models.CheckConstraint(
@@ -862,8 +960,11 @@ class ReviewCycle(models.Model):
         cycle = cls.containing(today)
         if cycle is None:
             raise ValidationError(
-                f"No review cycle contains today ({today:%-d %B %Y}); "
-                "a coordinator adds one in admin (Review cycles)."
+                gettext(
+                    "No review cycle contains today (%(today)s); a coordinator adds one in admin "
+                    "(Review cycles)."
+                )
+                % {"today": date_format(today, pgettext("long date format", "j F Y"))}
             )
         return cycle
 
@@ -938,19 +1039,33 @@ class Assessment(AppendOnlyModel):
     """One organization's judgement of one recommendation. Append-only: a new one supersedes."""
 
     recommendation = models.ForeignKey(
-        Recommendation, on_delete=models.PROTECT, related_name="assessments"
+        Recommendation,
+        on_delete=models.PROTECT,
+        related_name="assessments",
+        verbose_name=_("recommendation"),
     )
-    cycle = models.ForeignKey(ReviewCycle, on_delete=models.PROTECT, related_name="assessments")
+    cycle = models.ForeignKey(
+        ReviewCycle, on_delete=models.PROTECT, related_name="assessments", verbose_name=_("cycle")
+    )
     organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="assessments"
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="assessments",
+        verbose_name=_("organization"),
     )
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assessments"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="assessments",
+        verbose_name=_("author"),
     )
-    status = models.CharField(max_length=24, choices=Status)
-    rationale = models.TextField()
+    status = models.CharField(max_length=24, choices=Status, verbose_name=_("status"))
+    rationale = models.TextField(verbose_name=_("rationale"))
     cited_evidence = models.ManyToManyField(
-        EvidenceItem, blank=True, related_name="citing_assessments"
+        EvidenceItem,
+        blank=True,
+        related_name="citing_assessments",
+        verbose_name=_("cited evidence"),
     )
     based_on = models.ForeignKey(
         "self",
@@ -958,13 +1073,18 @@ class Assessment(AppendOnlyModel):
         null=True,
         blank=True,
         related_name="+",
-        help_text="The organization's position the author saw when assessing.",
+        help_text=_("The organization's position the author saw when assessing."),
+        verbose_name=_("based on"),
     )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=_("created at")
+    )
 
     objects = AssessmentQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("assessment")
+        verbose_name_plural = _("assessments")
         ordering = ["-created_at", "-pk"]
         indexes = [
             models.Index(
@@ -991,7 +1111,7 @@ class Assessment(AppendOnlyModel):
         )
 
 
-OUTSIDER = "A comment is written for its author's own organization."
+OUTSIDER = _("A comment is written for its author's own organization.")
 
 
 class Comment(AppendOnlyModel):
@@ -1001,25 +1121,43 @@ class Comment(AppendOnlyModel):
     refuse_deleting_cited_evidence)."""
 
     recommendation = models.ForeignKey(
-        Recommendation, on_delete=models.PROTECT, related_name="comments"
+        Recommendation,
+        on_delete=models.PROTECT,
+        related_name="comments",
+        verbose_name=_("recommendation"),
     )
     # An item a comment refers to is not deleted (refuse_deleting_cited_evidence), so nothing
     # is ever done to the comment (SET_NULL would be an UPDATE); the foreign key backs that up.
     evidence = models.ForeignKey(
-        EvidenceItem, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="comments"
+        EvidenceItem,
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="comments",
+        verbose_name=_("evidence"),
     )
     organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="comments"
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="comments",
+        verbose_name=_("organization"),
     )
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tracker_comments"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="tracker_comments",
+        verbose_name=_("author"),
     )
-    body = models.TextField()
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    body = models.TextField(verbose_name=_("body"))
+    created_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=_("created at")
+    )
 
     objects = AppendOnlyQuerySet["Comment"].as_manager()
 
     class Meta:
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
         ordering = ["created_at", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -1065,7 +1203,11 @@ class Lineage(models.Model):
     Change = LineageChange
 
     recommendation = models.OneToOneField(
-        Recommendation, on_delete=models.CASCADE, primary_key=True, related_name="lineage"
+        Recommendation,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="lineage",
+        verbose_name=_("recommendation"),
     )
     previous = models.ForeignKey(
         Recommendation,
@@ -1073,19 +1215,27 @@ class Lineage(models.Model):
         null=True,
         blank=True,
         related_name="successors",
-        help_text="The earlier year's recommendation this one carries on (none when new).",
+        help_text=_("The earlier year's recommendation this one carries on (none when new)."),
+        verbose_name=_("previous"),
     )
-    change = models.CharField(max_length=10, choices=LineageChange)
+    change = models.CharField(max_length=10, choices=LineageChange, verbose_name=_("change"))
     similarity = models.FloatField(
-        null=True, blank=True, help_text="Text similarity to the previous one, 0–100, as proposed."
+        null=True,
+        blank=True,
+        help_text=_("Text similarity to the previous one, 0–100, as proposed."),
+        verbose_name=_("similarity"),
     )
     confirmed = models.BooleanField(
-        default=False, help_text="A coordinator has checked the proposed match."
+        default=False,
+        help_text=_("A coordinator has checked the proposed match."),
+        verbose_name=_("confirmed"),
     )
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("lineage")
+        verbose_name_plural = _("lineages")
         constraints = [
             models.CheckConstraint(
                 condition=Q(change__in=LineageChange.values), name="lineage_change_valid"
@@ -1111,7 +1261,11 @@ class Lineage(models.Model):
         current, earlier = self.recommendation.report, self.previous.report
         if earlier.country != current.country or earlier.year >= current.year:
             raise ValidationError(
-                {"previous": "Choose a recommendation of an earlier report of the same country."}
+                {
+                    "previous": gettext(
+                        "Choose a recommendation of an earlier report of the same country."
+                    )
+                }
             )
 
 
@@ -1119,7 +1273,11 @@ class Responsibility(models.Model):
     """Who in government answers for a recommendation, and by when: set by coordinators."""
 
     recommendation = models.OneToOneField(
-        Recommendation, on_delete=models.CASCADE, primary_key=True, related_name="responsibility"
+        Recommendation,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="responsibility",
+        verbose_name=_("recommendation"),
     )
     lead = models.ForeignKey(
         Organization,
@@ -1128,30 +1286,36 @@ class Responsibility(models.Model):
         blank=True,
         related_name="leads",
         limit_choices_to={"kind": OrganizationKind.GOVERNMENT},
-        help_text="The government body that answers for carrying it out.",
+        help_text=_("The government body that answers for carrying it out."),
+        verbose_name=_("lead"),
     )
     supporting = models.ManyToManyField(
         Organization,
         blank=True,
         related_name="supports",
         limit_choices_to={"kind": OrganizationKind.GOVERNMENT},
-        help_text="Other government bodies that take part.",
+        help_text=_("Other government bodies that take part."),
+        verbose_name=_("supporting"),
     )
     target_date = models.DateField(
-        null=True, blank=True, help_text="When it should be implemented (optional)."
+        null=True,
+        blank=True,
+        help_text=_("When it should be implemented (optional)."),
+        verbose_name=_("target date"),
     )
 
     history = HistoricalRecords(m2m_fields=[supporting])
 
     class Meta:
-        verbose_name_plural = "responsibilities"
+        verbose_name = _("responsibility")
+        verbose_name_plural = _("responsibilities")
 
     def __str__(self) -> str:
         return f"Responsibility for {self.recommendation}"
 
     def clean(self) -> None:
         if self.lead is not None and self.lead.kind != OrganizationKind.GOVERNMENT:
-            raise ValidationError({"lead": "The lead must be a government body."})
+            raise ValidationError({"lead": gettext("The lead must be a government body.")})
 
     def supporting_names(self) -> list[str]:
         return [organization.name for organization in self.supporting.all()]
@@ -1166,10 +1330,11 @@ def refuse_non_government_supporting(
         )
         if others.exists():
             raise ValidationError(
-                f"Only government bodies can support: {', '.join(o.name for o in others)}."
+                gettext("Only government bodies can support: %(names)s.")
+                % {"names": ", ".join(o.name for o in others)}
             )
         if instance.lead_id in pk_set:
-            raise ValidationError("The lead body cannot also be a supporting one.")
+            raise ValidationError(gettext("The lead body cannot also be a supporting one."))
 
 
 m2m_changed.connect(refuse_non_government_supporting, sender=Responsibility.supporting.through)
@@ -1181,15 +1346,23 @@ class Following(models.Model):
     or has assessed (see `followed_recommendations`)."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followings"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="followings",
+        verbose_name=_("user"),
     )
     recommendation = models.ForeignKey(
-        Recommendation, on_delete=models.CASCADE, related_name="followings"
+        Recommendation,
+        on_delete=models.CASCADE,
+        related_name="followings",
+        verbose_name=_("recommendation"),
     )
-    following = models.BooleanField()
-    changed_at = models.DateTimeField(auto_now=True)
+    following = models.BooleanField(verbose_name=_("following"))
+    changed_at = models.DateTimeField(auto_now=True, verbose_name=_("changed at"))
 
     class Meta:
+        verbose_name = _("following")
+        verbose_name_plural = _("followings")
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "recommendation"], name="following_unique_user_recommendation"
@@ -1239,22 +1412,29 @@ class Preferences(models.Model):
         on_delete=models.CASCADE,
         primary_key=True,
         related_name="preferences",
+        verbose_name=_("user"),
     )
     digest_emails = models.BooleanField(
-        default=True, help_text="A digest of new assessments and comments on what they follow."
+        default=True,
+        help_text=_("A digest of new assessments and comments on what they follow."),
+        verbose_name=_("digest emails"),
     )
     reminder_emails = models.BooleanField(
-        default=True, help_text="Reminders before a review cycle ends or a target date."
+        default=True,
+        help_text=_("Reminders before a review cycle ends or a target date."),
+        verbose_name=_("reminder emails"),
     )
     language = models.CharField(
         max_length=10,
         choices=settings.LANGUAGES,
         blank=True,
         help_text=_("The interface's language; blank follows the browser."),
+        verbose_name=_("language"),
     )
 
     class Meta:
-        verbose_name_plural = "preferences"
+        verbose_name = _("preferences")
+        verbose_name_plural = _("preferences")
 
     def __str__(self) -> str:
         return f"Preferences of {self.user}"
@@ -1266,9 +1446,9 @@ class Preferences(models.Model):
 
 
 class MailKind(models.TextChoices):
-    DIGEST = "DIGEST", "Digest"
-    CYCLE_REMINDER = "CYCLE_REMINDER", "Reminder before a cycle ends"
-    TARGET_REMINDER = "TARGET_REMINDER", "Reminder before a target date"
+    DIGEST = "DIGEST", _("Digest")
+    CYCLE_REMINDER = "CYCLE_REMINDER", _("Reminder before a cycle ends")
+    TARGET_REMINDER = "TARGET_REMINDER", _("Reminder before a target date")
 
 
 class SentMail(models.Model):
@@ -1278,17 +1458,25 @@ class SentMail(models.Model):
     Kind = MailKind
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sent_mails"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="sent_mails",
+        verbose_name=_("user"),
     )
-    kind = models.CharField(max_length=20, choices=MailKind)
-    key = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=MailKind, verbose_name=_("kind"))
+    key = models.CharField(max_length=100, verbose_name=_("key"))
     covers_until = models.DateTimeField(
-        null=True, blank=True, help_text="For a digest: what was new up to this moment."
+        null=True,
+        blank=True,
+        help_text=_("For a digest: what was new up to this moment."),
+        verbose_name=_("covers until"),
     )
-    subject = models.CharField(max_length=200)
-    sent_at = models.DateTimeField(default=timezone.now)
+    subject = models.CharField(max_length=200, verbose_name=_("subject"))
+    sent_at = models.DateTimeField(default=timezone.now, verbose_name=_("sent at"))
 
     class Meta:
+        verbose_name = _("sent mail")
+        verbose_name_plural = _("sent mails")
         ordering = ["-sent_at"]
         constraints = [
             models.UniqueConstraint(fields=["user", "kind", "key"], name="sentmail_unique_key"),
@@ -1336,34 +1524,47 @@ class Snapshot(AppendOnlyModel):
     snapshot is found (docs/design.md, SECURITY.md).
     """
 
-    report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="snapshots")
-    title = models.CharField(max_length=200)
-    content = models.TextField(help_text="The status report document as published (JSON).")
-    content_sha256 = models.CharField("content SHA-256", max_length=64)
+    report = models.ForeignKey(
+        Report, on_delete=models.PROTECT, related_name="snapshots", verbose_name=_("report")
+    )
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    content = models.TextField(
+        help_text=_("The status report document as published (JSON)."), verbose_name=_("content")
+    )
+    content_sha256 = models.CharField(_("content SHA-256"), max_length=64)
     previous_sha256 = models.CharField(
-        "previous chain SHA-256",
+        _("previous chain SHA-256"),
         max_length=64,
         blank=True,
-        help_text="The chain SHA-256 of the report's snapshot before this one (none: first).",
+        help_text=_("The chain SHA-256 of the report's snapshot before this one (none: first)."),
     )
     chain_sha256 = models.CharField(
-        "chain SHA-256",
+        _("chain SHA-256"),
         max_length=64,
-        help_text="SHA-256 of the previous chain SHA-256 followed by the content SHA-256.",
+        help_text=_("SHA-256 of the previous chain SHA-256 followed by the content SHA-256."),
     )
     signature = models.CharField(
-        max_length=64, help_text="HMAC-SHA256 of the chain SHA-256 with the server's secret key."
+        max_length=64,
+        help_text=_("HMAC-SHA256 of the chain SHA-256 with the server's secret key."),
+        verbose_name=_("signature"),
     )
     published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="published_snapshots"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="published_snapshots",
+        verbose_name=_("published by"),
     )
-    published_at = models.DateTimeField(default=timezone.now, db_index=True)
+    published_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=_("published at")
+    )
 
     objects = SnapshotQuerySet.as_manager()
 
     previous_chain: str | None  # set by SnapshotQuerySet.with_previous_chain()
 
     class Meta:
+        verbose_name = _("snapshot")
+        verbose_name_plural = _("snapshots")
         ordering = ["-published_at", "-pk"]
         get_latest_by = ["published_at", "pk"]
         permissions = [("publish_snapshot", "Can publish a snapshot of the status report")]
@@ -1404,19 +1605,25 @@ class Snapshot(AppendOnlyModel):
         problems = []
         if sha256_hex(self.content) != self.content_sha256:
             problems.append(
-                "Its content no longer matches the SHA-256 recorded when it was published."
+                gettext("Its content no longer matches the SHA-256 recorded when it was published.")
             )
         else:
             try:
                 json.loads(self.content)
             except ValueError:
-                problems.append("Its content is not a readable status report (invalid JSON).")
+                problems.append(
+                    gettext("Its content is not a readable status report (invalid JSON).")
+                )
         if self.chain_sha256 != self.chain_hash(self.previous_sha256, self.content_sha256):
-            problems.append("Its chain SHA-256 does not cover its content and its predecessor.")
+            problems.append(
+                gettext("Its chain SHA-256 does not cover its content and its predecessor.")
+            )
         if not self.signed_by_this_server():
             problems.append(
-                "Its signature does not match: its content and hashes were rewritten without "
-                "the server's key (or the server's secret key changed without a fallback)."
+                gettext(
+                    "Its signature does not match: its content and hashes were rewritten without "
+                    "the server's key (or the server's secret key changed without a fallback)."
+                )
             )
         if "previous_chain" in self.__dict__:
             expected = self.previous_chain or ""
@@ -1429,8 +1636,10 @@ class Snapshot(AppendOnlyModel):
             ) or ""
         if self.previous_sha256 != expected:
             problems.append(
-                "It does not follow the report's snapshot before it: an earlier snapshot was "
-                "changed or removed."
+                gettext(
+                    "It does not follow the report's snapshot before it: an earlier snapshot was "
+                    "changed or removed."
+                )
             )
         return problems
 
@@ -1450,7 +1659,8 @@ def refuse_deleting_cited_evidence(sender: type, instance: EvidenceItem, **kwarg
     refused whatever the route (admin, shell, a queryset's delete())."""
     if citations := instance.citations():
         raise ProtectedError(
-            f"Evidence item {instance.pk} cannot be deleted: " + "; ".join(citations) + ".",
+            gettext("Evidence item %(number)s cannot be deleted: %(citations)s.")
+            % {"number": instance.pk, "citations": "; ".join(citations)},
             set(instance.citing_assessments.all()) | set(instance.comments.all()),
         )
 
@@ -1497,3 +1707,13 @@ class DataVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}: {self.token}"
+
+
+@receiver(pre_save, sender=DataVersion, dispatch_uid="refuse-saving-data-versions")
+def refuse_saving_data_versions(sender: type, instance: DataVersion, **kwargs: object) -> None:
+    """Only the database's triggers write data versions: tokens loaded from a fixture or a
+    backup would bring back a version that pages were cached under."""
+    raise ValidationError(
+        "Data versions are kept by the database's triggers; a fixture or backup must not "
+        "hold recommendations.dataversion rows."
+    )

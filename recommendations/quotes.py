@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_lazy
 
 if TYPE_CHECKING:
     from .models import Report, Section
@@ -51,15 +52,15 @@ WORD = re.compile(r"\w+")
 
 # Marks that look alike: a message names them rather than quoting them.
 NAMES = {
-    "'": "a straight apostrophe (')",
-    "’": "a typographic apostrophe (’)",
-    "‘": "a typographic opening single quotation mark (‘)",
-    '"': 'a straight quotation mark (")',
-    "“": "a typographic opening quotation mark (“)",
-    "”": "a typographic closing quotation mark (”)",
-    "-": "a hyphen (-)",
-    "–": "an en dash (–)",
-    "—": "an em dash (—)",
+    "'": gettext_lazy("a straight apostrophe (')"),
+    "’": gettext_lazy("a typographic apostrophe (’)"),
+    "‘": gettext_lazy("a typographic opening single quotation mark (‘)"),
+    '"': gettext_lazy('a straight quotation mark (")'),
+    "“": gettext_lazy("a typographic opening quotation mark (“)"),
+    "”": gettext_lazy("a typographic closing quotation mark (”)"),
+    "-": gettext_lazy("a hyphen (-)"),
+    "–": gettext_lazy("an en dash (–)"),
+    "—": gettext_lazy("an em dash (—)"),
 }
 
 Kind = Literal["insertion", "deletion", "replacement"]
@@ -83,18 +84,27 @@ class Difference:
 
     def describe(self) -> str:
         if self.kind == "insertion":
-            what = f"the quote adds {shown(self.quote_has)}, which is not in the report"
+            what = gettext("the quote adds %(part)s, which is not in the report") % {
+                "part": shown(self.quote_has)
+            }
         elif self.kind == "deletion":
-            what = f"the quote leaves out {shown(self.report_has)}, which the report has"
+            what = gettext("the quote leaves out %(part)s, which the report has") % {
+                "part": shown(self.report_has)
+            }
         else:
-            what = (
-                f"the report has {shown(self.report_has)} "
-                f"where the quote has {shown(self.quote_has)}"
-            )
-        return (
-            f"First difference, at character {self.position} of the quote: {what} — "
-            f"the report reads “{self.report_context}”, the quote “{self.quote_context}”."
-        )
+            what = gettext("the report has %(report_part)s where the quote has %(quote_part)s") % {
+                "report_part": shown(self.report_has),
+                "quote_part": shown(self.quote_has),
+            }
+        return gettext(
+            "First difference, at character %(position)s of the quote: %(what)s — the report "
+            "reads “%(report)s”, the quote “%(quote)s”."
+        ) % {
+            "position": self.position,
+            "what": what,
+            "report": self.report_context,
+            "quote": self.quote_context,
+        }
 
 
 @dataclass(frozen=True)
@@ -106,10 +116,14 @@ class NearestMatch:
     part: tuple[int, int] | None = None  # of a long quote, the part matched (offsets)
 
     def describe(self) -> str:
-        which = ""
+        words = {"start": self.start, "end": self.end, "excerpt": self.excerpt}
         if self.part:
-            which = f", for characters {self.part[0] + 1}–{self.part[1]} of the quote,"
-        where = f"Nearest match{which} at characters {self.start}–{self.end}: “{self.excerpt}”."
+            where = gettext(
+                "Nearest match, for characters %(first)s–%(last)s of the quote, at characters "
+                "%(start)s–%(end)s: “%(excerpt)s”."
+            ) % {**words, "first": self.part[0] + 1, "last": self.part[1]}
+        else:
+            where = gettext("Nearest match at characters %(start)s–%(end)s: “%(excerpt)s”.") % words
         return f"{where} {self.difference.describe()}" if self.difference else where
 
 
@@ -472,17 +486,17 @@ def shown(part: str) -> str:
     """A part of the text as a message shows it: quoted, or named when it would not be seen."""
     core = part.strip() or part
     if core in NAMES:
-        return NAMES[core]
+        return str(NAMES[core])
     if core.isspace():
         if core == " ":
-            return "a space"
+            return gettext("a space")
         if set(core) == {" "}:
-            return f"{len(core)} spaces"
+            return gettext("%(count)s spaces") % {"count": len(core)}
         if core == "\xa0":
-            return "a non-breaking space"
+            return gettext("a non-breaking space")
         if core == "\t":
-            return "a tab"
-        return "a line break" if "\n" in core else "whitespace"
+            return gettext("a tab")
+        return gettext("a line break") if "\n" in core else gettext("whitespace")
     return f"“{elided(core)}”"
 
 
@@ -502,26 +516,34 @@ def locate_quote(report: "Report", quote: str, start: int | None = None) -> Quot
     starts = occurrences(report.source_text, quote)
     if not starts:
         nearest = nearest_match(report.source_text, quote)
-        hint = nearest.describe() if nearest else "Nothing in the report comes close."
-        raise ValidationError({"quote": f"This quote is not verbatim in {report}. {hint}"})
+        hint = nearest.describe() if nearest else gettext("Nothing in the report comes close.")
+        not_verbatim = gettext("This quote is not verbatim in %(report)s.") % {"report": report}
+        raise ValidationError({"quote": f"{not_verbatim} {hint}"})
     if start is None:
         if len(starts) > 1:
             raise ValidationError(
                 {
-                    "start_offset": f"The quote occurs {len(starts)} times, at characters "
-                    f"{', '.join(map(str, starts))}; enter the one you mean."
+                    "start_offset": gettext(
+                        "The quote occurs %(count)s times, at characters %(starts)s; enter the "
+                        "one you mean."
+                    )
+                    % {"count": len(starts), "starts": ", ".join(map(str, starts))}
                 }
             )
         start = starts[0]
     elif start not in starts:
         raise ValidationError(
             {
-                "start_offset": f"The quote does not start at character {start}; "
-                f"it starts at {', '.join(map(str, starts))}."
+                "start_offset": gettext(
+                    "The quote does not start at character %(start)s; it starts at %(starts)s."
+                )
+                % {"start": start, "starts": ", ".join(map(str, starts))}
             }
         )
     end = start + len(quote)
     section = report.section_at(start, end)
     if section is None:
-        raise ValidationError({"quote": "The quote spans two sections; quote one at a time."})
+        raise ValidationError(
+            {"quote": gettext("The quote spans two sections; quote one at a time.")}
+        )
     return QuoteLocation(start, end, section)

@@ -15,6 +15,8 @@ from typing import TypedDict
 
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .models import OrganizationKind, Recommendation, ReviewCycle
 from .status import Status, status_label
@@ -136,14 +138,34 @@ class TimelineSeries:
     @property
     def summary(self) -> str:
         first, current = self.first, self.current
-        who = f"{self.name} ({self.kind_label})"
+        words = {
+            "who": f"{self.name} ({self.kind_label})",
+            "first": first.label,
+            "first_date": _day(first.at),
+            "current": current.label,
+            "current_date": _day(current.at),
+            "changes": self.changes,
+            "count": len(self.points),
+        }
         if len(self.points) == 1:
-            return f"{who}: {first.label} since {_day(first.at)}, assessed once."
-        changes = self.changes
-        counted = "no change" if not changes else f"{changes} change{'s' if changes > 1 else ''}"
+            return _("%(who)s: %(first)s since %(first_date)s, assessed once.") % words
+        if not self.changes:
+            return (
+                _(
+                    "%(who)s: %(first)s on %(first_date)s → %(current)s on %(current_date)s, "
+                    "no change of status in %(count)s assessments."
+                )
+                % words
+            )
         return (
-            f"{who}: {first.label} on {_day(first.at)} → {current.label} on {_day(current.at)}, "
-            f"{counted} of status in {len(self.points)} assessments."
+            ngettext(
+                "%(who)s: %(first)s on %(first_date)s → %(current)s on %(current_date)s, "
+                "%(changes)d change of status in %(count)s assessments.",
+                "%(who)s: %(first)s on %(first_date)s → %(current)s on %(current_date)s, "
+                "%(changes)d changes of status in %(count)s assessments.",
+                self.changes,
+            )
+            % words
         )
 
 
@@ -391,12 +413,14 @@ def status_timeline(recommendation: Recommendation, today: date | None = None) -
     ordered = list(series.values())
     description = " ".join(
         [
-            f"From {_day(start)} to {_day(end - timedelta(seconds=1))}.",
+            _("From %(start)s to %(end)s.")
+            % {"start": _day(start), "end": _day(end - timedelta(seconds=1))},
             *(line.summary for line in ordered),
         ]
     )
     if bands:
-        description += " Review cycles shaded: " + ", ".join(b.name for b in bands) + "."
+        shaded = ", ".join(b.name for b in bands)
+        description += " " + _("Review cycles shaded: %(cycles)s.") % {"cycles": shaded}
     return Timeline(
         series=ordered,
         bands=bands,

@@ -182,13 +182,16 @@ def uninstall(schema_editor: BaseDatabaseSchemaEditor) -> None:
 
 # --- reading them ---------------------------------------------------------------------------
 
-COUNTRY_FINGERPRINT = f"""
-SELECT scope, token FROM {TABLE}
-WHERE scope = 0 OR scope IN (
+# The reports whose data a page of the report %s (a slug) may show: those of its country.
+COUNTRY_REPORTS = """
     SELECT other.id FROM recommendations_report report
     JOIN recommendations_report other ON other.country = report.country
     WHERE report.slug = %s
-)
+"""
+
+COUNTRY_FINGERPRINT = f"""
+SELECT scope, token FROM {TABLE}
+WHERE scope = 0 OR scope IN ({COUNTRY_REPORTS})
 ORDER BY scope
 """
 
@@ -202,4 +205,8 @@ def fingerprint(report_slug: str) -> str | None:
         rows = cursor.fetchall()
     if not rows or rows[0][0] != GLOBAL:
         return None
-    return sha256(";".join(f"{scope}:{token}" for scope, token in rows).encode()).hexdigest()
+    return digest(rows)
+
+
+def digest(tokens: list[tuple[int, str]]) -> str:
+    return sha256(";".join(f"{scope}:{token}" for scope, token in tokens).encode()).hexdigest()

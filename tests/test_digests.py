@@ -500,3 +500,82 @@ def test_mail_goes_to_the_console_in_development_and_through_smtp_otherwise():
     assert named.stdout.strip().endswith(
         "Tracker <tracker@example.org> https://tracker.example.org"
     )
+
+
+# --- each mail in its recipient's language --------------------------------------------------------
+
+
+def test_each_digest_is_written_in_its_recipients_language_in_one_run(mailed, mailoutbox):
+    from django.utils import translation
+
+    ngo, colleague, gov = mailed["ngo"], mailed["ngo_colleague"], mailed["gov"]
+    Preferences.objects.create(user=ngo, language="nb")
+    Preferences.objects.create(user=colleague, language="en-gb")
+    for user in (ngo, colleague):
+        Following.objects.create(user=user, recommendation=rec(3), following=True)
+    make_assessment(rec(3), gov, rationale="Police have a new unit.")
+
+    with translation.override("en-gb"):  # the command's own language decides nothing
+        run()
+    (norwegian,) = sent_to(mailoutbox, ngo)
+    assert norwegian.subject == "Sammendrag fra oppfølgingen: 1 vurdering om 1 anbefaling"
+    assert norwegian.body.startswith("Hei, Nina Ås")
+    assert "Justisdepartementet vurderte den som «Under arbeid»" in norwegian.body
+    assert "Police have a new unit." in norwegian.body  # what people wrote stays as written
+    assert "Stopp e-postsammendrag:" in norwegian.body
+    html = html_of(norwegian)
+    assert '<html lang="nb">' in html and "vurderte den som" in html
+    assert "assessed it as" not in norwegian.body + html
+
+    (english,) = sent_to(mailoutbox, colleague)
+    assert english.subject == "Tracker digest: 1 assessment on 1 recommendation"
+    assert "Justisdepartementet assessed it as “In progress”" in english.body
+    assert "Stop digest emails:" in english.body and "vurderte" not in english.body
+    assert '<html lang="en-gb">' in html_of(english)
+    assert SentMail.objects.get(user=ngo).subject == norwegian.subject
+
+
+def test_without_a_saved_language_a_mail_is_in_the_sites_language(mailed, mailoutbox, settings):
+    from django.utils import translation
+
+    ngo, gov = mailed["ngo"], mailed["gov"]
+    Following.objects.create(user=ngo, recommendation=rec(3), following=True)
+    make_assessment(rec(3), gov)
+    with translation.override("nb"):  # a command run from a Norwegian shell
+        run()
+    (digest,) = sent_to(mailoutbox, ngo)
+    assert digest.subject.startswith("Tracker digest: ")
+    assert settings.LANGUAGE_CODE == "en-gb"
+
+
+def test_a_reminder_is_written_in_its_recipients_language(mailed, ending_cycle, mailoutbox):
+    from django.utils import formats, translation
+
+    ngo, colleague = mailed["ngo"], mailed["ngo_colleague"]
+    Preferences.objects.create(user=ngo, language="nb")
+    run("--days", "14")
+    (norwegian,) = sent_to(mailoutbox, ngo)  # no news to digest: only the reminder
+    with translation.override("nb"):
+        ends = formats.date_format(ending_cycle.ends_on, "j. F Y")
+    total = Recommendation.objects.filter(report__slug="norway-2024").count()
+    assert norwegian.subject == (
+        f"Påminnelse: {total} anbefalinger skal vurderes før vurderingssyklusen Current "
+        f"slutter {ends}"
+    )
+    assert "Vurderere i Nettverk mot menneskehandel registrerer" in norwegian.body
+    assert "Stopp e-postpåminnelser:" in norwegian.body
+    (english,) = reminders(sent_to(mailoutbox, colleague))
+    assert english.subject.startswith(f"Reminder: {total} recommendations to assess before")
+
+
+def test_the_unsubscribe_page_speaks_the_users_saved_language(mailed):
+    ngo = mailed["ngo"]
+    Preferences.objects.create(user=ngo, language="nb")
+    token = mail.unsubscribe_token(ngo, Topic.DIGESTS)
+    english_browser = {"HTTP_ACCEPT_LANGUAGE": "en-GB,en;q=0.9"}
+    page = Client().get(f"/unsubscribe/{token}/", **english_browser).content.decode()
+    assert '<html lang="nb">' in page and "Stoppe e-postsammendrag til n•••@example.org?" in page
+    colleague = mailed["ngo_colleague"]  # nothing saved: the browser's language
+    token = mail.unsubscribe_token(colleague, Topic.DIGESTS)
+    page = Client().get(f"/unsubscribe/{token}/", **english_browser).content.decode()
+    assert "Stop digest emails to n•••@example.org?" in page

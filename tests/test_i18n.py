@@ -1,11 +1,15 @@
 """The interface in English or Norwegian (bokmål), per user; the report's text stays English."""
 
 import re
+import shutil
+import subprocess
 
+import pytest
 from django.conf import settings
+from django.test import Client
 from django.urls import reverse
 
-from recommendations.models import Preferences
+from recommendations.models import EvidenceItem, Preferences, Recommendation, Status
 
 from .conftest import rec_url
 
@@ -124,6 +128,19 @@ def test_every_norwegian_entry_is_translated_and_none_is_fuzzy():
     assert not fuzzy, f"fuzzy: {fuzzy}"
 
 
+@pytest.mark.skipif(not shutil.which("msgattrib"), reason="gettext's msgattrib is missing")
+def test_gettext_finds_no_untranslated_or_fuzzy_entry_either():
+    for selection in ("--untranslated", "--only-fuzzy"):
+        found = subprocess.run(
+            ["msgattrib", selection, "--no-location", "--no-wrap", str(PO_FILE)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        msgids = re.findall(r'^msgid "(.+)"$', found, re.MULTILINE)  # the header's is ""
+        assert not msgids, f"{selection}: {msgids}"
+
+
 def test_the_status_scale_is_named_once_in_norwegian():
     from django.utils import translation
 
@@ -145,31 +162,42 @@ def test_the_status_scale_is_named_once_in_norwegian():
 
 
 def visible_text_outside_english(html: str) -> str:
-    """The page's text and labels, without the report's own English (lang="en" elements)."""
+    """The page's text and labels (aria-label, placeholder, title, alt, data-label, a submit
+    button's value), without the report's own English (lang="en" elements) and without
+    <script> and <style>."""
     from html.parser import HTMLParser
 
     void = {"br", "input", "meta", "link", "img", "hr", "source", "wbr", "col"}
+    labels = ("aria-label", "placeholder", "title", "alt", "data-label")
 
     class Text(HTMLParser):
         def __init__(self) -> None:
             super().__init__()
             self.stack: list[bool] = []
-            self.english = 0
+            self.hidden = 0
             self.parts: list[str] = []
 
         def handle_starttag(self, tag, attrs) -> None:
+            attributes = dict(attrs)
+            outside = not self.hidden and attributes.get("lang") != "en"
+            if outside:
+                self.parts += [attributes[name] or "" for name in labels if name in attributes]
+                if tag == "input" and attributes.get("type") == "submit":
+                    self.parts.append(attributes.get("value") or "")
             if tag in void:
                 return
-            english = tag != "html" and dict(attrs).get("lang") == "en"
-            self.stack.append(english)
-            self.english += english
+            hidden = tag in ("script", "style") or (
+                tag != "html" and attributes.get("lang") == "en"
+            )
+            self.stack.append(hidden)
+            self.hidden += hidden
 
         def handle_endtag(self, tag) -> None:
             if tag not in void and self.stack:
-                self.english -= self.stack.pop()
+                self.hidden -= self.stack.pop()
 
         def handle_data(self, data) -> None:
-            if not self.english:
+            if not self.hidden:
                 self.parts.append(data)
 
     parser = Text()
@@ -213,6 +241,135 @@ def test_main_pages_under_nb_show_no_english_interface_words(client, people):
     text = visible_text_outside_english(client.get(reverse("login"), **NORWEGIAN).content.decode())
     assert "Logg inn" in text
     assert not [word for word in ENGLISH_UI_WORDS if re.search(rf"\b{word}\b", text)]
+
+
+# --- every page under nb: no English interface words ----------------------------------------------
+
+# Whole words, case-sensitive, that only English text would hold. "Status" is not among them:
+# it is the Norwegian word too.
+ENGLISH_WORDS = [
+    *ENGLISH_UI_WORDS,
+    *("Recommendations", "recommendation", "recommendations", "Evidence", "evidence"),
+    *("Assessment", "assessment", "assessed", "Organization", "organization", "Snapshot"),
+    *("snapshot", "snapshots", "Published", "published", "Report", "report", "Save", "Since"),
+    *("since", "Change", "Compare", "Back", "Password", "Home", "Preview", "Upload", "Title"),
+    *("Filters", "Government", "NGOs", "Tier", "Digest", "Reminder", "email", "emails", "Stop"),
+    *("Try", "Nothing", "found", "request", "allowed", "Too", "the", "and", "with", "of", "by"),
+]
+
+
+# Django's own admin strings that its nb catalogue (Django 6.1) does not translate yet.
+DJANGO_UNTRANSLATED = ["Toggle theme (current theme: auto)", "Change or view list link"]
+DJANGO_UNTRANSLATED += ["Model name", "Add link", "Breadcrumbs"]
+# An evidence item's label with the start of its quote, “…”: the report's words.
+EVIDENCE_EXCERPT = re.compile(r"E\d+ “[^”]*”")
+
+
+def english_words_in(html: str) -> list[str]:
+    text = EVIDENCE_EXCERPT.sub("", visible_text_outside_english(html))
+    for phrase in DJANGO_UNTRANSLATED:
+        text = text.replace(phrase, "")
+    return [word for word in ENGLISH_WORDS if re.search(rf"(?<![\w-]){word}(?![\w-])", text)]
+
+
+def assert_norwegian_only(client, url: str, status: int = 200, method: str = "get", **data):
+    """The page in nb shows no English interface word; the same page in English does (so
+    the check would catch a string left out of the catalogue)."""
+    send = getattr(client, method)
+    norwegian = send(url, data, **NORWEGIAN)
+    assert norwegian.status_code == status, (url, norwegian.status_code)
+    assert html_lang(norwegian) == "nb", url
+    found = english_words_in(norwegian.content.decode())
+    assert not found, f"{url} in nb shows English: {found}"
+    if method == "get":
+        english = send(url, data, **ENGLISH)
+        assert english_words_in(english.content.decode()), f"{url}: the check finds nothing"
+
+
+@pytest.fixture
+def norwegian_content(people) -> dict:
+    """What users wrote, in Norwegian (it is shown as written), on recommendation 1: positions
+    from the ministry and an NGO, a comment, and two published snapshots."""
+    from .conftest import make_assessment, publish
+
+    EvidenceItem.objects.update(note="Merknad fra koordinatoren.")  # the fixture's are English
+    recommendation = Recommendation.objects.get(report__slug="norway-2024", number=1)
+    evidence = recommendation.citable_evidence().first()
+    make_assessment(recommendation, people["gov"], Status.IN_PROGRESS, rationale="Tiltak pågår.")
+    assessment = make_assessment(
+        recommendation, people["ngo"], Status.IMPLEMENTED, rationale="Alt er på plass."
+    )
+    assessment.cited_evidence.set([evidence])
+    recommendation.add_comment(author=people["gov"], body="Budsjettet er vedtatt.")
+    client = Client()
+    older = publish(client, people["coordinator"], title="Første status")
+    make_assessment(recommendation, people["gov"], Status.PARTIALLY_IMPLEMENTED, rationale="Mer.")
+    newer = publish(client, people["coordinator"], title="Andre status")
+    return {"older": older, "newer": newer}
+
+
+def test_every_page_under_nb_shows_no_english_interface_words(client, people, norwegian_content):
+    from .test_lineage import import_veldoria
+
+    import_veldoria()
+    older, newer = norwegian_content["older"], norwegian_content["newer"]
+    report = "/reports/norway-2024"
+    for who in ("ngo", "observer", "coordinator"):
+        client.force_login(people[who])
+        for url in (
+            reverse("reports"),
+            f"{report}/",
+            f"{report}/?status=IMPLEMENTED&q=politi",
+            rec_url("recommendation"),
+            f"{report}/source/",
+            f"{report}/changes/",  # no earlier report of Norway
+            "/reports/veldoria-2025/changes/",
+            "/reports/veldoria-2025/recommendations/1/",  # across the years, with a diff
+            f"{report}/snapshots/",
+            newer.get_absolute_url(),
+            f"{report}/snapshots/compare/?older={older.pk}&newer={newer.pk}",
+            reverse("password_change"),
+            reverse("password_change_done"),
+        ):
+            assert_norwegian_only(client, url)
+    client.force_login(people["ngo"])
+    assert_norwegian_only(client, "/reports/nowhere/", status=404)
+    assert_norwegian_only(client, "/no/such/page/", status=404)
+    assert_norwegian_only(client, reverse("set_language"), status=405)
+    assert_norwegian_only(client, f"{report}/snapshots/compare/?older=x", status=400)
+    assert_norwegian_only(client, rec_url("follow"), status=400, method="post", follow="x")
+    client.force_login(people["observer"])
+    assert_norwegian_only(client, rec_url("comment"), status=403, method="post", body="Hei")
+    # Coordinators: the admin's report list (actions, columns) and the import page.
+    client.force_login(people["coordinator"])
+    assert_norwegian_only(client, "/admin/recommendations/report/")
+    assert_norwegian_only(client, "/admin/recommendations/report/import/")
+
+
+def test_the_pages_without_a_log_in_under_nb_show_no_english(client, people):
+    from recommendations.mail import Topic, unsubscribe_token
+
+    unsubscribe = reverse("unsubscribe", args=[unsubscribe_token(people["ngo"], Topic.DIGESTS)])
+    assert_norwegian_only(client, unsubscribe)
+    assert_norwegian_only(client, unsubscribe, method="post")
+    assert_norwegian_only(client, unsubscribe, method="post", resume="1")
+    assert_norwegian_only(client, "/unsubscribe/not-a-token/", status=400)
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": "ngo", "password": "guess"}, **NORWEGIAN)
+    assert_norwegian_only(
+        client, reverse("login"), status=429, method="post", username="ngo", password="guess"
+    )
+
+
+def test_the_server_error_page_under_nb_shows_no_english(rf):
+    from django.utils import translation
+
+    from recommendations.views.errors import server_error
+
+    with translation.override("nb"):
+        page = server_error(rf.get("/")).content.decode()
+    assert '<html lang="nb">' in page
+    assert not english_words_in(page), english_words_in(page)
 
 
 # --- Norwegian alphabetical order -----------------------------------------------------------------

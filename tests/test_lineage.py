@@ -265,8 +265,8 @@ def test_the_page_shows_the_chain_the_diff_since_and_last_year_s_positions(clien
     assert "Recommended since <strong>2023</strong> (3 years)" in page
     assert 'href="/reports/veldoria-2023/recommendations/1/"' in page
     assert 'href="/reports/veldoria-2024/recommendations/1/"' in page
-    assert '<span class="visually-hidden">removed: </span>including</del>' in page
-    assert '<span class="visually-hidden">added: </span>especially</ins>' in page
+    assert '<span class="visually-hidden" lang="en-gb">removed: </span>including</del>' in page
+    assert '<span class="visually-hidden" lang="en-gb">added: </span>especially</ins>' in page
     assert "Positions on the 2024 recommendation" in page
     assert "Veldorian Ministry of Justice" in page and "Marrosk Shelter Network" in page
     assert "Carry" not in page  # an observer writes nothing
@@ -380,7 +380,9 @@ def test_the_changes_page(client, veldorians, veldoria):
     assert "2 new · 1 revised · 4 repeated · 2 dropped" in page
     assert "Provide specialized training for judges" in page  # added
     assert "Amend the penal code to remove the requirement" in page  # dropped
-    assert '<span class="visually-hidden">added: </span>especially</ins>' in page  # revised
+    assert (
+        '<span class="visually-hidden" lang="en-gb">added: </span>especially</ins>' in page
+    )  # revised
     # Sentences: the prosecution section's new figures, last year's gone.
     assert "<li>Police investigated 27 cases in 2024, compared with 19 in 2023.</li>" in page
     assert "Inconsistent with international law, the code required" in page  # removed

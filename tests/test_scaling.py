@@ -182,24 +182,24 @@ def test_dashboard_and_recommendation_page_run_a_pinned_number_of_queries(
     client.force_login(people["ngo"])
     # Each request runs in a transaction (ATOMIC_REQUESTS): inside the test's own, that is a
     # SAVEPOINT and its RELEASE, counted below as 2.
-    # A miss: session, user, membership, the data versions (recommendations/versions.py),
-    # report, review cycle, rows, position details, the matrix's organizations,
-    # recommendation count, the past cycles of the "as of" control, the other years of the
-    # report's country, the lineage of the country's recommendations
-    with django_assert_num_queries(2 + 13):
+    # A miss: session, user, the data versions with the user's membership
+    # (recommendations/caching.py), report, review cycle, rows, position details, the
+    # matrix's organizations, recommendation count, the past cycles of the "as of" control,
+    # the other years of the report's country, the lineage of the country's recommendations
+    with django_assert_num_queries(2 + 12):
         assert client.get("/reports/norway-2024/")["X-Cache"] == "miss"
-    # A hit: session, user, membership, the data versions
-    with django_assert_num_queries(2 + 4):
+    # A hit: session, user, the data versions with the membership
+    with django_assert_num_queries(2 + 3):
         assert client.get("/reports/norway-2024/")["X-Cache"] == "hit"
-    # A miss: session, user, membership, the data versions, recommendation, history count,
+    # A miss: session, user, the data versions with the membership, recommendation, history count,
     # current positions, history page, its cited evidence, paragraphs, evidence links,
     # evidence choices of the assess form, comments, evidence choices of the comment form, the
     # timeline's assessments and its review cycles, the lineage of the country's
-    # recommendations, whether the user follows it
+    # recommendations, why the organization follows it, whether the user chose to
     with django_assert_num_queries(2 + 18):
         assert client.get("/reports/norway-2024/recommendations/1/")["X-Cache"] == "miss"
-    # A hit: session, user, membership, the data versions, whether the user follows it
-    with django_assert_num_queries(2 + 5):
+    # A hit: session, user, the data versions with the membership, whether the user follows it
+    with django_assert_num_queries(2 + 4):
         assert client.get("/reports/norway-2024/recommendations/1/")["X-Cache"] == "hit"
 
 

@@ -11,7 +11,7 @@ def settings_probe(
     show: str = "settings.DEBUG, settings.DATABASES['default']['ENGINE']", **env: str
 ) -> subprocess.CompletedProcess:
     """Print `show` from the settings of a fresh interpreter with only `env` set."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "PAGE_CACHE"))}
     code = (
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='tracker.settings'; "
         f"from django.conf import settings; print({show})"
@@ -56,3 +56,22 @@ def test_production_hashes_passwords_with_pbkdf2_while_tests_use_a_fast_hasher()
     result = settings_probe("settings.PASSWORD_HASHERS[0]", DJANGO_SECRET_KEY="x" * 50)
     assert result.stdout.strip() == "django.contrib.auth.hashers.PBKDF2PasswordHasher"
     assert settings.PASSWORD_HASHERS == ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def test_the_page_cache_is_in_local_memory_unless_redis_url_is_set():
+    show = "settings.CACHES['default']['BACKEND'], settings.PAGE_CACHE"
+    local = settings_probe(show, DJANGO_SECRET_KEY="x" * 50)
+    assert local.stdout.split() == ["django.core.cache.backends.locmem.LocMemCache", "True"]
+    shared = settings_probe(
+        "settings.CACHES['default']['BACKEND'], settings.CACHES['default']['LOCATION']",
+        DJANGO_SECRET_KEY="x" * 50,
+        REDIS_URL="redis://127.0.0.1:6379/3",
+    )
+    assert shared.stdout.split() == [
+        "django.core.cache.backends.redis.RedisCache",
+        "redis://127.0.0.1:6379/3",
+    ]
+    off = settings_probe("settings.PAGE_CACHE", DJANGO_SECRET_KEY="x" * 50, PAGE_CACHE="0")
+    assert off.stdout.strip() == "False"
+    bad = settings_probe(DJANGO_SECRET_KEY="x" * 50, PAGE_CACHE="sometimes")
+    assert "PAGE_CACHE must be a boolean" in bad.stderr

@@ -4,6 +4,7 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.translation import gettext as _
 
 from recommendations.filters import MAX_SEARCH_LENGTH, MAX_SEARCH_WORDS
 
@@ -44,10 +45,13 @@ class AdminQueryLimitsMiddleware:
 def admin_query_problem(request: HttpRequest) -> str | None:
     for name, values in request.GET.lists():
         if "\x00" in name or any("\x00" in value for value in values):
-            return "A query parameter holds a NUL character, which no page takes."
+            return _("A query parameter holds a NUL character, which no page takes.")
     search = request.GET.get("q", "")
     if len(search) > MAX_SEARCH_LENGTH or len(search.split()) > MAX_SEARCH_WORDS:
-        return f"Search for at most {MAX_SEARCH_LENGTH} characters and {MAX_SEARCH_WORDS} words."
+        return _("Search for at most %(characters)s characters and %(words)s words.") % {
+            "characters": MAX_SEARCH_LENGTH,
+            "words": MAX_SEARCH_WORDS,
+        }
     return None
 
 

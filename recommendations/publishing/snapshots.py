@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from ..models import Report, Snapshot, may_publish, sha256_hex
 from ..status import Status
@@ -20,7 +21,7 @@ def publish_snapshot(report: Report, *, published_by: "User", title: str) -> Sna
     snapshot before it and signed (refused without the publish permission: a snapshot can
     never be deleted)."""
     if not may_publish(published_by):
-        raise PermissionDenied("Publishing a status report needs the publish permission.")
+        raise PermissionDenied(_("Publishing a status report needs the publish permission."))
     document = build_document(
         report, report.recommendations.all(), generated_by=published_by, filters={}
     )

@@ -4,7 +4,8 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
-from django.utils.translation import gettext
+from django.utils.formats import date_format
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Organization, Pillar, Stance, evidence_label
@@ -222,7 +223,9 @@ FILTER_LABELS: dict[str, tuple[Label, Callable[[str], str]]] = {
 def readable_moment(iso: str) -> str:
     moment = datetime.fromisoformat(iso)
     offset = moment.strftime("%z")
-    return f"{moment.day} {moment:%B %Y, %H:%M} (UTC{offset[:3]}:{offset[3:]})"
+    # strftime would name the month in English whatever the reader's language.
+    day = date_format(moment, pgettext("long date format", "j F Y"))
+    return f"{day}, {moment:%H:%M} (UTC{offset[:3]}:{offset[3:]})"
 
 
 def describe_filters(filters: dict[str, str]) -> str:

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from ..lineage import carry_forward as carry_position_forward
@@ -24,7 +25,7 @@ def changes(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     if wanted:
         earlier = next((r for r in earlier_years if r.slug == wanted), None)
         if earlier is None:
-            raise Http404("No earlier report of this country by that name.")
+            raise Http404(_("No earlier report of this country by that name."))
     else:
         earlier = earlier_years[0] if earlier_years else None
     context = {
@@ -38,7 +39,8 @@ def changes(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 class CarryForwardForm(forms.Form):
     status = forms.ChoiceField(choices=Status.choices)
     rationale = forms.CharField(
-        strip=True, error_messages={"required": "Give the reasons for carrying it forward."}
+        strip=True,
+        error_messages={"required": gettext_lazy("Give the reasons for carrying it forward.")},
     )
 
 

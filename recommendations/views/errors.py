@@ -32,38 +32,37 @@ from django.http import (
 from django.http.multipartparser import MultiPartParserError
 from django.template import loader
 from django.urls import Resolver404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 logger = logging.getLogger(__name__)
 
 NO_SUCH = re.compile(r"No (\w+) matches the given query\.")
 
-NOT_A_FORM = (
+NOT_A_FORM = gettext_lazy(
     "The form data could not be read. Forms are sent as UTF-8, either URL-encoded or as "
     "multipart/form-data."
 )
-FALLBACK_500 = (
-    "<!doctype html><title>Something went wrong</title><h1>Something went wrong on our side</h1>"
-    "<p>Nothing you sent was half-saved. Try again in a moment.</p>"
-)
+FALLBACK_500 = "<!doctype html><title>{title}</title><h1>{heading}</h1><p>{advice}</p>"
 
 
 def problem_of(exception: Exception | None) -> str:
     """What was wrong with a request Django refused as bad (400), in plain words."""
     if isinstance(exception, RequestDataTooBig):
-        return "The form sent more data than the site accepts. Shorten what you typed."
+        return _("The form sent more data than the site accepts. Shorten what you typed.")
     if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
-        return "The form sent more fields than the site accepts."
+        return _("The form sent more fields than the site accepts.")
     if isinstance(exception, DisallowedHost):
-        return "This site is not served under the host name in that request."
+        return _("This site is not served under the host name in that request.")
     if isinstance(exception, DisallowedRedirect):  # e.g. to log in, then back to a huge address
-        return "The address is too long, or not one this site sends you on to."
+        return _("The address is too long, or not one this site sends you on to.")
     if isinstance(exception, MultiPartParserError):
-        return NOT_A_FORM
+        return str(NOT_A_FORM)
     if isinstance(exception, BadRequest):
         if "Content-Type" in str(exception):
-            return "The request's Content-Type header could not be read."
-        return NOT_A_FORM
-    return "The request could not be used: it was malformed or unsafe."
+            return _("The request's Content-Type header could not be read.")
+        return str(NOT_A_FORM)
+    return _("The request could not be used: it was malformed or unsafe.")
 
 
 def _render[R: HttpResponse](
@@ -94,8 +93,19 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponseNo
     if isinstance(exception, Resolver404) or not isinstance(message, str):
         message = ""
     elif match := NO_SUCH.fullmatch(message):  # get_object_or_404's words for developers
-        message = f"There is no such {match[1].lower()}."
+        message = no_such(match[1])
     return _render(request, "404.html", {"exception": message}, HttpResponseNotFound)
+
+
+def no_such(model_name: str) -> str:
+    """get_object_or_404's model name (the class name) in the user's words."""
+    things = {
+        "Report": _("There is no such report."),
+        "Recommendation": _("There is no such recommendation."),
+        "Snapshot": _("There is no such snapshot."),
+        "EvidenceItem": _("There is no such evidence item."),
+    }
+    return things.get(model_name, _("There is no such page."))
 
 
 def server_error(request: HttpRequest) -> HttpResponseServerError:
@@ -103,4 +113,10 @@ def server_error(request: HttpRequest) -> HttpResponseServerError:
         return HttpResponseServerError(loader.render_to_string("500.html"))
     except Exception:
         logger.exception("Rendering 500.html failed")
-        return HttpResponseServerError(FALLBACK_500)
+        return HttpResponseServerError(
+            FALLBACK_500.format(
+                title=_("Something went wrong"),
+                heading=_("Something went wrong on our side"),
+                advice=_("Nothing you sent was half-saved. Try again in a moment."),
+            )
+        )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -24,7 +24,7 @@ from ..models import (
 from ._shared import HtmxHttpRequest, bad_request, wants_partial
 
 TEMPLATE = "recommendations/_follow.html"
-MEMBERS_ONLY = "Only members of an organization follow recommendations."
+MEMBERS_ONLY = gettext_lazy("Only members of an organization follow recommendations.")
 
 
 @dataclass(frozen=True)
@@ -33,40 +33,55 @@ class FollowState:
     why: str  # why the user follows or not, beyond their own choice ("" when nothing to add)
 
 
-def follow_state(user: User, recommendation: Recommendation) -> FollowState | None:
+def follow_state(
+    user: User, recommendation: Recommendation, automatic: str | None = None
+) -> FollowState | None:
     """What the follow button shows (None for a user without a membership, who cannot follow),
-    in one query. The same rule as followed_recommendations(): an explicit choice wins;
-    without one, members follow what their organization leads, supports or has assessed."""
+    in two queries, or one when `automatic` is given. The same rule as
+    followed_recommendations(): an explicit choice wins; without one, members follow what
+    their organization leads, supports or has assessed.
+    `automatic`, when given, is automatic_reason() for the user's organization, known already
+    (the cached recommendation page keeps it: it is the same for the whole organization)."""
     membership = membership_of(user)
     if membership is None:
         return None
-    organization = membership.organization_id
+    if automatic is None:
+        automatic = automatic_reason(membership.organization_id, recommendation)
+    chosen = (
+        Following.objects.filter(user=user, recommendation=recommendation.pk)
+        .values_list("following", flat=True)
+        .first()
+    )
+    name = membership.organization.display_name
+    if chosen is None:
+        why = FOLLOWED_FOR_YOU[automatic] % {"name": name} if automatic else ""
+        return FollowState(following=bool(automatic), why=why)
+    if chosen:
+        return FollowState(following=True, why=_("You chose to follow it."))
+    why = STOPPED_FOLLOWING[automatic] % {"name": name} if automatic else ""
+    return FollowState(following=False, why=why)
+
+
+def automatic_reason(organization: int, recommendation: Recommendation) -> str:
+    """Why the organization's members follow it without choosing to: "leads", "supports",
+    "has assessed", or "" (they do not)."""
     on_this = {"recommendation": OuterRef("pk")}
     row = (
         Recommendation.objects.filter(pk=recommendation.pk)
         .values(
-            chosen=Subquery(Following.objects.filter(user=user, **on_this).values("following")[:1]),
             leads=Exists(Responsibility.objects.filter(lead=organization, **on_this)),
             supports=Exists(Responsibility.objects.filter(supporting=organization, **on_this)),
             assessed=Exists(Assessment.objects.filter(organization=organization, **on_this)),
         )
         .get()
     )
-    automatic = ""
     if row["leads"]:
-        automatic = "leads"
-    elif row["supports"]:
-        automatic = "supports"
-    elif row["assessed"]:
-        automatic = "has assessed"
-    name = membership.organization.display_name
-    if row["chosen"] is None:
-        why = FOLLOWED_FOR_YOU[automatic] % {"name": name} if automatic else ""
-        return FollowState(following=bool(automatic), why=why)
-    if row["chosen"]:
-        return FollowState(following=True, why=_("You chose to follow it."))
-    why = STOPPED_FOLLOWING[automatic] % {"name": name} if automatic else ""
-    return FollowState(following=False, why=why)
+        return "leads"
+    if row["supports"]:
+        return "supports"
+    if row["assessed"]:
+        return "has assessed"
+    return ""
 
 
 # Why a recommendation is followed, or could be, by what the organization does with it.
@@ -93,7 +108,9 @@ def follow(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
         raise PermissionDenied(MEMBERS_ONLY)
     wanted = request.POST.get("follow")
     if wanted not in ("0", "1"):
-        return bad_request(request, "The follow form was damaged: reload the page and try again.")
+        return bad_request(
+            request, _("The follow form was damaged: reload the page and try again.")
+        )
     Following.objects.update_or_create(
         user=request.user, recommendation=recommendation, defaults={"following": wanted == "1"}
     )

@@ -16,7 +16,6 @@ from ..caching import CachedPage
 from ..forms import AssessmentForm, CommentForm, ascii_integer
 from ..lineage import lineage_panel
 from ..models import (
-    Assessment,
     Recommendation,
     Report,
     StaleAssessment,
@@ -28,17 +27,18 @@ from ..presentation import evidence_groups
 from ..timeline import status_timeline
 from ._shared import HtmxHttpRequest, bad_request, wants_partial
 from .following import TEMPLATE as FOLLOW_TEMPLATE
-from .following import follow_state
+from .following import automatic_reason, follow_state
 
 TEMPLATE = "recommendations/recommendation.html"
 
 
-def _recommendation(slug: str, number: int) -> Recommendation:
-    return get_object_or_404(
-        Recommendation.objects.with_positions().select_related("report", "responsibility__lead"),
-        report__slug=slug,
-        number=number,
-    )
+def _recommendation(slug: str, number: int, *, standing: bool = True) -> Recommendation:
+    """The recommendation; with the annotations of its standing (overdue, the target date)
+    that the whole page shows, unless `standing` is False (what a POST re-renders needs none)."""
+    recommendations = Recommendation.objects.select_related("report", "responsibility__lead")
+    if standing:
+        recommendations = recommendations.with_positions()
+    return get_object_or_404(recommendations, report__slug=slug, number=number)
 
 
 def _history_page_number(request: HtmxHttpRequest) -> int | None:
@@ -142,7 +142,7 @@ def recommendation_detail(request: HtmxHttpRequest, slug: str, number: int) -> H
     follow = render_to_string(
         FOLLOW_TEMPLATE,
         {
-            "follow": follow_state(request.user, recommendation),
+            "follow": follow_state(request.user, recommendation, page.values["automatic"]),
             "report": Report(slug=slug),
             "recommendation": recommendation,
         },
@@ -154,10 +154,17 @@ def recommendation_detail(request: HtmxHttpRequest, slug: str, number: int) -> H
 def _render(request: HtmxHttpRequest, slug: str, number: int) -> CachedPage:
     recommendation = _recommendation(slug, number)
     context = _page_context(request, recommendation) | {"follow_slot": caching.FOLLOW_SLOT}
+    membership = context["membership"]
     return CachedPage(
         title=caching.render_piece(request, f"{TEMPLATE}#title", context),
         content=caching.render_piece(request, f"{TEMPLATE}#content", context),
-        values={"pk": recommendation.pk},
+        values={
+            "pk": recommendation.pk,
+            # Why the viewer's organization follows it, if it does: the same for all of it.
+            "automatic": automatic_reason(membership.organization_id, recommendation)
+            if membership
+            else "",
+        },
     )
 
 
@@ -177,22 +184,17 @@ def _stale_form(
 @require_POST
 @vary_on_headers("HX-Request")
 def assess(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
-    recommendation = _recommendation(slug, number)
+    recommendation = _recommendation(slug, number, standing=False)
     writer_membership(request.user, recommendation.report)
     form = AssessmentForm(request.POST, recommendation=recommendation)
     if form.is_valid():
-        based_on = None
-        if form.cleaned_data["based_on"]:
-            based_on = Assessment.objects.filter(
-                pk=form.cleaned_data["based_on"], recommendation=recommendation
-            ).first()
         try:
             recommendation.assess(
                 author=request.user,
                 status=form.cleaned_data["status"],
                 rationale=form.cleaned_data["rationale"],
                 evidence=form.cleaned_data["evidence"],
-                based_on=based_on,
+                based_on_id=form.cleaned_data["based_on"],
             )
         except StaleAssessment as stale:
             form = _stale_form(request, recommendation, stale)
@@ -213,13 +215,13 @@ def assess(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
         context = _context(request, recommendation, assess_form=form)
         response = render(request, f"{TEMPLATE}#assess-form", context, status=422)
         return reswap(retarget(response, "#assess-form"), "outerHTML")
-    return _full_page(request, recommendation, status=422, assess_form=form)
+    return _full_page(request, _recommendation(slug, number), status=422, assess_form=form)
 
 
 @require_POST
 @vary_on_headers("HX-Request")
 def add_comment(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
-    recommendation = _recommendation(slug, number)
+    recommendation = _recommendation(slug, number, standing=False)
     writer_membership(request.user, recommendation.report)
     form = CommentForm(request.POST, recommendation=recommendation)
     if form.is_valid():
@@ -239,4 +241,4 @@ def add_comment(request: HtmxHttpRequest, slug: str, number: int) -> HttpRespons
     if wants_partial(request):
         context = _context(request, recommendation, comment_form=form)
         return render(request, f"{TEMPLATE}#comments", context, status=422)
-    return _full_page(request, recommendation, status=422, comment_form=form)
+    return _full_page(request, _recommendation(slug, number), status=422, comment_form=form)

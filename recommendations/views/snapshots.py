@@ -49,7 +49,7 @@ def snapshots(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     form = PublishSnapshotForm(request.POST or None)
     if request.method == "POST":
         if not may_publish(request.user):
-            raise PermissionDenied("Publishing a status report needs the publish permission.")
+            raise PermissionDenied(_("Publishing a status report needs the publish permission."))
         if form.is_valid():
             snapshot = publish_snapshot(
                 report, published_by=request.user, title=form.cleaned_data["title"]

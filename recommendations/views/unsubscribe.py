@@ -5,14 +5,22 @@ the proof. A GET only asks (mail scanners open links); a POST stops that kind of
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from ..mail import mask_email, read_unsubscribe_token, set_subscribed, subscribed
+from ..mail import (
+    language_of,
+    mask_email,
+    read_unsubscribe_token,
+    set_subscribed,
+    subscribed,
+)
 from ._shared import bad_request
 
-BAD_LINK = (
+BAD_LINK = _(
     "This unsubscribe link is incomplete or was not made by this tracker. Copy the whole link "
     "from the email: every email from the tracker ends with one that works."
 )
@@ -28,7 +36,7 @@ BAD_LINK = (
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     found = read_unsubscribe_token(token)
     if found is None:
-        return bad_request(request, BAD_LINK)
+        return bad_request(request, str(BAD_LINK))
     user, topic = found
     done = ""  # what this request did: "stopped", "resumed" or nothing (a GET)
     if request.method == "POST":
@@ -41,4 +49,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         "subscribed": subscribed(user, topic),
         "done": done,
     }
-    return render(request, "recommendations/unsubscribe.html", context)
+    # The page answers a link in a mail, written in the user's saved language: the same here,
+    # whatever browser opens it.
+    with translation.override(language_of(user, default=translation.get_language())):
+        return render(request, "recommendations/unsubscribe.html", context)

@@ -6,8 +6,15 @@ from pathlib import Path
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-# Recreated by `migrate`, or not worth keeping (sessions, login throttling records).
-EXCLUDED = ["contenttypes", "auth.permission", "sessions", "axes"]
+# Recreated by `migrate`, or not worth keeping (sessions, login throttling records); the data
+# versions must never be restored: the old tokens would make pages cached since valid again.
+EXCLUDED = [
+    "contenttypes",
+    "auth.permission",
+    "sessions",
+    "axes",
+    "recommendations.DataVersion",
+]
 
 
 class Command(BaseCommand):
