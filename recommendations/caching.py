@@ -13,9 +13,11 @@ filled on the way out (a NUL, which no form, import or admin field lets into the
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache as cache_in_process
 from hashlib import sha256
 from typing import Any, cast
 
+import django
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
@@ -103,6 +105,20 @@ def versions_and_membership(request: HttpRequest, report_slug: str) -> str | Non
     return digest([(scope, token) for scope, token, *_ in rows])
 
 
+@cache_in_process
+def code_version() -> str:
+    """What renders the pages, as a digest: the templates, the Python code, the translations
+    and the static files of this checkout, and Django's version. In every key, so that a
+    shared cache never serves what an earlier release rendered."""
+    digest = sha256(django.get_version().encode())
+    for folder in ("templates", "recommendations", "tracker", "locale", "static"):
+        for path in sorted((settings.BASE_DIR / folder).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(settings.BASE_DIR)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def viewer(request: HttpRequest) -> str:
     membership = membership_of(request.user)
     staff = int(request.user.is_staff)
@@ -120,6 +136,7 @@ def page_key(request: HttpRequest, page: str, report_slug: str, *parts: str) -> 
     if version is None:
         return None
     whole = [
+        code_version(),
         page,
         report_slug,
         version,

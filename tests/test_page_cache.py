@@ -271,3 +271,13 @@ def test_a_raw_sql_write_is_shown_by_the_next_request(client, assessed, write):
     with connection.cursor() as cursor:
         cursor.execute(write.sql.format(**ids(assessed)))
     assert shown in page_text(client, write.url)
+
+
+@pytest.mark.django_db
+def test_a_new_release_does_not_serve_what_an_earlier_one_cached(client, assessed, monkeypatch):
+    """A shared cache outlives a deployment: the code's digest is part of every key."""
+    client.force_login(assessed["observer"])
+    cached(client, DASHBOARD)
+    monkeypatch.setattr("recommendations.caching.code_version", lambda: "the next release")
+    assert get(client, DASHBOARD)["X-Cache"] == "miss"
+    assert get(client, DASHBOARD)["X-Cache"] == "hit"
