@@ -253,6 +253,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--page-cache", choices=["on", "off"], default="on")
+    parser.add_argument("--label", help="names the run in the table's heading, e.g. a commit")
     parser.add_argument("--results", type=Path, help="also add the markdown table to this file")
     parser.add_argument(
         "--server",
@@ -345,10 +346,8 @@ def main() -> int:
         shutil.rmtree(static_root, ignore_errors=True)
 
     cpus = os.cpu_count()
-    say(
-        f"## Benchmark {date.today().isoformat()}, page cache {options.page_cache}"
-        + (" (smoke)" if options.smoke else "")
-    )
+    label = options.label or f"page cache {options.page_cache}"
+    say(f"## Benchmark {date.today().isoformat()}, {label}" + (" (smoke)" if options.smoke else ""))
     say()
     say(
         f"Machine: {platform.machine()}, {cpus} CPUs, Python {platform.python_version()}, "

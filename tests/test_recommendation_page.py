@@ -121,7 +121,7 @@ def test_evidence_has_one_label_on_its_card_in_the_form_in_the_history_and_the_e
         assert f'<span class="evidence-label">{label}</span>' in cards
         # "Cite" on a card is a label of the form's checkbox: it ticks it, with or without JS.
         assert f'<label class="cite" for="id_evidence_{pk}">Cite {label}</label>' in cards
-        assert f"> {label} “" in form
+        assert f'> {label} <q lang="en">' in form
     assert f'href="#evidence-{cited.pk}">{cited.label}</a>' in history
     assert 'href="#evidence-heading"' in form  # on a phone the evidence comes after the form
 

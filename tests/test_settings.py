@@ -11,7 +11,8 @@ def settings_probe(
     show: str = "settings.DEBUG, settings.DATABASES['default']['ENGINE']", **env: str
 ) -> subprocess.CompletedProcess:
     """Print `show` from the settings of a fresh interpreter with only `env` set."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "PAGE_CACHE"))}
+    ours = ("DJANGO_", "DATABASE_", "REDIS_", "PAGE_CACHE")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     code = (
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='tracker.settings'; "
         f"from django.conf import settings; print({show})"
