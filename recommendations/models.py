@@ -1,6 +1,6 @@
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Self
 
@@ -20,6 +20,7 @@ from django.db.models import (
     Subquery,
     Value,
     When,
+    Window,
 )
 from django.db.models.deletion import ProtectedError
 from django.db.models.functions import Cast, Coalesce, Greatest, Length, Trim
@@ -561,16 +562,21 @@ class Recommendation(SourceSpan):
 
     HISTORY_PAGE_SIZE = 20
 
-    def history_entries(self, page: int) -> list["Assessment"]:
+    def history_entries(self, page: int) -> tuple[Sequence["Assessment"], int]:
         """One page (from 1) of the assessment history, newest first, each entry with the
-        `previous_status` of its organization."""
+        `previous_status` of its organization; and the length of the whole history, counted
+        by the same query (or by a second one for a page past the end)."""
         start = (page - 1) * self.HISTORY_PAGE_SIZE
-        return list(
+        entries = list(
             self.assessments.with_previous_status()
+            .annotate(history_total=Window(Count("pk")))
             .select_related("author", "organization", "cycle")
             .prefetch_related("cited_evidence")
             .order_by("-created_at", "-pk")[start : start + self.HISTORY_PAGE_SIZE]
         )
+        if entries:
+            return entries, entries[0].history_total
+        return entries, self.assessments.count() if page > 1 else 0
 
     def positions(self) -> list["Assessment"]:
         """Each organization's current position, government first, then by name."""
@@ -951,6 +957,9 @@ class ReviewCycle(models.Model):
     def containing(cls, day: date | None = None) -> "ReviewCycle | None":
         day = day or timezone.localdate()
         return cls.objects.filter(starts_on__lte=day, ends_on__gte=day).first()
+
+    def contains(self, day: date) -> bool:
+        return self.starts_on <= day <= self.ends_on
 
     @classmethod
     def current(cls) -> "ReviewCycle":

@@ -7,7 +7,7 @@ queries in user units (larger when the chart is drawn small), so everything that
 text — tick spacing, cycle names — is measured at the largest of those sizes, `FIT_FONT`.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
@@ -338,10 +338,14 @@ def _bands(
     return bands
 
 
-def status_timeline(recommendation: Recommendation, today: date | None = None) -> Timeline:
+def status_timeline(
+    recommendation: Recommendation,
+    today: date | None = None,
+    cycles: Sequence[ReviewCycle] | None = None,
+) -> Timeline:
     """The chart of every organization's status on the recommendation, from the first
     assessment's month to today. No assessments: a timeline without series (and no query for
-    cycles)."""
+    cycles). `cycles`, every review cycle when the caller has them already, saves their query."""
     rows: list[_Row] = list(
         recommendation.assessments.order_by("created_at", "pk").values(
             "organization_id", "organization__name", "organization__kind", "status", "created_at"
@@ -402,10 +406,18 @@ def status_timeline(recommendation: Recommendation, today: date | None = None) -
         steps.append(f"H{_number(PLOT_RIGHT)}")
         line.path = "".join(steps)
 
-    cycles = ReviewCycle.objects.filter(starts_on__lt=end_day, ends_on__gte=start_day).order_by(
-        "starts_on"
-    )
-    bands = _bands(cycles, start_day, end_day, scale)
+    if cycles is None:
+        shown = list(
+            ReviewCycle.objects.filter(starts_on__lt=end_day, ends_on__gte=start_day).order_by(
+                "starts_on"
+            )
+        )
+    else:
+        shown = sorted(
+            (c for c in cycles if c.starts_on < end_day and c.ends_on >= start_day),
+            key=lambda c: c.starts_on,
+        )
+    bands = _bands(shown, start_day, end_day, scale)
     levels = [
         TimelineLevel(value, str(label), level_y(rank), level_y(rank) - LEVEL_LABEL_RAISE)
         for rank, (value, label) in reversed(list(enumerate(Status.choices)))

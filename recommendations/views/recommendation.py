@@ -1,11 +1,14 @@
 """A recommendation's page, and the two things reviewers write on it: assessments and comments.
 The POSTs answer HTMX requests with partials and plain form posts with a redirect."""
 
+from collections.abc import Sequence
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -18,6 +21,7 @@ from ..lineage import lineage_panel
 from ..models import (
     Recommendation,
     Report,
+    ReviewCycle,
     StaleAssessment,
     may_write,
     membership_of,
@@ -56,7 +60,7 @@ def _context(
     membership = membership_of(request.user)
     can_write = may_write(request.user, recommendation.report)
     page = _history_page_number(request) or 1
-    history_total = recommendation.assessments.count()
+    history, history_total = recommendation.history_entries(page)
     positions = recommendation.positions()
     own_position = None
     if membership is not None:
@@ -79,7 +83,7 @@ def _context(
         "recommendation": recommendation,
         "membership": membership,
         "can_write": can_write,
-        "history": recommendation.history_entries(page),
+        "history": history,
         "history_total": history_total,
         "history_page": page,
         "history_next": page + 1 if page * page_size < history_total else None,
@@ -121,10 +125,13 @@ def _full_page(
     return render(request, TEMPLATE, context, status=status)
 
 
-def _timeline_swap(recommendation: Recommendation) -> dict:
+def _timeline_swap(
+    recommendation: Recommendation, cycles: Sequence[ReviewCycle] | None = None
+) -> dict:
     """The timeline changes with the positions: an HTMX answer that re-renders them also swaps
     it (out of band)."""
-    return {"timeline": status_timeline(recommendation), "timeline_oob": True}
+    timeline = status_timeline(recommendation, cycles=cycles)
+    return {"timeline": timeline, "timeline_oob": True}
 
 
 @require_GET
@@ -187,6 +194,9 @@ def assess(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
     recommendation = _recommendation(slug, number, standing=False)
     writer_membership(request.user, recommendation.report)
     form = AssessmentForm(request.POST, recommendation=recommendation)
+    # Read once for the assessment's cycle and the timeline drawn after it.
+    cycles = list(ReviewCycle.objects.order_by("starts_on"))
+    today = timezone.localdate()
     if form.is_valid():
         try:
             recommendation.assess(
@@ -195,19 +205,20 @@ def assess(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
                 rationale=form.cleaned_data["rationale"],
                 evidence=form.cleaned_data["evidence"],
                 based_on_id=form.cleaned_data["based_on"],
+                cycle=next((cycle for cycle in cycles if cycle.contains(today)), None),
             )
         except StaleAssessment as stale:
             form = _stale_form(request, recommendation, stale)
             if wants_partial(request):
                 # The page is out of date: positions and history change with the form.
                 context = _context(request, recommendation, assess_form=form)
-                context |= _timeline_swap(recommendation)
+                context |= _timeline_swap(recommendation, cycles)
                 return render(request, f"{TEMPLATE}#activity", context, status=422)
         except ValidationError as error:
             form.add_error(None, error)
     if form.is_valid() and not form.errors:
         if wants_partial(request):
-            context = _context(request, recommendation) | _timeline_swap(recommendation)
+            context = _context(request, recommendation) | _timeline_swap(recommendation, cycles)
             return render(request, f"{TEMPLATE}#activity", context)
         messages.success(request, _("Assessment recorded."))
         return redirect(recommendation)
