@@ -15,8 +15,9 @@ from typing import TypedDict
 
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from .models import OrganizationKind, Recommendation, ReviewCycle
 from .status import Status, status_label
@@ -233,7 +234,7 @@ def level_y(rank: int) -> float:
 
 
 def _day(moment: datetime) -> str:
-    return format_date(timezone.localtime(moment), "j M Y")
+    return date_format(timezone.localtime(moment), pgettext("short date format", "j M Y"))
 
 
 def _midnight(day: date) -> datetime:

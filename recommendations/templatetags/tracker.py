@@ -2,15 +2,15 @@
 rather than included templates, which cost a template render each time."""
 
 import hashlib
-from datetime import datetime
+from datetime import date, datetime
 
 from django import template
 from django.forms import BoundField
-from django.utils import dateformat, timezone
+from django.utils import dateformat, formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from recommendations.models import Assessment, Stance
 from recommendations.presentation import MatrixCell, MatrixRow, SideSummary
@@ -191,6 +191,26 @@ def options(field: BoundField) -> SafeString:
             for value, label in getattr(field.field, "choices", ())
         ),
     )
+
+
+@register.filter(expects_localtime=True)
+def long_day(value: date | datetime | None) -> str:
+    """ "25 October 2026" / "25. oktober 2026": the day in the language's own order."""
+    return formats.date_format(value, pgettext("long date format", "j F Y")) if value else ""
+
+
+@register.filter(expects_localtime=True)
+def short_day(value: date | datetime | None) -> str:
+    """ "25 Oct 2026" / "25. okt. 2026"."""
+    return formats.date_format(value, pgettext("short date format", "j M Y")) if value else ""
+
+
+@register.filter(expects_localtime=True)
+def day_time(value: datetime | None) -> str:
+    """ "25 Oct 2026, 14:30" / "25. okt. 2026 kl. 14.30"."""
+    if not value:
+        return ""
+    return formats.date_format(value, pgettext("date and time format", "j M Y, H:i"))
 
 
 @register.filter
