@@ -180,26 +180,26 @@ def test_dashboard_and_recommendation_page_run_a_pinned_number_of_queries(
 ):
     fill(norway, people, 6)
     client.force_login(people["ngo"])
-    # Each request runs in a transaction (ATOMIC_REQUESTS): inside the test's own, that is a
-    # SAVEPOINT and its RELEASE, counted below as 2.
+    # These pages only read: no transaction of their own (non_atomic_requests), so no
+    # SAVEPOINT and RELEASE inside the test's transaction.
     # A miss: session, user, the data versions with the user's membership
     # (recommendations/caching.py), report, review cycle, rows, position details, the
     # matrix's organizations, recommendation count, the past cycles of the "as of" control,
     # the other years of the report's country, the lineage of the country's recommendations
-    with django_assert_num_queries(2 + 12):
+    with django_assert_num_queries(12):
         assert client.get("/reports/norway-2024/")["X-Cache"] == "miss"
     # A hit: session, user, the data versions with the membership
-    with django_assert_num_queries(2 + 3):
+    with django_assert_num_queries(3):
         assert client.get("/reports/norway-2024/")["X-Cache"] == "hit"
     # A miss: session, user, the data versions with the membership, recommendation, history
     # page with its length, current positions, its cited evidence, paragraphs, evidence links,
     # evidence choices of the assess form, comments, evidence choices of the comment form, the
     # timeline's assessments and its review cycles, the lineage of the country's
     # recommendations, why the organization follows it, whether the user chose to
-    with django_assert_num_queries(2 + 17):
+    with django_assert_num_queries(17):
         assert client.get("/reports/norway-2024/recommendations/1/")["X-Cache"] == "miss"
     # A hit: session, user, the data versions with the membership, whether the user follows it
-    with django_assert_num_queries(2 + 4):
+    with django_assert_num_queries(4):
         assert client.get("/reports/norway-2024/recommendations/1/")["X-Cache"] == "hit"
 
 

@@ -1,5 +1,6 @@
 from dataclasses import dataclass
 
+from django.db import transaction
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
@@ -79,6 +80,9 @@ def sort_headers(params: QueryDict, sort: str) -> list[SortHeader]:
     return headers
 
 
+# Reads only: no transaction of its own (two round trips fewer; on PostgreSQL each statement
+# sees what was committed before it either way). See recommendations/caching.py.
+@transaction.non_atomic_requests
 @require_GET
 @vary_on_headers("HX-Request")
 def dashboard(request: HtmxHttpRequest, slug: str) -> HttpResponse:

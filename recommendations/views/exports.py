@@ -1,6 +1,7 @@
 """Downloads of the status report: live (with the dashboard's filters) and of a snapshot."""
 
 from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
@@ -24,6 +25,9 @@ def _table(request: HttpRequest, extension: str) -> str | None:
     return None
 
 
+# Reads only: no transaction of its own (two round trips fewer; on PostgreSQL each statement
+# sees what was committed before it either way). See recommendations/caching.py.
+@transaction.non_atomic_requests
 @require_GET
 def export(
     request: HtmxHttpRequest, slug: str, extension: str
