@@ -346,15 +346,16 @@ def main() -> int:
         shutil.rmtree(static_root, ignore_errors=True)
 
     cpus = os.cpu_count()
+    cache_kind = "in Redis" if os.environ.get("REDIS_URL") else "in each worker's memory"
     label = options.label or f"page cache {options.page_cache}"
     say(f"## Benchmark {date.today().isoformat()}, {label}" + (" (smoke)" if options.smoke else ""))
     say()
     say(
         f"Machine: {platform.machine()}, {cpus} CPUs, Python {platform.python_version()}, "
         f"PostgreSQL on loopback with persistent connections; gunicorn {options.workers} sync "
-        f"workers, local-memory cache; {seconds:g} s per measurement, {rounds} round(s), the "
-        "trivial view measured just before each page by the same tool with the same clients "
-        "(wrk: one signed-in user's session on every connection)."
+        f"workers, the page cache {cache_kind}; {seconds:g} s per measurement, {rounds} "
+        "round(s), the trivial view measured just before each page by the same tool with the "
+        "same clients (wrk: one signed-in user's session on every connection)."
     )
     say()
     say(
