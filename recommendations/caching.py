@@ -30,6 +30,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.html import escape
 from django.utils.http import quote_etag
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -38,6 +39,9 @@ from .models import Membership, Organization, membership_of, remember_membership
 from .versions import COUNTRY_REPORTS, GLOBAL, TABLE, digest
 
 CSRF_SLOT = "\x00csrf\x00"
+TITLE_SLOT = "\x00title\x00"
+CONTENT_SLOT = "\x00content\x00"
+PATH_SLOT = "\x00path\x00"
 FOLLOW_SLOT = mark_safe("\x00follow\x00")
 
 
@@ -210,13 +214,47 @@ def with_etag[R: HttpResponseBase](response: R, tag: str | None, hit: bool) -> R
 
 
 def page_response(
-    request: HttpRequest, page: CachedPage, hit: bool, tag: str | None, **slots: str
+    request: HttpRequest,
+    page: CachedPage,
+    hit: bool,
+    key: str | None,
+    tag: str | None,
+    **slots: str,
 ) -> HttpResponse:
     """The whole page: the cached title and content inside the header of this request."""
     content = fill_slots(request, page.content, **slots)
-    context = {"page_title": page.title, "page_content": mark_safe(content)}
-    response = render(request, "cached_page.html", context, status=page.status)
+    shell = _shell(request, key)
+    if shell is None:
+        context = {"page_title": page.title, "page_content": mark_safe(content)}
+        response = render(request, "cached_page.html", context, status=page.status)
+    else:
+        head, tail = shell
+        head = fill_slots(request, head, path=escape(request.get_full_path()))
+        head = head.replace(TITLE_SLOT, page.title)
+        response = HttpResponse(head + content + fill_slots(request, tail), status=page.status)
     return with_etag(response, tag, hit)
+
+
+def _shell(request: HttpRequest, key: str | None) -> tuple[str, str] | None:
+    """The page around its content (cached_page.html: the header names the user, their
+    organization and role, and holds the language switch), cut where the content goes; kept
+    per user under the page's key. None when there is no key, or when messages wait to be
+    shown (then the page is rendered whole, and shows them once)."""
+    if key is None or messages.get_messages(request):
+        return None
+    shell_key = "shell:" + sha256(f"{key}\x1f{request.user.pk}".encode()).hexdigest()
+    shell, _ = cached(shell_key, lambda: _render_shell(request))
+    return shell
+
+
+def _render_shell(request: HttpRequest) -> tuple[str, str]:
+    context = {
+        "page_title": mark_safe(TITLE_SLOT),
+        "page_content": mark_safe(CONTENT_SLOT),
+        "full_path": mark_safe(PATH_SLOT),
+    }
+    head, tail = render_piece(request, "cached_page.html", context).split(CONTENT_SLOT)
+    return head, tail
 
 
 def partial_response(

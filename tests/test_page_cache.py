@@ -281,3 +281,32 @@ def test_a_new_release_does_not_serve_what_an_earlier_one_cached(client, assesse
     monkeypatch.setattr("recommendations.caching.code_version", lambda: "the next release")
     assert get(client, DASHBOARD)["X-Cache"] == "miss"
     assert get(client, DASHBOARD)["X-Cache"] == "hit"
+
+
+@pytest.mark.django_db
+def test_the_header_is_the_viewers_and_a_message_is_shown_once(client, assessed):
+    """The page around the cached content is kept per user; a page with a message waiting is
+    rendered whole, so the message shows once and the next request has the kept header."""
+    colleague = assessed["ngo_colleague"]
+    client.force_login(assessed["ngo"])
+    assert "<strong>Nina Ås</strong>" in cached(client, RECOMMENDATION)  # the header
+    client.force_login(colleague)
+    page = get(client, RECOMMENDATION)
+    assert page["X-Cache"] == "hit"  # the same organization and role: the same content
+    header = page.content.decode().split("</header>")[0]
+    assert f"<strong>{colleague.username}</strong>" in header and "Nina" not in header
+    current = Assessment.objects.filter(
+        recommendation=recommendation(), organization=colleague.membership.organization
+    ).first()
+    response = client.post(
+        RECOMMENDATION + "assess/",
+        {"status": "IN_PROGRESS", "rationale": "Zebra reasons", "based_on": current.pk},
+        follow=True,
+    )
+    shown = '<li class="message-success">Assessment recorded.</li>'
+    assert shown in response.content.decode()
+    assert "Zebra reasons" in response.content.decode()
+    again = get(client, RECOMMENDATION)
+    assert shown not in again.content.decode()
+    assert "Zebra reasons" in again.content.decode()
+    assert again["X-Cache"] == "hit"

@@ -99,7 +99,7 @@ def dashboard(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     page, hit = caching.cached(key, lambda: _render(request, slug, params, partial, address))
     if partial:
         return caching.partial_response(request, page, hit, tag)
-    return caching.page_response(request, page, hit, tag)
+    return caching.page_response(request, page, hit, key, tag)
 
 
 def _render(

@@ -159,7 +159,7 @@ def recommendation_detail(request: HtmxHttpRequest, slug: str, number: int) -> H
         },
         request,
     )
-    return caching.page_response(request, page, hit, tag, follow=follow)
+    return caching.page_response(request, page, hit, key, tag, follow=follow)
 
 
 def _render(request: HtmxHttpRequest, slug: str, number: int) -> CachedPage:
