@@ -6,9 +6,10 @@ viewer's organization and role (what they may write, what "mine" means), the par
 language and the day (what "now" and "overdue" mean). A write anywhere a page looks changes a
 token, so the next request misses and renders; nothing is ever invalidated by hand.
 
-What is the viewer's own is never in a cached piece: the header, messages and the follow
-button are rendered for each request, and the CSRF token inside a cached form is a slot
-filled on the way out (a NUL, which no form, import or admin field lets into the text).
+What is the viewer's own is never in a shared piece: messages and the follow button are
+rendered for each request, the page around the content (the header naming the user) is kept
+per user, and CSRF tokens, the title, the content and the address are slots filled on the way
+out (NUL-delimited: no form, import or admin field lets a NUL into the text).
 """
 
 from collections.abc import Callable
@@ -47,7 +48,7 @@ FOLLOW_SLOT = mark_safe("\x00follow\x00")
 
 @dataclass(frozen=True)
 class CachedPage:
-    """A rendered page without its shell (cached_page.html puts the header around it)."""
+    """A rendered page without the page around it (cached_page.html: the header)."""
 
     title: str
     content: str
@@ -114,13 +115,13 @@ def code_version() -> str:
     """What renders the pages, as a digest: the templates, the Python code, the translations
     and the static files of this checkout, and Django's version. In every key, so that a
     shared cache never serves what an earlier release rendered."""
-    digest = sha256(django.get_version().encode())
+    code = sha256(django.get_version().encode())
     for folder in ("templates", "recommendations", "tracker", "locale", "static"):
         for path in sorted((settings.BASE_DIR / folder).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(str(path.relative_to(settings.BASE_DIR)).encode())
-                digest.update(path.read_bytes())
-    return digest.hexdigest()
+                code.update(str(path.relative_to(settings.BASE_DIR)).encode())
+                code.update(path.read_bytes())
+    return code.hexdigest()
 
 
 def viewer(request: HttpRequest) -> str:
