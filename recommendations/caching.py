@@ -23,7 +23,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.cache import cache
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
@@ -37,7 +36,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from .models import Membership, Organization, membership_of, remember_membership
-from .versions import COUNTRY_REPORTS, GLOBAL, TABLE, digest
+from .versions import fingerprint_and_membership
 
 CSRF_SLOT = "\x00csrf\x00"
 TITLE_SLOT = "\x00title\x00"
@@ -75,39 +74,23 @@ class CachedFile:
         return with_etag(response, tag, hit)
 
 
-# The data versions of a report's pages (versions.COUNTRY_FINGERPRINT) and, on every row, the
-# viewer's membership: what a cached page needs to know about the request, in one query.
-VERSIONS_AND_MEMBERSHIP = f"""
-SELECT version.scope, version.token,
-       membership.id, membership.organization_id, membership.role,
-       organization.name, organization.short_name, organization.kind, organization.country
-FROM {TABLE} version
-LEFT JOIN recommendations_membership membership ON membership.user_id = %s
-LEFT JOIN recommendations_organization organization
-       ON organization.id = membership.organization_id
-WHERE version.scope = 0 OR version.scope IN ({COUNTRY_REPORTS})
-ORDER BY version.scope
-"""
-
-
 def versions_and_membership(request: HttpRequest, report_slug: str) -> str | None:
-    """The fingerprint of the report's data (versions.fingerprint), None when there is none;
-    the user's membership is read by the same query and kept where membership_of finds it."""
+    """The fingerprint of the report's data (versions.fingerprint_and_membership), None when
+    there is none; the user's membership, read by the same query, is kept where membership_of
+    finds it."""
     user = cast(User, request.user)  # the cached pages are for signed-in users only
-    with connection.cursor() as cursor:
-        cursor.execute(VERSIONS_AND_MEMBERSHIP, [user.pk, report_slug])
-        rows = cursor.fetchall()
-    if not rows or rows[0][0] != GLOBAL:
+    version, row = fingerprint_and_membership(report_slug, user.pk)
+    if version is None:
         return None
-    membership_id, organization_id, role, name, short_name, kind, country = rows[0][2:]
     membership = None
-    if membership_id is not None:
+    if row is not None:
+        membership_id, organization_id, role, name, short_name, kind, country = row
         organization = Organization(
             id=organization_id, name=name, short_name=short_name, kind=kind, country=country
         )
         membership = Membership(id=membership_id, user=user, organization=organization, role=role)
     remember_membership(user, membership)
-    return digest([(scope, token) for scope, token, *_ in rows])
+    return version
 
 
 @cache_in_process

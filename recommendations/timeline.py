@@ -346,7 +346,7 @@ def status_timeline(
 ) -> Timeline:
     """The chart of every organization's status on the recommendation, from the first
     assessment's month to today. No assessments: a timeline without series (and no query for
-    cycles). `cycles`, every review cycle when the caller has them already, saves their query."""
+    cycles). `cycles`, every review cycle when the caller has them already, saves reading them."""
     rows: list[_Row] = list(
         recommendation.assessments.order_by("created_at", "pk").values(
             "organization_id", "organization__name", "organization__kind", "status", "created_at"
@@ -408,16 +408,11 @@ def status_timeline(
         line.path = "".join(steps)
 
     if cycles is None:
-        shown = list(
-            ReviewCycle.objects.filter(starts_on__lt=end_day, ends_on__gte=start_day).order_by(
-                "starts_on"
-            )
-        )
-    else:
-        shown = sorted(
-            (c for c in cycles if c.starts_on < end_day and c.ends_on >= start_day),
-            key=lambda c: c.starts_on,
-        )
+        cycles = list(ReviewCycle.objects.order_by("starts_on"))
+    shown = sorted(
+        (c for c in cycles if c.starts_on < end_day and c.ends_on >= start_day),
+        key=lambda c: c.starts_on,
+    )
     bands = _bands(shown, start_day, end_day, scale)
     levels = [
         TimelineLevel(value, str(label), level_y(rank), level_y(rank) - LEVEL_LABEL_RAISE)

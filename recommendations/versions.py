@@ -189,23 +189,40 @@ COUNTRY_REPORTS = """
     WHERE report.slug = %s
 """
 
-COUNTRY_FINGERPRINT = f"""
-SELECT scope, token FROM {TABLE}
-WHERE scope = 0 OR scope IN ({COUNTRY_REPORTS})
-ORDER BY scope
+# The tokens of a report's pages and, on every row, the membership of the user %s (none when
+# NULL): what a cached page needs to know about a request, in one query.
+VERSIONS_AND_MEMBERSHIP = f"""
+SELECT version.scope, version.token,
+       membership.id, membership.organization_id, membership.role,
+       organization.name, organization.short_name, organization.kind, organization.country
+FROM {TABLE} version
+LEFT JOIN recommendations_membership membership ON membership.user_id = %s
+LEFT JOIN recommendations_organization organization
+       ON organization.id = membership.organization_id
+WHERE version.scope = 0 OR version.scope IN ({COUNTRY_REPORTS})
+ORDER BY version.scope
 """
 
 
-def fingerprint(report_slug: str) -> str | None:
+def fingerprint_and_membership(
+    report_slug: str, user_id: int | None
+) -> tuple[str | None, tuple | None]:
     """What the pages of this report show, as one string that changes whenever any of it
-    changes: the tokens of GLOBAL and of every report of its country. None when there is no
-    GLOBAL token (nothing to key a cache by: the caller renders without one)."""
+    changes — the tokens of GLOBAL and of every report of its country; None when there is no
+    GLOBAL token (nothing to key a cache by: the caller renders without one) — and the user's
+    membership row (id, organization id, role, the organization's name, short name, kind and
+    country), None when they have none."""
     with connection.cursor() as cursor:
-        cursor.execute(COUNTRY_FINGERPRINT, [report_slug])
+        cursor.execute(VERSIONS_AND_MEMBERSHIP, [user_id, report_slug])
         rows = cursor.fetchall()
     if not rows or rows[0][0] != GLOBAL:
-        return None
-    return digest(rows)
+        return None, None
+    membership = rows[0][2:] if rows[0][2] is not None else None
+    return digest([(scope, token) for scope, token, *_ in rows]), membership
+
+
+def fingerprint(report_slug: str) -> str | None:
+    return fingerprint_and_membership(report_slug, None)[0]
 
 
 def digest(tokens: list[tuple[int, str]]) -> str:
