@@ -222,7 +222,8 @@ WRITES = [
         orm_evidence_link,
         "INSERT INTO recommendations_evidencelink (evidence_id, recommendation_id, stance)"
         " VALUES ({evidence}, {recommendation}, 'GAP')",
-        "{evidence_label}",
+        # the whole label: "E2" alone is part of "E21"
+        '<span class="evidence-label">{evidence_label}</span>',
     ),
     Write(
         "report",
