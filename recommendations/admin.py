@@ -43,6 +43,13 @@ from .models import (
     require_same_report,
     sha256_hex,
 )
+from .privileges import (
+    COUNTING_FIELDS,
+    PRIVILEGE_FIELDS,
+    has_taken_positions,
+    may_change_account,
+    may_give_membership,
+)
 from .publishing import snapshots
 from .publishing.snapshots import SnapshotProblems
 from .quotes import locate_quote
@@ -724,6 +731,14 @@ class OrganizationAdmin(SimpleHistoryAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(member_total=Count("memberships"))
 
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Organization | None = None
+    ) -> list[str] | tuple[str, ...]:
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None and not signed_in(request).is_superuser and has_taken_positions(obj):
+            return [*fields, *COUNTING_FIELDS]
+        return fields
+
     @admin.display(description=gettext_lazy("members"), ordering="member_total")
     def member_count(self, organization: Organization) -> int:
         return organization.member_total
@@ -737,12 +752,46 @@ class MembershipAdmin(SimpleHistoryAdmin):
     list_select_related = ["user", "organization"]
     autocomplete_fields = ["user", "organization"]
 
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelChoiceField | None:
+        if db_field.name == "user" and not signed_in(request).is_superuser:
+            kwargs["queryset"] = User.objects.filter(is_staff=False, is_superuser=False)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_change_permission(self, request: HttpRequest, obj: Membership | None = None) -> bool:
+        if obj is not None and not may_give_membership(signed_in(request), obj.user):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Membership | None = None) -> bool:
+        if obj is not None and not may_give_membership(signed_in(request), obj.user):
+            return False
+        return super().has_delete_permission(request, obj)
+
 
 class MembershipInline(admin.StackedInline):
+    """On a user's page; a staff account's membership is the superuser's to give."""
+
     model = Membership
     can_delete = True
     extra = 0
     max_num = 1
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and not may_give_membership(signed_in(request), obj):
+            return False
+        return super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and not may_give_membership(signed_in(request), obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and not may_give_membership(signed_in(request), obj):
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 admin.site.unregister(User)
@@ -761,6 +810,25 @@ class TrackerUserAdmin(UserAdmin):
         "membership__role",
         "membership__organization",
     ]
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: User | None = None
+    ) -> list[str] | tuple[str, ...]:
+        fields = super().get_readonly_fields(request, obj)
+        actor = signed_in(request)
+        if actor.is_superuser:
+            return fields
+        fields = [*fields, *PRIVILEGE_FIELDS, "groups", "user_permissions"]
+        if obj is not None and obj.pk == actor.pk:
+            fields.append("is_active")
+        return fields
+
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        """Another staff account is the superuser's to change (its password too: Django's
+        password form asks this)."""
+        if obj is not None and not may_change_account(signed_in(request), obj):
+            return False
+        return super().has_change_permission(request, obj)
 
     @admin.display(
         description=gettext_lazy("organization"), ordering="membership__organization__name"

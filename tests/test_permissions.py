@@ -9,6 +9,7 @@ import re
 import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from recommendations.mail import Topic, unsubscribe_token
@@ -305,3 +306,169 @@ def test_only_those_who_may_add_reports_reach_the_chapter_import(client, users):
                 wrong.append(f"{method.upper()} {url} as {role}: {got}, not {outcome_expected}")
     assert not wrong, "\n".join(wrong)
     assert Report.objects.count() == 1
+
+
+# --- escalation through the admin ---------------------------------------------------------------
+#
+# Each row: an account or organization a role tries to change through the admin, by posting the
+# whole change form as a superuser would see it (read-only fields included), and whether the
+# change takes effect. Only a superuser changes privileges, other staff accounts, a staff
+# account's membership, or the side an organization's positions count for
+# (recommendations/privileges.py). The roles left out of a row do not apply to it (a superuser's
+# own account is already everything).
+
+NEW_PASSWORD = "a-new-long-password-42"
+
+ESCALATIONS = {
+    # (whose account, what change): {role: takes effect}
+    ("own", "make superuser"): {"staff": False, "coordinator": False},
+    ("own", "join a group"): {"staff": False, "coordinator": False},
+    ("own", "grant a permission"): {"staff": False, "coordinator": False},
+    ("own", "deactivate"): {"staff": False, "coordinator": False},
+    ("own", "set password"): {"staff": False, "coordinator": True},
+    ("own", "change e-mail"): {"staff": False, "coordinator": True},
+    ("own", "give a membership"): {"staff": False, "coordinator": False},
+    ("superuser", "set password"): {"staff": False, "coordinator": False},
+    ("superuser", "deactivate"): {"staff": False, "coordinator": False},
+    ("superuser", "change e-mail"): {"staff": False, "coordinator": False},
+    ("superuser", "remove superuser"): {"staff": False, "coordinator": False},
+    ("peer", "set password"): {"staff": False, "coordinator": False, "superuser": True},
+    ("peer", "deactivate"): {"staff": False, "coordinator": False, "superuser": True},
+    ("peer", "make superuser"): {"staff": False, "coordinator": False, "superuser": True},
+    ("peer", "give a membership"): {"staff": False, "coordinator": False, "superuser": True},
+    ("reviewer", "make staff"): {"staff": False, "coordinator": False, "superuser": True},
+    ("reviewer", "join a group"): {"staff": False, "coordinator": False, "superuser": True},
+    ("reviewer", "grant a permission"): {"staff": False, "coordinator": False, "superuser": True},
+    ("reviewer", "set password"): {"staff": False, "coordinator": True, "superuser": True},
+    ("reviewer", "deactivate"): {"staff": False, "coordinator": True, "superuser": True},
+    ("reviewer", "give a membership"): {"staff": False, "coordinator": True, "superuser": True},
+    ("assessed organization", "make government"): {
+        "staff": False,
+        "coordinator": False,
+        "superuser": True,
+    },
+    ("assessed organization", "move country"): {
+        "staff": False,
+        "coordinator": False,
+        "superuser": True,
+    },
+    ("new organization", "make government"): {
+        "staff": False,
+        "coordinator": True,
+        "superuser": True,
+    },
+}
+
+
+@pytest.fixture
+def escalation_targets(users, norway):
+    """Accounts and organizations to aim at, besides the roles' own."""
+    from recommendations.models import Organization
+    from recommendations.status import Status
+
+    from .conftest import make_coordinator
+
+    assessed = users["ngo"].membership.organization
+    norway.recommendations.get(number=1).assess(
+        author=users["ngo"], status=Status.IN_PROGRESS, rationale="Has a position."
+    )
+    return {
+        "superuser": users["superuser"],
+        "peer": make_coordinator("peer.coordinator"),
+        "reviewer": make_user("reviewer.without.organization"),
+        "assessed organization": assessed,
+        "new organization": make_organization("Not yet heard from"),
+        "organizations": Organization,
+    }
+
+
+def attempt_escalation(client, admin_client, actor, target, change: str) -> None:
+    """Post the change as `actor` (logged in on `client`)."""
+    from django.contrib.auth.models import Group, Permission
+
+    from recommendations.models import Organization
+
+    from .html_forms import admin_form_data
+
+    if isinstance(target, Organization):
+        url = reverse("admin:recommendations_organization_change", args=[target.pk])
+        data = admin_form_data(admin_client, url)
+        if change == "make government":
+            data["kind"] = [Organization.Kind.GOVERNMENT]
+        else:
+            data["country"] = ["Sweden"]
+        client.post(url, {**data, "_save": "Save"})
+        return
+    if change == "set password":
+        url = reverse("admin:auth_user_password_change", args=[target.pk])
+        client.post(url, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+        return
+    if change == "give a membership":
+        organization = make_organization(f"Speaks for {target.username}")
+        client.post(
+            reverse("admin:recommendations_membership_add"),
+            {"user": target.pk, "organization": organization.pk, "role": "REVIEWER"},
+        )
+        return
+    url = reverse("admin:auth_user_change", args=[target.pk])
+    data = admin_form_data(admin_client, url)
+    if change in ("make superuser", "make staff"):
+        data["is_superuser" if change == "make superuser" else "is_staff"] = ["on"]
+    elif change == "remove superuser":
+        data.pop("is_superuser", None)
+    elif change == "join a group":
+        everything = Group.objects.create(name=f"Everything for {target.username}")
+        everything.permissions.set(Permission.objects.all())
+        data["groups"] = [*data.get("groups", []), str(everything.pk)]
+    elif change == "grant a permission":
+        granted = Permission.objects.get(codename="change_group")
+        data["user_permissions"] = [*data.get("user_permissions", []), str(granted.pk)]
+    elif change == "deactivate":
+        data.pop("is_active", None)
+    elif change == "change e-mail":
+        data["email"] = ["taken.over@example.org"]
+    client.post(url, {**data, "_save": "Save"})
+
+
+def escalation_took_effect(target, change: str) -> bool:
+    from recommendations.models import Membership, Organization
+
+    target.refresh_from_db()
+    if isinstance(target, Organization):
+        return target.kind == Organization.Kind.GOVERNMENT or target.country == "Sweden"
+    return {
+        "make superuser": lambda: target.is_superuser,
+        "make staff": lambda: target.is_staff,
+        "remove superuser": lambda: not target.is_superuser,
+        "join a group": lambda: target.groups.filter(name__startswith="Everything").exists(),
+        "grant a permission": lambda: target.user_permissions.filter(
+            codename="change_group"
+        ).exists(),
+        "deactivate": lambda: not target.is_active,
+        "set password": lambda: target.check_password(NEW_PASSWORD),
+        "change e-mail": lambda: target.email == "taken.over@example.org",
+        "give a membership": lambda: Membership.objects.filter(user=target).exists(),
+    }[change]()
+
+
+@pytest.mark.parametrize(("whose", "change"), sorted(ESCALATIONS))
+def test_only_a_superuser_changes_privileges_staff_accounts_and_counting_sides(
+    client, users, escalation_targets, whose, change
+):
+    from django.test import Client
+
+    admin_client = Client()
+    admin_client.force_login(users["superuser"])
+    wrong = []
+    for role, expected in ESCALATIONS[whose, change].items():
+        actor = users[role]
+        target = actor if whose == "own" else escalation_targets[whose]
+        login_as(client, users, role)
+        # Every attempt starts from the stored state (the rows' changes undone between roles).
+        with transaction.atomic():
+            attempt_escalation(client, admin_client, actor, target, change)
+            took_effect = escalation_took_effect(target, change)
+            transaction.set_rollback(True)
+        if took_effect != expected:
+            wrong.append(f"{role} → {whose}: {change}: {'done' if took_effect else 'refused'}")
+    assert not wrong, "\n".join(wrong)
