@@ -823,6 +823,16 @@ class TrackerUserAdmin(UserAdmin):
             fields.append("is_active")
         return fields
 
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        # The membership form's user picker offers only the accounts a membership may go to.
+        picking_a_member = request.GET.get("model_name") == "membership"
+        if picking_a_member and not signed_in(request).is_superuser:
+            queryset = queryset.filter(is_staff=False, is_superuser=False)
+        return queryset, may_have_duplicates
+
     def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         """Another staff account is the superuser's to change (its password too: Django's
         password form asks this)."""

@@ -150,3 +150,15 @@ def test_the_admin_shows_a_coordinator_privileges_read_only(client, coordinator,
     assert 'name="email"' not in theirs.content.decode()
     password = client.get(reverse("admin:auth_user_password_change", args=[superuser.pk]))
     assert password.status_code == 403
+
+
+def test_the_membership_user_picker_offers_a_coordinator_no_staff(client, coordinator, superuser):
+    url = reverse("admin:autocomplete")
+    query = {"app_label": "recommendations", "model_name": "membership", "field_name": "user"}
+    client.force_login(coordinator)
+    offered = {item["text"] for item in client.get(url, query).json()["results"]}
+    assert "ngo" in offered
+    assert not offered & {"coordinator", "staff", "root"}
+    client.force_login(superuser)
+    offered = {item["text"] for item in client.get(url, query).json()["results"]}
+    assert {"ngo", "coordinator", "root"} <= offered
