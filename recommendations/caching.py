@@ -10,8 +10,16 @@ What is the viewer's own is never in a shared piece: messages and the follow but
 rendered for each request, the page around the content (the header naming the user) is kept
 per user, and CSRF tokens, the title, the content and the address are slots filled on the way
 out (NUL-delimited: no form, import or admin field lets a NUL into the text).
+
+The cache is an optimisation, never a dependency: when it fails (Redis stopped, or hanging
+past its short timeouts: tracker/settings.py) a page is rendered without it, the failure is
+logged once per interval, and the cache is left alone for a few seconds so that a hanging
+server does not cost every request its timeout.
 """
 
+import logging
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache as cache_in_process
@@ -43,6 +51,15 @@ TITLE_SLOT = "\x00title\x00"
 CONTENT_SLOT = "\x00content\x00"
 PATH_SLOT = "\x00path\x00"
 FOLLOW_SLOT = mark_safe("\x00follow\x00")
+
+logger = logging.getLogger(__name__)
+
+# After a cache error this process renders without the cache for this long before trying it
+# again: a server that accepts connections but never answers would otherwise cost each request
+# a timeout per cache call.
+PAUSE_AFTER_ERROR_SECONDS = 5.0
+# An outage is logged once per interval per process, not once per request.
+LOG_INTERVAL_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -139,16 +156,70 @@ def page_key(request: HttpRequest, page: str, report_slug: str, *parts: str) -> 
 def cached[T](key: str | None, build: Callable[[], T]) -> tuple[T, bool]:
     """What is cached under the key, or what `build` makes (then cached), and whether it was
     a hit. Without a key (caching off) nothing is kept."""
-    if key is not None and (value := cache.get(key)) is not None:
+    if (value := fetch(key)) is not None:
         return value, True
     value = build()
     store(key, value)
     return value, False
 
 
+def fetch(key: str | None) -> Any:
+    """What the cache holds under the key; None when it holds nothing, there is no key, or the
+    cache cannot be reached."""
+    if key is None or cache_outage.paused():
+        return None
+    try:
+        return cache.get(key)
+    except Exception as error:  # whatever the backend raises, the page can be rendered
+        cache_outage.failed(error)
+        return None
+
+
 def store(key: str | None, value: object) -> None:
-    if key is not None:
+    """Keep the value under the key, if the cache can be reached (else it is only not kept)."""
+    if key is None or cache_outage.paused():
+        return
+    try:
         cache.set(key, value, settings.PAGE_CACHE_SECONDS)
+    except Exception as error:
+        cache_outage.failed(error)
+
+
+class CacheOutage:
+    """This process's view of the cache's health: when to try it again after an error, and
+    when the last error was logged. Shared by the threads of a process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._paused_until = 0.0
+            self._logged_at: float | None = None
+            self._unlogged_errors = 0
+
+    def paused(self) -> bool:
+        return time.monotonic() < self._paused_until
+
+    def failed(self, error: Exception) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._paused_until = now + PAUSE_AFTER_ERROR_SECONDS
+            self._unlogged_errors += 1
+            if self._logged_at is not None and now - self._logged_at < LOG_INTERVAL_SECONDS:
+                return
+            errors, self._unlogged_errors, self._logged_at = self._unlogged_errors, 0, now
+        logger.warning(
+            "The page cache failed (%d errors since the last report); pages are rendered "
+            "without it, and it is tried again in %d s",
+            errors,
+            PAUSE_AFTER_ERROR_SECONDS,
+            exc_info=error,
+        )
+
+
+cache_outage = CacheOutage()
 
 
 def render_piece(request: HttpRequest, template: str, context: dict[str, Any]) -> str:
@@ -163,16 +234,18 @@ def fill_slots(request: HttpRequest, html: str, **slots: str) -> str:
     return html
 
 
-def etag(request: HttpRequest, key: str | None) -> str | None:
+def etag(request: HttpRequest, key: str | None, *viewers_own: str) -> str | None:
     """An ETag for what this key renders for this session: the key itself changes with the
     data; the user and the CSRF secret are added because the page around the cached piece
-    shows them (a new log-in rotates the secret, so an old page is not revalidated)."""
+    shows them (a new log-in rotates the secret, so an old page is not revalidated), and so is
+    whatever else the response shows that is the viewer's own and outside the key
+    (`viewers_own`: the follow button)."""
     if key is None:
         return None
     get_token(request)  # sets the secret when the session has none yet
     secret = request.META.get("CSRF_COOKIE", "")
     user = getattr(request, "user", None)
-    parts = [key, str(user.pk if user is not None else ""), secret]
+    parts = [key, str(user.pk if user is not None else ""), secret, *viewers_own]
     return quote_etag(sha256("\x1f".join(parts).encode()).hexdigest()[:40])
 
 

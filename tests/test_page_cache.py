@@ -311,3 +311,25 @@ def test_the_header_is_the_viewers_and_a_message_is_shown_once(client, assessed)
     assert shown not in again.content.decode()
     assert "Zebra reasons" in again.content.decode()
     assert again["X-Cache"] == "hit"
+
+
+@pytest.mark.django_db
+def test_a_page_revalidated_after_following_shows_the_new_button(client, assessed):
+    """Following is not a data version (the button is rendered for each request), so the
+    ETag covers it: a browser that revalidates after following by HTMX gets the new page, not
+    a 304 that keeps the old button."""
+    client.force_login(assessed["observer"])  # their organization has no reason to follow it
+    first = get(client, RECOMMENDATION)
+    assert 'aria-pressed="false"' in first.content.decode()
+    assert client.get(RECOMMENDATION, headers={"If-None-Match": first["ETag"]}).status_code == 304
+    followed = client.post(
+        RECOMMENDATION + "follow/", {"follow": "1"}, headers={"HX-Request": "true"}
+    )
+    assert 'aria-pressed="true"' in followed.content.decode()
+    again = client.get(RECOMMENDATION, headers={"If-None-Match": first["ETag"]})
+    assert again.status_code == 200
+    assert again["X-Cache"] == "hit"  # the shared content is still the cached one
+    assert 'aria-pressed="true"' in again.content.decode()
+    assert again["ETag"] != first["ETag"]
+    unchanged = client.get(RECOMMENDATION, headers={"If-None-Match": again["ETag"]})
+    assert unchanged.status_code == 304

@@ -134,6 +134,9 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "tracker",
+            # Seconds. A hit is a millisecond; a Redis that is down or hangs must cost a page
+            # little more than rendering it without the cache (caching.py), not redis-py's 5 s.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
 else:

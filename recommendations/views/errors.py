@@ -6,12 +6,15 @@ malformed multipart body), and reading it again raises again — Django's defaul
 the CSRF check of `requires_csrf_token`, which turned such a 400 into a server error. The 4xx
 pages show who is signed in when they can; if that fails (the database is unavailable), the
 same page is rendered without the request. The 500 page needs neither the request nor the
-database.
+database; nor does the 503 that handler500 gives instead when the database connection was lost
+(a restart, a failover): the request wrote nothing, and trying again shortly will work.
 """
 
 import logging
 import re
+import sys
 
+import psycopg
 from django.core.exceptions import (
     BadRequest,
     DisallowedHost,
@@ -21,6 +24,7 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
+from django.db import InterfaceError, OperationalError
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -44,6 +48,8 @@ NOT_A_FORM = gettext_lazy(
     "multipart/form-data."
 )
 FALLBACK_500 = "<!doctype html><title>{title}</title><h1>{heading}</h1><p>{advice}</p>"
+# Seconds a client is asked to wait when the database cannot be reached: a restart takes a few.
+RETRY_AFTER_SECONDS = 10
 
 
 def problem_of(exception: Exception | None) -> str:
@@ -108,7 +114,10 @@ def no_such(model_name: str) -> str:
     return things.get(model_name, _("There is no such page."))
 
 
-def server_error(request: HttpRequest) -> HttpResponseServerError:
+def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls handler500 while handling the exception, which is still the current one.
+    if lost_database_connection(sys.exception()):
+        return service_unavailable()
     try:
         return HttpResponseServerError(loader.render_to_string("500.html"))
     except Exception:
@@ -120,3 +129,36 @@ def server_error(request: HttpRequest) -> HttpResponseServerError:
                 advice=_("Nothing you sent was half-saved. Try again in a moment."),
             )
         )
+
+
+def lost_database_connection(error: BaseException | None) -> bool:
+    """Whether the database connection broke or could not be made (the server restarting or
+    unreachable), rather than a query having failed: a connection closed under Django, an
+    error of the connection itself (psycopg gives it no SQLSTATE), a connection exception
+    (class 08) or the server shutting down or starting (57P01–57P05)."""
+    if isinstance(error, InterfaceError):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    cause = error.__cause__
+    if not isinstance(cause, psycopg.OperationalError):
+        return False
+    return cause.sqlstate is None or cause.sqlstate.startswith(("08", "57P"))
+
+
+def service_unavailable() -> HttpResponse:
+    """A 503 that asks the client to try again shortly; rendered without the request or the
+    database, as the 500 page is."""
+    page: str
+    try:
+        page = loader.render_to_string("503.html")
+    except Exception:
+        logger.exception("Rendering 503.html failed")
+        page = FALLBACK_500.format(
+            title=_("Temporarily unavailable"),
+            heading=_("The tracker cannot reach its database just now"),
+            advice=_("Nothing you sent was half-saved. Try again in a moment."),
+        )
+    response = HttpResponse(page, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -1,6 +1,5 @@
 """Downloads of the status report: live (with the dashboard's filters) and of a snapshot."""
 
-from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -43,7 +42,7 @@ def export(
         return unchanged
     if table == "history":  # streamed as it is read, never held whole: revalidated only
         return caching.with_etag(_download(request, slug, extension, table), tag, hit=False)
-    if key is not None and (file := cache.get(key)) is not None:
+    if (file := caching.fetch(key)) is not None:
         return file.response(hit=True, tag=tag)
     response = _download(request, slug, extension, table)
     if response.status_code != 200 or isinstance(response, StreamingHttpResponse):

@@ -17,6 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 from ..models import (
     Assessment,
     Following,
+    Membership,
     Recommendation,
     Responsibility,
     membership_of,
@@ -33,25 +34,41 @@ class FollowState:
     why: str  # why the user follows or not, beyond their own choice ("" when nothing to add)
 
 
-def follow_state(
-    user: User, recommendation: Recommendation, automatic: str | None = None
-) -> FollowState | None:
+def follow_state(user: User, recommendation: Recommendation) -> FollowState | None:
     """What the follow button shows (None for a user without a membership, who cannot follow),
-    in two queries, or one when `automatic` is given. The same rule as
-    followed_recommendations(): an explicit choice wins; without one, members follow what
-    their organization leads, supports or has assessed.
-    `automatic`, when given, is automatic_reason() for the user's organization, known already
-    (the cached recommendation page keeps it: it is the same for the whole organization)."""
+    in two queries. The same rule as followed_recommendations(): an explicit choice wins;
+    without one, members follow what their organization leads, supports or has assessed."""
     membership = membership_of(user)
     if membership is None:
         return None
-    if automatic is None:
-        automatic = automatic_reason(membership.organization_id, recommendation)
+    automatic = automatic_reason(membership.organization_id, recommendation)
     chosen = (
         Following.objects.filter(user=user, recommendation=recommendation.pk)
         .values_list("following", flat=True)
         .first()
     )
+    return described_follow_state(membership, automatic, chosen)
+
+
+def own_choice(user: User, slug: str, number: int) -> bool | None:
+    """Whether the user chose to follow the recommendation (True) or to stop (False); None
+    when they made no choice or cannot follow. One query, by the page's address."""
+    if membership_of(user) is None:
+        return None
+    return (
+        Following.objects.filter(
+            user=user, recommendation__report__slug=slug, recommendation__number=number
+        )
+        .values_list("following", flat=True)
+        .first()
+    )
+
+
+def described_follow_state(
+    membership: Membership, automatic: str, chosen: bool | None
+) -> FollowState:
+    """The follow button's state from the organization's automatic reason (automatic_reason)
+    and the user's own choice (None: none made)."""
     name = membership.organization.display_name
     if chosen is None:
         why = FOLLOWED_FOR_YOU[automatic] % {"name": name} if automatic else ""

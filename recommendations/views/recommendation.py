@@ -32,7 +32,7 @@ from ..presentation import evidence_groups
 from ..timeline import status_timeline
 from ._shared import HtmxHttpRequest, bad_request, wants_partial
 from .following import TEMPLATE as FOLLOW_TEMPLATE
-from .following import automatic_reason, follow_state
+from .following import automatic_reason, described_follow_state, follow_state, own_choice
 
 TEMPLATE = "recommendations/recommendation.html"
 
@@ -144,16 +144,22 @@ def recommendation_detail(request: HtmxHttpRequest, slug: str, number: int) -> H
     if history_page is None:
         return bad_request(request, "history_page must be a page number (1, 2, …).")
     key = caching.page_key(request, "recommendation", slug, str(number), str(history_page))
-    tag = caching.etag(request, key)
+    # Whether this user follows it is theirs, outside the key: in the ETag, so that a page
+    # revalidated after following shows the new button.
+    chosen = own_choice(request.user, slug, number)
+    tag = caching.etag(request, key, f"following={chosen}")
     if (unchanged := caching.not_modified(request, tag)) is not None:
         return unchanged
     page, hit = caching.cached(key, lambda: _render(request, slug, number))
-    # Whether this user follows it is theirs: rendered for each request, into the cached page.
+    # Rendered for each request, into the cached page.
+    membership = membership_of(request.user)
     recommendation = Recommendation(pk=page.values["pk"], number=number)
     follow = render_to_string(
         FOLLOW_TEMPLATE,
         {
-            "follow": follow_state(request.user, recommendation, page.values["automatic"]),
+            "follow": described_follow_state(membership, page.values["automatic"], chosen)
+            if membership is not None
+            else None,
             "report": Report(slug=slug),
             "recommendation": recommendation,
         },
