@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django.test import RequestFactory
 
 from recommendations.mail import Topic, unsubscribe_token
 from recommendations.models import EvidenceItem, Recommendation, Report, Status
 from recommendations.publishing.snapshots import publish_snapshot
+from recommendations.views.errors import server_error, service_unavailable
 
 from .conftest import (
     FIXTURES,
@@ -131,6 +133,13 @@ def log_in(page: Any, base: str, username: str) -> None:
     page.wait_for_url(re.compile(r"/reports/"))
 
 
+def serve_page(status: int, body: bytes) -> Any:
+    """A Playwright route handler answering with this page."""
+    return lambda route: route.fulfill(
+        status=status, body=body, content_type="text/html; charset=utf-8"
+    )
+
+
 def test_every_page_passes_axe(live_server):
     """Every page of the app, and the admin pages the project customises, in the states that
     show errors and HTMX results, has no WCAG 2.0–2.2 A/AA violation axe can find."""
@@ -240,6 +249,15 @@ def test_every_page_passes_axe(live_server):
         audit("400")
         page.goto(f"{slug}/recommendations/1/assess/")
         audit("405")
+        # The server-error pages, as the handlers render them (no view can be made to fail here).
+        for status, body in (
+            (500, server_error(RequestFactory().get("/")).content),
+            (503, service_unavailable().content),
+        ):
+            address = f"{base}/error-page-{status}/"
+            page.route(address, serve_page(status, body))
+            page.goto(address)
+            audit(str(status))
 
         # The unsubscribe link of a mail (no log-in needed; here Ada is signed in).
         reviewer.email = "ada@example.org"
@@ -283,7 +301,7 @@ def test_every_page_passes_axe(live_server):
     assert not audit.violations, (
         f"{len(audit.violations)} accessibility violation(s):\n" + "\n".join(audit.violations)
     )
-    assert len(audit.audited) == 31
+    assert len(audit.audited) == 33
     assert not refused, refused
 
 
