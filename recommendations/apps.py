@@ -12,8 +12,8 @@ class RecommendationsConfig(AppConfig):
         from . import (
             audit,  # noqa: F401  (connects the audit baseline signal)
             languages,  # noqa: F401  (connects the log-in signal)
+            privileges,
         )
-        from . import privileges
         from .database_roles import grant_app_role
         from .groups import ensure_coordinators_group
 
