@@ -3,18 +3,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-# Recreated by `migrate`, or not worth keeping (sessions, login throttling records); the data
-# versions must never be restored: the old tokens would make pages cached since valid again.
-EXCLUDED = [
-    "contenttypes",
-    "auth.permission",
-    "sessions",
-    "axes",
-    "recommendations.DataVersion",
-]
+from recommendations.backup import write_backup
 
 
 class Command(BaseCommand):
@@ -33,18 +24,9 @@ class Command(BaseCommand):
             raise CommandError(f"{output.parent} does not exist")
         # Written beside the target, then renamed: a failed backup never leaves half a file.
         handle, partial = tempfile.mkstemp(dir=output.parent, prefix=".backup-", suffix=".json")
-        os.close(handle)
         try:
-            call_command(
-                "dumpdata",
-                format="exact-json",
-                exclude=EXCLUDED,
-                natural_foreign=True,
-                natural_primary=True,
-                indent=1,
-                output=partial,
-                verbosity=0,
-            )
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                write_backup(stream)
             os.replace(partial, output)
         finally:
             Path(partial).unlink(missing_ok=True)

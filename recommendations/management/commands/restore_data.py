@@ -1,18 +1,16 @@
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
-from recommendations.integrity import integrity_errors
-from recommendations.models import Organization, Report
+from recommendations.backup import BackupError, read_backup, restore, tables_holding_data
+from recommendations.models import Report
 
 
 class Command(BaseCommand):
     help = (
-        "Load a file written by backup_data into an empty, migrated database: all of it or, on "
-        "any error, nothing."
+        "Load a file written by backup_data into an empty, migrated database, every row with "
+        "its id: all of it or, on any error, nothing."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -21,20 +19,15 @@ class Command(BaseCommand):
     def handle(self, *args: object, backup: Path, **options: object) -> None:
         if not backup.is_file():
             raise CommandError(f"{backup} is not a file")
-        if Report.objects.exists() or Organization.objects.exists():
+        if holding := tables_holding_data():
             raise CommandError(
-                "the database already holds tracker data; restore into an empty database "
-                "(createdb, then migrate) so nothing is mixed or overwritten"
+                f"the database already holds tracker data ({', '.join(holding)}); restore into "
+                "an empty database (createdb, then migrate) so nothing is mixed or overwritten"
             )
-        if get_user_model().objects.exists():
-            raise CommandError("the database already has users; restore into an empty database")
-        with transaction.atomic():
-            try:
-                call_command("loaddata", str(backup), verbosity=0)
-            except Exception as error:
-                raise CommandError(f"could not restore {backup}: {error}") from error
-            if errors := integrity_errors():
-                raise CommandError("the restored data fails its checks:\n" + "\n".join(errors))
+        try:
+            restore(read_backup(backup))
+        except BackupError as error:
+            raise CommandError(f"could not restore {backup}: {error}") from error
         self.stdout.write(
             self.style.SUCCESS(
                 f"Restored {backup}: {Report.objects.count()} report(s), "
