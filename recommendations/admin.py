@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import User
 from django.core import signing
 from django.core.exceptions import PermissionDenied
@@ -53,6 +54,7 @@ from .privileges import (
 from .publishing import snapshots
 from .publishing.snapshots import SnapshotProblems
 from .quotes import locate_quote
+from .validators import refuse_control_characters
 
 
 def quote_in_context(item: EvidenceItem) -> str:
@@ -143,9 +145,6 @@ def snapshot_export_action(extension: str) -> Action:
 EXPORT_EXTENSIONS = publishing.EXTENSIONS
 IMPORT_SALT = "recommendations.import-chapter"
 IMPORT_MAX_AGE = 24 * 60 * 60  # seconds a preview may be confirmed for
-# The longest chapters are about 100 KB; the previewed text must also fit in the confirming POST
-# (DATA_UPLOAD_MAX_MEMORY_SIZE) after URL-encoding.
-IMPORT_MAX_BYTES = 256 * 1024
 
 
 def not_imported(refused: Exception) -> str:
@@ -186,11 +185,11 @@ class ChapterUploadForm(forms.Form):
         upload = data.get("file")
         if upload is None or self.errors:
             return data
-        if upload.size is not None and upload.size > IMPORT_MAX_BYTES:
+        if upload.size is not None and upload.size > importer.IMPORT_MAX_BYTES:
             self.add_error(
                 "file",
                 _("Not imported: %(size)s bytes; a chapter is at most %(limit)s KB.")
-                % {"size": f"{upload.size:,}", "limit": IMPORT_MAX_BYTES // 1024},
+                % {"size": f"{upload.size:,}", "limit": importer.IMPORT_MAX_BYTES // 1024},
             )
             return data
         try:
@@ -797,8 +796,19 @@ class MembershipInline(admin.StackedInline):
 admin.site.unregister(User)
 
 
+class AccountChangeForm(UserChangeForm):
+    """Django's form, with names kept to one line (they go into mail headers)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("first_name", "last_name"):
+            if name in self.fields:
+                self.fields[name].validators.append(refuse_control_characters)
+
+
 @admin.register(User)
 class TrackerUserAdmin(UserAdmin):
+    form = AccountChangeForm
     inlines = [MembershipInline]
     list_display = ["username", "email", "first_name", "last_name", "is_staff", "organization"]
     list_select_related = ["membership__organization"]

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import Assessment, EvidenceItem, Recommendation, Report, Snapshot
 from .status import Status
+from .validators import refuse_control_characters
 
 # The largest id the database holds (BigAutoField); a larger one overflows SQLite's integers.
 MAX_ID = 2**63 - 1
@@ -106,6 +107,7 @@ class CommentForm(forms.Form):
 class PublishSnapshotForm(forms.Form):
     title = forms.CharField(
         max_length=200,
+        validators=[refuse_control_characters],
         help_text=_("Readers see this title, e.g. “Status for the State Department call, March”."),
     )
 

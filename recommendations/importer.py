@@ -17,19 +17,24 @@ found by a heading on its own line ("PROSECUTION", any case) or by its opening s
 government increased law enforcement efforts."); and an optional trafficking profile. Paragraphs
 are separated by blank lines, or by single newlines when the text has no blank line at all.
 Headings are never paragraphs or recommendations. A result that is not plausible is refused
-with `ImportRefused`, naming what was found, rather than stored wrong.
+with `ImportRefused`, naming what was found, rather than stored wrong; so is one the database
+would refuse (a control character, a name longer than its column, a slug already taken), before
+the preview, so that a previewed chapter can be stored.
 """
 
+import os
 import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.text import slugify
 
 from .lineage import propose_lineage
 from .models import Lineage, Pillar, Recommendation, Report, Section, sha256_hex
+from .validators import code_point, first_control_character
 
 
 class ImportRefused(Exception):
@@ -70,6 +75,10 @@ class ParsedReport:
     sections: list[ParsedSection]
     recommendations: list[ParsedRecommendation]
 
+
+# The longest chapters are about 100 KB; the previewed text must also fit in admin's confirming
+# POST (DATA_UPLOAD_MAX_MEMORY_SIZE) after URL-encoding.
+IMPORT_MAX_BYTES = 256 * 1024
 
 MIN_RECOMMENDATIONS = 2
 MAX_RECOMMENDATIONS = 20
@@ -130,6 +139,11 @@ LINE_MARKER = re.compile(r"^ *(?:[•▪◦‣*\-–]|\(?(?P<number>\d{1,2})[.)]
 INLINE_SEPARATOR = re.compile(r"(?<=\S)[ \n]+[*•▪][ \n]+(?=\S)")
 SENTENCE_END = '.;!?)"”’…'
 
+# Control characters a chapter may not hold: all but tab and line feed (carriage returns are
+# line endings, made line feeds before this is checked). PostgreSQL cannot store NUL, and the
+# others garble exports, mail and terminals.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
 # Draft pillars for new recommendations; coordinators correct them in admin.
 PILLAR_KEYWORDS = [
     (Pillar.CROSS_CUTTING, ("statistical", "data", "national action plan", "nap", "nrm")),
@@ -154,7 +168,10 @@ def draft_short_title(text: str, limit: int = 60) -> str:
     clause = " ".join(re.split(r"[,;.]", text, maxsplit=1)[0].split())
     if len(clause) <= limit:
         return clause
-    return clause[: clause.rfind(" ", 0, limit - 1)].rstrip() + "…"
+    cut = clause.rfind(" ", 0, limit - 1)
+    if cut <= 0:  # one long word: cut inside it
+        cut = limit - 1
+    return clause[:cut].rstrip() + "…"
 
 
 def one_line(text: str) -> str:
@@ -197,7 +214,75 @@ def check_year(year: int) -> int:
     return year
 
 
+def too_large(name: str, size: int) -> ImportRefused:
+    return ImportRefused(
+        f"{name}: {size:,} bytes; a chapter is at most {IMPORT_MAX_BYTES // 1024} KB"
+    )
+
+
+def read_chapter(path: Path) -> bytes:
+    """The file's bytes, refused before it is read whole when it is larger than a chapter can be
+    (IMPORT_MAX_BYTES, admin's limit too). OSError when it cannot be read."""
+    with path.open("rb") as file:
+        size = os.fstat(file.fileno()).st_size
+        if size > IMPORT_MAX_BYTES:
+            raise too_large(path.name, size)
+        # A pipe reports no size, and a file may grow: never read more than one byte too many.
+        data = file.read(IMPORT_MAX_BYTES + 1)
+    if len(data) > IMPORT_MAX_BYTES:
+        raise too_large(path.name, max(size, len(data)))
+    return data
+
+
+def max_length(model: type[models.Model], field_name: str) -> int:
+    column = model._meta.get_field(field_name)
+    assert isinstance(column, models.CharField) and column.max_length is not None
+    return column.max_length
+
+
+def check_fits(value: str, model: type[models.Model], field_name: str, what: str) -> None:
+    """Refuse a value longer than the column it is stored in."""
+    limit = max_length(model, field_name)
+    if len(value) > limit:
+        raise ImportRefused(
+            f"the {what} is {len(value)} characters long, {first_words(value, 8)!r}; "
+            f"a {model._meta.model_name}'s {field_name} holds at most {limit}"
+        )
+
+
+def check_one_line(value: str, what: str) -> None:
+    if (character := first_control_character(value)) is not None:
+        raise ImportRefused(
+            f"the {what} {value!r} contains the control character {code_point(character)}"
+        )
+
+
+def check_source_name(name: str) -> None:
+    """The name stored as the report's source name (the file's name, or --source)."""
+    check_one_line(name, "source name")
+    check_fits(name, Report, "source_name", "source name")
+
+
+def check_plain_text(text: str) -> None:
+    """Refuse a control character (CONTROL_CHARACTER), saying where it is."""
+    found = CONTROL_CHARACTER.search(text)
+    if found is None:
+        return
+    line = text.count("\n", 0, found.start()) + 1
+    column = found.start() - text.rfind("\n", 0, found.start())
+    raise ImportRefused(
+        f"the control character {code_point(found[0])} on line {line}, column {column}: "
+        "a chapter is plain text, with no control characters but line breaks and tabs"
+    )
+
+
+def report_slug(country: str, year: int) -> str:
+    return slugify(f"{country}-{year}")
+
+
 def decode(data: bytes, name: str) -> str:
+    """The chapter's text; `name`, stored as its source name, is checked too."""
+    check_source_name(name)
     if not data.strip():
         raise ImportRefused(f"{name}: the file is empty")
     try:
@@ -352,6 +437,7 @@ def parse_report(text: str, country: str | None = None, year: int | None = None)
     """The chapter's structure, with offsets into `stored_text(text)` (returned as `text`).
     `country` and `year`, when given, must agree with the chapter."""
     text = stored_text(text)
+    check_plain_text(text)
     view = text.translate(VIEW)
     lines = lines_of(view)
     title_line, _, tier_match, body_start = read_header(lines)
@@ -385,10 +471,14 @@ def parse_report(text: str, country: str | None = None, year: int | None = None)
             "Report: Veldoria'; give the year (--year)"
         )
     title = (
-        text[title_line.start : title_line.end]
+        one_line(text[title_line.start : title_line.end])
         if title_line
         else f"{year} Trafficking in Persons Report: {canonical}"
     )
+    check_one_line(canonical, "country name")
+    check_fits(canonical, Report, "country", "country name")
+    check_fits(title, Report, "title", "title")
+    check_fits(report_slug(canonical, year), Report, "slug", "slug made from the country name")
 
     units = body_units(lines, body_start)
     sections = assign_sections(text, view, units)
@@ -648,19 +738,37 @@ class ImportResult:
 
 
 def existing_report(parsed: ParsedReport) -> Report | None:
-    """The stored report of this country and year, if any; refused when its text differs."""
+    """The stored report of this country and year, if any; refused when its text differs, or,
+    when there is none, when the new report's slug is already another report's."""
     key = country_key(parsed.country)
     existing = next(
         (r for r in Report.objects.filter(year=parsed.year) if country_key(r.country) == key),
         None,
     )
-    if existing is not None and existing.source_sha256 != sha256_hex(parsed.text):
+    if existing is None:
+        check_new_slug(parsed)
+    elif existing.source_sha256 != sha256_hex(parsed.text):
         raise ImportRefused(
             f"report {existing.slug} is already stored with other text "
             f"(SHA-256 {existing.source_sha256[:12]}…, this file {sha256_hex(parsed.text)[:12]}…); "
             "refusing to replace it"
         )
     return existing
+
+
+def check_new_slug(parsed: ParsedReport) -> None:
+    """Two spellings the importer tells apart can share a slug ("Saint-Lucerne", "Saint
+    Lucerne"); the slug is unique, so the second is refused."""
+    country = stored_country(parsed)
+    slug = report_slug(country, parsed.year)
+    check_fits(slug, Report, "slug", "slug made from the country name")
+    taken = Report.objects.filter(slug=slug).first()
+    if taken is not None:
+        raise ImportRefused(
+            f"the slug {slug!r}, made from the country name {country!r}, is already the slug "
+            f"of the report of {taken.country!r} {taken.year}; if they are one country, spell "
+            f"it {taken.country!r} in the chapter"
+        )
 
 
 def stored_country(parsed: ParsedReport) -> str:
@@ -682,13 +790,14 @@ def import_report(
 
 
 def store(parsed: ParsedReport, *, name: str) -> ImportResult:
+    check_source_name(name)
     with transaction.atomic():
         existing = existing_report(parsed)
         if existing is not None:
             return ImportResult(existing, created=False)
         country = stored_country(parsed)
         report = Report.objects.create(
-            slug=slugify(f"{country}-{parsed.year}"),
+            slug=report_slug(country, parsed.year),
             title=parsed.title,
             country=country,
             year=parsed.year,

@@ -6,6 +6,11 @@ the row's unique (user, kind, key) names what the mail covers, so a re-run, or a
 time, finds the row (or fails to insert it) and does not send that mail again. When sending
 raises, the row is deleted and a later run tries again. A crash between the commit and the send
 loses that one mail: a reviewer may miss a digest, but never gets the same one twice.
+
+Each mail is built and sent on its own: one that cannot be (a refused address, an SMTP error) is
+logged and reported as FAILED with its problem, and the others still go out. A name written into
+a subject is made one line first, since names stored before they were validated may hold a line
+break, which would otherwise make every mail naming it unsendable.
 """
 
 import email.policy
@@ -44,6 +49,7 @@ from .models import (
     SentMail,
     followed_recommendations,
 )
+from .validators import as_one_line
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -74,6 +80,12 @@ class Outcome(StrEnum):
     SENT = "sent"
     ALREADY_SENT = "already sent"  # another run recorded it first
     FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    outcome: Outcome
+    problem: str = ""  # why it FAILED, on one line, for the command's report
 
 
 @dataclass
@@ -501,7 +513,7 @@ def build_message(planned: PlannedMail) -> Mail:
         text = render_to_string(f"{planned.template}.txt", context)
         html = render_to_string(f"{planned.template}.html", context)
     message = Mail(
-        planned.subject,
+        as_one_line(planned.subject),
         text,
         to=[user.email],
         headers={
@@ -516,15 +528,20 @@ def build_message(planned: PlannedMail) -> Mail:
     return message
 
 
-def send(planned: PlannedMail) -> Outcome:
+def problem_of(error: Exception) -> str:
+    return as_one_line(f"{type(error).__name__}: {error}")
+
+
+def send(planned: PlannedMail) -> Delivery:
     """Record, commit, then send (see the module's docstring). Call outside any transaction:
     the durable block refuses to run inside one, where the record would not be committed
     before the mail goes out."""
     try:
         message = build_message(planned)
-    except Exception:
+        message.message()  # checks the headers (an address with a line break) before recording
+    except Exception as error:
         logger.exception("Could not write the %s mail to %s", planned.kind, planned.user)
-        return Outcome.FAILED
+        return Delivery(Outcome.FAILED, problem_of(error))
     try:
         with transaction.atomic(durable=True):
             record = SentMail.objects.create(
@@ -532,16 +549,16 @@ def send(planned: PlannedMail) -> Outcome:
                 kind=planned.kind,
                 key=planned.key,
                 covers_until=planned.covers_until,
-                subject=planned.subject[:200],
+                subject=message.subject[:200],
             )
     except IntegrityError:
-        return Outcome.ALREADY_SENT
+        return Delivery(Outcome.ALREADY_SENT)
     try:
         message.send(using=MAILER)
-    except Exception:
+    except Exception as error:
         logger.exception(
             "Sending the %s mail to %s failed; a later run retries", planned.kind, planned.user
         )
         record.delete()
-        return Outcome.FAILED
-    return Outcome.SENT
+        return Delivery(Outcome.FAILED, problem_of(error))
+    return Delivery(Outcome.SENT)

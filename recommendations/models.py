@@ -36,6 +36,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from .status import Status
+from .validators import refuse_control_characters
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -76,8 +77,12 @@ class Report(models.Model):
     slug = models.SlugField(
         max_length=80, unique=True, help_text=_("e.g. norway-2024"), verbose_name=_("slug")
     )
-    title = models.CharField(max_length=200, verbose_name=_("title"))
-    country = models.CharField(max_length=100, verbose_name=_("country"))
+    title = models.CharField(
+        max_length=200, validators=[refuse_control_characters], verbose_name=_("title")
+    )
+    country = models.CharField(
+        max_length=100, validators=[refuse_control_characters], verbose_name=_("country")
+    )
     year = models.PositiveSmallIntegerField(verbose_name=_("year"))
     tier = models.CharField(max_length=20, choices=Tier, verbose_name=_("tier"))
     source_text = models.TextField(
@@ -85,7 +90,10 @@ class Report(models.Model):
     )
     source_sha256 = models.CharField(_("source SHA-256"), max_length=64)
     source_name = models.CharField(
-        max_length=255, help_text=_("Where the text came from."), verbose_name=_("source name")
+        max_length=255,
+        validators=[refuse_control_characters],
+        help_text=_("Where the text came from."),
+        verbose_name=_("source name"),
     )
     imported_at = models.DateTimeField(default=timezone.now, verbose_name=_("imported at"))
 
@@ -503,7 +511,9 @@ class Recommendation(SourceSpan):
         help_text=_("1–n in report order."), verbose_name=_("number")
     )
     text = models.TextField(help_text=_("Exactly as in the report."), verbose_name=_("text"))
-    short_title = models.CharField(max_length=80, verbose_name=_("short title"))
+    short_title = models.CharField(
+        max_length=80, validators=[refuse_control_characters], verbose_name=_("short title")
+    )
     pillar = models.CharField(max_length=20, choices=Pillar, verbose_name=_("pillar"))
 
     history = HistoricalRecords()
@@ -849,12 +859,23 @@ class EvidenceLink(models.Model):
 class Organization(models.Model):
     Kind = OrganizationKind
 
-    name = models.CharField(max_length=200, unique=True, verbose_name=_("name"))
-    short_name = models.CharField(max_length=40, blank=True, verbose_name=_("short name"))
+    name = models.CharField(
+        max_length=200,
+        unique=True,
+        validators=[refuse_control_characters],
+        verbose_name=_("name"),
+    )
+    short_name = models.CharField(
+        max_length=40,
+        blank=True,
+        validators=[refuse_control_characters],
+        verbose_name=_("short name"),
+    )
     kind = models.CharField(max_length=20, choices=Kind, verbose_name=_("kind"))
     country = models.CharField(
         max_length=100,
         blank=True,
+        validators=[refuse_control_characters],
         help_text=_(
             "The country whose reports its reviewers assess, as the reports name it "
             "(e.g. Norway). Blank: none."
@@ -932,7 +953,11 @@ class ReviewCycle(models.Model):
     """The period an assessment speaks for; TIP reporting periods run 1 April – 31 March."""
 
     name = models.CharField(
-        max_length=40, unique=True, help_text=_("e.g. 2024–25"), verbose_name=_("name")
+        max_length=40,
+        unique=True,
+        validators=[refuse_control_characters],
+        help_text=_("e.g. 2024–25"),
+        verbose_name=_("name"),
     )
     starts_on = models.DateField(verbose_name=_("starts on"))
     ends_on = models.DateField(verbose_name=_("ends on"))

@@ -1,6 +1,7 @@
 import io
 import itertools
 import re
+import tracemalloc
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -8,7 +9,15 @@ from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
-from recommendations.importer import decode, draft_short_title, paragraph_spans, parse_report
+from recommendations import importer
+from recommendations.importer import (
+    ImportRefused,
+    decode,
+    draft_short_title,
+    paragraph_spans,
+    parse_report,
+    store,
+)
 from recommendations.models import Paragraph, Recommendation, Report, Section, sha256_hex
 from recommendations.quotes import locate_quote
 
@@ -940,3 +949,190 @@ def test_an_oversize_or_undecodable_upload_is_refused(coordinator_client):
     response = coordinator_client.post(IMPORT_URL, {"file": latin1})
     assert "not UTF-8 text" in response.content.decode()
     assert not Report.objects.exists()
+
+
+# --- what the database would refuse is refused with a message, before the preview -----------
+
+LONG_COUNTRY = (
+    "Federated Provinces of Upper and Lower Veldoria and the Islands of the Saltmarsh Keys"
+)
+LONGER_COUNTRY = (
+    "United Provinces of Glenhaven and Marrow Fen and the Lesser Isles of the Cold Sea and Western "
+    "Reach"
+)
+
+
+def star_chapter_of(country: str) -> str:
+    """The star-joined chapter with `country` in its title and tier lines."""
+    return replaced("Report: Veldoria", f"Report: {country}").replace(
+        "VELDORIA (Tier 2)", f"{country.upper()} (Tier 2)", 1
+    )
+
+
+def assert_nothing_stored() -> None:
+    assert not Report.objects.exists()
+    assert not Section.objects.exists()
+    assert not Paragraph.objects.exists()
+    assert not Recommendation.objects.exists()
+
+
+UNSTORABLE = [
+    (
+        "a country name whose slug is longer than the slug column",
+        lambda: star_chapter_of(LONG_COUNTRY),
+        {},
+        "the slug made from the country name is 90 characters long, "
+        "'federated-provinces-of-upper-and-lower-veldoria-and-the-islands-of-the-saltmarsh-keys-2024'"
+        "; a report's slug holds at most 80",
+    ),
+    (
+        "a country name longer than the country column",
+        lambda: replaced("GLENHAVEN (Tier 2)", f"{LONGER_COUNTRY.upper()} (Tier 2)", "33-no-title"),
+        {"country": f"The {LONGER_COUNTRY}", "year": 2024},
+        "the country name is 103 characters long, 'The United Provinces of Glenhaven and Marrow "
+        "Fen …'; a report's country holds at most 100",
+    ),
+    (
+        "a NUL byte",
+        lambda: replaced("is making significant efforts", "is making\x00significant efforts"),
+        {},
+        "the control character U+0000 on line 5, column",
+    ),
+    (
+        "an escape character",
+        lambda: replaced("Police in the capital", "Police in the \x1b[2Jcapital"),
+        {},
+        "the control character U+001B on line 11, column 15",
+    ),
+    (
+        "a delete character in a recommendation",
+        lambda: replaced(" * Screen all", " * Screen\x7f all"),
+        {},
+        "the control character U+007F on line 7",
+    ),
+    (
+        "a source name longer than its column",
+        star_chapter,
+        {"source": "s" * 256},
+        "the source name is 256 characters long, 'sss",
+    ),
+    (
+        "a source name with a line break",
+        star_chapter,
+        {"source": "chapter\nfrom the archive"},
+        "the source name 'chapter\\nfrom the archive' contains the control character U+000A",
+    ),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("dry_run", [False, True], ids=["import", "dry-run"])
+@pytest.mark.parametrize(
+    ("name", "make_text", "options", "message"), UNSTORABLE, ids=[row[0] for row in UNSTORABLE]
+)
+def test_what_the_database_would_refuse_is_refused_naming_field_and_limit(
+    tmp_path, name, make_text, options, message, dry_run
+):
+    path = write(tmp_path, make_text())
+    with pytest.raises(CommandError, match=re.escape(message)):
+        call_command("import_tip_report", str(path), verbosity=0, dry_run=dry_run, **options)
+    assert_nothing_stored()
+
+
+@pytest.mark.django_db
+def test_a_title_line_with_runs_of_spaces_is_stored_on_one_line_within_its_column(tmp_path):
+    spaced = "2024 Trafficking in Persons Report:" + " " * 100 + "\u00a0" * 100 + "\tVeldoria"
+    run_import(
+        write(tmp_path, replaced("2024 Trafficking in Persons Report: Veldoria", spaced)),
+        country=None,
+        year=None,
+    )
+    assert Report.objects.get().title == "2024 Trafficking in Persons Report: Veldoria"
+
+
+SAINT_LUCERNE = star_chapter_of("Saint Lucerne")
+SAINT_HYPHEN_LUCERNE = star_chapter_of("Saint-Lucerne").replace("fishing", "fishing and mining")
+
+
+@pytest.mark.django_db
+def test_a_second_spelling_with_the_same_slug_is_refused_in_the_preview_and_on_confirm(tmp_path):
+    run_import(write(tmp_path, SAINT_LUCERNE, "first.txt"), country=None, year=None)
+    stored = Report.objects.get()
+    assert (stored.slug, stored.country) == ("saint-lucerne-2024", "Saint Lucerne")
+    message = (
+        "the slug 'saint-lucerne-2024', made from the country name 'Saint-Lucerne', is already "
+        "the slug of the report of 'Saint Lucerne' 2024; if they are one country, spell it "
+        "'Saint Lucerne' in the chapter"
+    )
+    second = write(tmp_path, SAINT_HYPHEN_LUCERNE, "second.txt")
+    for dry_run in (True, False):
+        with pytest.raises(CommandError, match=re.escape(message)):
+            call_command("import_tip_report", str(second), dry_run=dry_run, verbosity=0)
+    # A chapter previewed before the first spelling was stored is refused on confirm.
+    parsed = parse_report(SAINT_HYPHEN_LUCERNE)
+    with pytest.raises(ImportRefused, match=re.escape(message)):
+        store(parsed, name="second.txt")
+    assert list(Report.objects.all()) == [stored]
+    assert Section.objects.filter(report__country="Saint-Lucerne").count() == 0
+
+
+@pytest.mark.django_db
+def test_a_file_larger_than_admin_takes_is_refused_before_it_is_read(tmp_path):
+    path = tmp_path / "huge.txt"
+    with path.open("wb") as file:
+        file.truncate(48 * 1024 * 1024)  # sparse: 48 MB without writing them
+    tracemalloc.start()
+    try:
+        with pytest.raises(
+            CommandError,
+            match=re.escape(
+                "refused to import " + str(path) + ": huge.txt: 50,331,648 bytes; "
+                "a chapter is at most 256 KB"
+            ),
+        ):
+            call_command("import_tip_report", str(path), dry_run=True, verbosity=0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 1024 * 1024
+
+
+@pytest.mark.django_db
+def test_the_size_limit_is_admins_and_a_chapter_at_the_limit_is_read(tmp_path):
+    assert importer.IMPORT_MAX_BYTES == 256 * 1024  # the limit admin's "Import a chapter" states
+    padded = star_chapter() + " " * (importer.IMPORT_MAX_BYTES - len(star_chapter().encode()))
+    path = write(tmp_path, padded)
+    assert path.stat().st_size == importer.IMPORT_MAX_BYTES
+    call_command("import_tip_report", str(path), verbosity=0)
+    assert Report.objects.count() == 1
+    over = write(tmp_path, padded + " ", "over.txt")
+    with pytest.raises(CommandError, match="262,145 bytes; a chapter is at most 256 KB"):
+        call_command("import_tip_report", str(over), verbosity=0)
+
+
+def test_a_short_title_of_one_long_word_fits_its_column():
+    word = "Interdepartmental" * 6
+    title = draft_short_title(f"{word} coordination must improve, and quickly.")
+    assert len(title) <= Recommendation._meta.get_field("short_title").max_length
+    assert title == word[:59] + "…"
+
+
+def upload_text(client, text: str, name: str = "chapter.txt", **fields):
+    file = SimpleUploadedFile(name, text.encode("utf-8"), content_type="text/plain")
+    return client.post(IMPORT_URL, {"file": file, "country": "", "year": "", **fields})
+
+
+def test_admin_refuses_what_cannot_be_stored_in_the_preview(coordinator_client, tmp_path):
+    run_import(write(tmp_path, SAINT_LUCERNE), country=None, year=None)
+    refusals = [
+        (SAINT_HYPHEN_LUCERNE, "is already the slug of the report of"),
+        (star_chapter_of(LONG_COUNTRY), "a report&#x27;s slug holds at most 80"),
+        (replaced("is making", "is\x00making"), "the control character U+0000 on line 5"),
+    ]
+    for text, message in refusals:
+        response = upload_text(coordinator_client, text)
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert "Not imported: " in html and message in html
+        assert "Import this chapter" not in html
+    assert Report.objects.count() == 1

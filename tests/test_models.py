@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -11,15 +12,18 @@ from recommendations.models import (
     EvidenceItem,
     EvidenceLink,
     Membership,
+    Organization,
     Paragraph,
     Recommendation,
     Report,
     ReviewCycle,
     Section,
+    Snapshot,
     Status,
     attach_positions,
     sha256_hex,
 )
+from recommendations.validators import refuse_control_characters
 
 from .conftest import make_assessment, make_organization, make_user
 
@@ -251,3 +255,106 @@ def test_status_scale_is_ordinal():
         "IMPLEMENTED",
     ]
     assert Status.rank("REGRESSED") == 0 and Status.rank("IMPLEMENTED") == 4
+
+
+# --- single-line names ------------------------------------------------------------------------
+
+SINGLE_LINE_NAMES = [
+    (ReviewCycle, "name"),
+    (Organization, "name"),
+    (Organization, "short_name"),
+    (Organization, "country"),
+    (Report, "title"),
+    (Report, "country"),
+    (Report, "source_name"),
+    (Recommendation, "short_title"),
+    (Snapshot, "title"),
+]
+
+
+@pytest.mark.parametrize(("model", "field_name"), SINGLE_LINE_NAMES)
+def test_every_single_line_name_field_refuses_control_characters(model, field_name):
+    assert refuse_control_characters in model._meta.get_field(field_name).validators
+
+
+@pytest.mark.parametrize(
+    ("name", "found"),
+    [
+        ("2030–31\nBcc: someone@example.org", "U+000A"),
+        ("2030–31\r", "U+000D"),
+        ("2030\t31", "U+0009"),
+        ("2030\x0031", "U+0000"),
+        ("2030\x1b[31m", "U+001B"),
+        ("2030\u202831", "U+2028"),
+    ],
+)
+def test_a_name_with_a_control_character_is_refused_naming_it(name, found):
+    with pytest.raises(ValidationError) as refused:
+        refuse_control_characters(name)
+    assert refused.value.code == "control_character"
+    assert refused.value.messages == [
+        f"Enter one line without control characters (this contains {found})."
+    ]
+
+
+def test_names_in_any_script_pass():
+    for name in ["2024–25", "Côte d’Ivoire", "Øst-Finnmark “ærlig”", "Ελλάδα", "Saint Lucerne"]:
+        refuse_control_characters(name)
+
+
+def test_full_clean_refuses_a_review_cycle_or_organization_named_over_two_lines(db):
+    cycle = ReviewCycle(
+        name="2030–31\nBcc: x@example.org", starts_on="2030-04-01", ends_on="2031-03-31"
+    )
+    with pytest.raises(ValidationError) as refused:
+        cycle.full_clean()
+    assert set(refused.value.message_dict) == {"name"}
+    organization = Organization(name="Line\rbreak", short_name="Tab\there", kind="NGO")
+    with pytest.raises(ValidationError) as refused:
+        organization.full_clean()
+    assert set(refused.value.message_dict) == {"name", "short_name"}
+
+
+def test_admin_refuses_a_line_break_in_a_review_cycle_name(superuser_client):
+    response = superuser_client.post(
+        "/admin/recommendations/reviewcycle/add/",
+        {
+            "name": "2030–31\r\nBcc: x@example.org",
+            "starts_on": "2030-04-01",
+            "ends_on": "2031-03-31",
+        },
+    )
+    assert response.status_code == 200
+    assert "Enter one line without control characters (this contains U+000D)." in (
+        response.content.decode()
+    )
+    assert not ReviewCycle.objects.filter(starts_on="2030-04-01").exists()
+
+
+def test_admin_refuses_a_line_break_in_a_users_name(superuser_client, people):
+    from django.urls import reverse
+
+    from .html_forms import admin_form_data
+
+    url = reverse("admin:auth_user_change", args=[people["ngo"].pk])
+    data = admin_form_data(superuser_client, url)
+    data["first_name"] = ["Nina\r\nBcc: x@example.org"]
+    response = superuser_client.post(url, {**data, "_save": "Save"})
+    assert response.status_code == 200
+    assert "Enter one line without control characters (this contains U+000D)." in (
+        response.content.decode()
+    )
+    people["ngo"].refresh_from_db()
+    assert people["ngo"].first_name == "Nina"
+
+
+def test_a_snapshot_title_with_a_line_break_is_refused(client, people, norway):
+    from django.urls import reverse
+
+    client.force_login(people["coordinator"])
+    response = client.post(
+        reverse("snapshots", args=[norway.slug]), {"title": "Spring\nBcc: x@example.org"}
+    )
+    assert response.status_code == 422
+    assert "Enter one line without control characters" in response.content.decode()
+    assert not Snapshot.objects.exists()

@@ -4,11 +4,13 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from recommendations.importer import (
+    IMPORT_MAX_BYTES,
     ImportRefused,
     decode,
     existing_report,
     parse_report,
     preview_lines,
+    read_chapter,
     store,
 )
 
@@ -27,7 +29,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("path", type=Path, help="UTF-8 text file of one country chapter")
+        parser.add_argument(
+            "path",
+            type=Path,
+            help=f"UTF-8 text file of one country chapter, at most {IMPORT_MAX_BYTES // 1024} KB",
+        )
         parser.add_argument("--country", default=None, help="e.g. Norway (checked if given)")
         parser.add_argument(
             "--year", default=None, type=str, help="TIP report year, e.g. 2024 (checked if given)"
@@ -53,9 +59,11 @@ class Command(BaseCommand):
     ) -> None:
         checked_year = None if year is None else four_digit_year(str(year))
         try:
-            data = path.read_bytes()
+            data = read_chapter(path)
         except OSError as error:
             raise CommandError(f"cannot read {path}: {error.strerror}") from error
+        except ImportRefused as error:
+            raise CommandError(f"refused to import {path}: {error}") from error
         name = source or path.name
         try:
             parsed = parse_report(decode(data, name), country, checked_year)

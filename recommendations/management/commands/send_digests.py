@@ -7,12 +7,14 @@ from django.utils import timezone
 from recommendations.mail import (
     REMINDER_DAYS,
     Outcome,
+    PlannedMail,
     Topic,
     not_yet_sent,
     plan_digests,
     plan_reminders,
     send,
 )
+from recommendations.validators import as_one_line
 
 
 class Command(BaseCommand):
@@ -20,7 +22,8 @@ class Command(BaseCommand):
         "Email each follower one digest of the assessments and comments made since their last "
         "one, and remind organizations that have not assessed before a review cycle ends or a "
         "target date. Run it from cron (docs/email.md); a mail is recorded before it is sent, "
-        "so a re-run never sends it twice. Exits non-zero if any mail could not be sent."
+        "so a re-run never sends it twice. Every mail that can be sent is sent; the ones that "
+        "cannot are listed, and the command then exits with status 1."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -45,7 +48,7 @@ class Command(BaseCommand):
         planned += not_yet_sent(plan_reminders(timezone.localdate(started), days))
         if dry_run:
             for mail in planned:
-                self.stdout.write(f"would send to {mail.user.email} ({mail.user}): {mail.subject}")
+                self.stdout.write(f"would send to {recipient(mail)}: {as_one_line(mail.subject)}")
             digests = sum(mail.topic == Topic.DIGESTS for mail in planned)
             self.stdout.write(
                 f"Dry run: {digests} digest(s) and {len(planned) - digests} reminder(s) "
@@ -54,10 +57,12 @@ class Command(BaseCommand):
             return
         outcomes: Counter[tuple[Topic, Outcome]] = Counter()
         for mail in planned:
-            outcome = send(mail)
-            outcomes[mail.topic, outcome] += 1
-            if outcome is Outcome.FAILED:
-                self.stderr.write(f"failed: {mail.subject} to {mail.user.email} ({mail.user})")
+            delivery = send(mail)
+            outcomes[mail.topic, delivery.outcome] += 1
+            if delivery.outcome is Outcome.FAILED:
+                self.stderr.write(
+                    f"failed: {as_one_line(mail.subject)} to {recipient(mail)}: {delivery.problem}"
+                )
         failures = (
             outcomes[Topic.DIGESTS, Outcome.FAILED] + outcomes[Topic.REMINDERS, Outcome.FAILED]
         )
@@ -74,3 +79,8 @@ class Command(BaseCommand):
         if failures:
             raise CommandError(summary + " (a later run retries the failed ones).")
         self.stdout.write(summary + ".")
+
+
+def recipient(mail: PlannedMail) -> str:
+    """The address and user, on one line whatever they hold."""
+    return as_one_line(f"{mail.user.email} ({mail.user})")
