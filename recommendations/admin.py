@@ -927,6 +927,8 @@ class SnapshotAdmin(admin.ModelAdmin):
         "previous_sha256",
         "chain_sha256",
         "signature",
+        "signing_scheme",
+        "signed_metadata",
         "verification",
         "content",
     ]
@@ -955,7 +957,7 @@ class SnapshotAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("verification"))
     def verification(self, snapshot: Snapshot) -> str:
-        return " ".join(snapshot.problems()) or _("Content, chain and signature verified.")
+        return snapshot.verification()
 
 
 @admin.register(EvidenceLink.history.model)

@@ -1545,23 +1545,36 @@ class SnapshotQuerySet(AppendOnlyQuerySet):
 
 
 SNAPSHOT_SIGNING_SALT = "recommendations.Snapshot.chain"
+# Each signing scheme signs with its own salt, so that no signature made under one scheme is
+# ever valid under another.
+SNAPSHOT_SIGNING_SALTS = {1: SNAPSHOT_SIGNING_SALT, 2: "recommendations.Snapshot.chain.v2"}
 
 
 class Snapshot(AppendOnlyModel):
     """A published status report, frozen: the export document as canonical JSON, its SHA-256,
     who published it and when. Every export format can be rendered from it.
 
-    Each snapshot also carries a chain SHA-256, covering its content's SHA-256 and the chain
-    SHA-256 of the report's snapshot before it, and a signature of that chain made with the
-    server's secret key (which is not in the database). problems() checks all of it: a changed
-    content, a content rewritten together with its hashes, or a changed or removed earlier
-    snapshot is found (docs/design.md, SECURITY.md).
+    Each snapshot also carries a chain SHA-256, covering its content's SHA-256, the SHA-256 of
+    its signed metadata (report, title, publisher, publication date) and the chain SHA-256 of
+    the report's snapshot before it, and a signature of that chain made with the server's
+    secret key (which is not in the database). problems() checks all of it: a changed content,
+    title, publisher, date or report, any of them rewritten together with the hashes, or a
+    changed or removed earlier snapshot is found (docs/design.md, SECURITY.md).
+
+    Snapshots published before the metadata was signed (signing scheme 1) have a chain and a
+    signature covering their content only: problems() checks those, and metadata_caveat() says
+    what they do not vouch for.
     """
+
+    CONTENT_ONLY = 1  # signing scheme 1: content and chain
+    CONTENT_AND_METADATA = 2  # signing scheme 2: content, metadata and chain
 
     report = models.ForeignKey(
         Report, on_delete=models.PROTECT, related_name="snapshots", verbose_name=_("report")
     )
-    title = models.CharField(max_length=200, verbose_name=_("title"))
+    title = models.CharField(
+        max_length=200, validators=[refuse_control_characters], verbose_name=_("title")
+    )
     content = models.TextField(
         help_text=_("The status report document as published (JSON)."), verbose_name=_("content")
     )
@@ -1591,6 +1604,24 @@ class Snapshot(AppendOnlyModel):
     published_at = models.DateTimeField(
         default=timezone.now, db_index=True, verbose_name=_("published at")
     )
+    # The default is the older scheme, which vouches for less: a row that does not say how it
+    # was signed (one restored from an older backup) is never trusted for more than that.
+    signing_scheme = models.PositiveSmallIntegerField(
+        default=CONTENT_ONLY,
+        help_text=_(
+            "1: the signature covers the content and the chain only (published before the "
+            "metadata was signed). 2: also the report, title, publisher and publication date."
+        ),
+        verbose_name=_("signing scheme"),
+    )
+    signed_metadata = models.TextField(
+        blank=True,
+        help_text=_(
+            "The report, title, publisher and publication date as they were signed (JSON); "
+            "empty under signing scheme 1."
+        ),
+        verbose_name=_("signed metadata"),
+    )
 
     objects = SnapshotQuerySet.as_manager()
 
@@ -1618,40 +1649,129 @@ class Snapshot(AppendOnlyModel):
         return reverse("snapshot", args=[self.report.slug, self.pk])
 
     @staticmethod
-    def chain_hash(previous_sha256: str, content_sha256: str) -> str:
-        return sha256_hex(previous_sha256 + content_sha256)
+    def chain_hash(previous_sha256: str, content_sha256: str, metadata_sha256: str = "") -> str:
+        return sha256_hex(previous_sha256 + content_sha256 + metadata_sha256)
 
     @staticmethod
-    def sign(chain_sha256: str, secret: str | bytes | None = None) -> str:
+    def sign(
+        chain_sha256: str, secret: str | bytes | None = None, scheme: int = CONTENT_AND_METADATA
+    ) -> str:
         return salted_hmac(
-            SNAPSHOT_SIGNING_SALT, chain_sha256, secret=secret, algorithm="sha256"
+            SNAPSHOT_SIGNING_SALTS[scheme], chain_sha256, secret=secret, algorithm="sha256"
         ).hexdigest()
+
+    def metadata(self) -> dict:
+        """The report, title, publisher and publication date as this row holds them now, in
+        the form they are signed in: ids and the report's slug and publisher's username, the
+        date in UTC to the microsecond."""
+        utc = timezone.get_fixed_timezone(0)
+        return {
+            "report": {"id": self.report_id, "slug": self.report.slug},
+            "title": self.title,
+            "published_by": {
+                "id": self.published_by_id,
+                "username": self.published_by.get_username(),
+            },
+            "published_at": self.published_at.astimezone(utc).isoformat(timespec="microseconds"),
+        }
+
+    @staticmethod
+    def metadata_json(metadata: dict) -> str:
+        return json.dumps(metadata, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+    def expected_chain(self) -> str:
+        if self.signing_scheme == self.CONTENT_ONLY:
+            return self.chain_hash(self.previous_sha256, self.content_sha256)
+        return self.chain_hash(
+            self.previous_sha256, self.content_sha256, sha256_hex(self.signed_metadata)
+        )
 
     def signed_by_this_server(self) -> bool:
         """Signed with the secret key, or with one of its fallbacks after a key rotation."""
-        return any(
-            constant_time_compare(self.signature, self.sign(self.chain_sha256, secret))
+        return self.signing_scheme in SNAPSHOT_SIGNING_SALTS and any(
+            constant_time_compare(
+                self.signature, self.sign(self.chain_sha256, secret, self.signing_scheme)
+            )
             for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
         )
+
+    def metadata_problems(self) -> list[str]:
+        """Which of the report, title, publisher and publication date differ from what was
+        signed (scheme 2). Named one by one, so that whoever reads it knows what changed."""
+        try:
+            signed = json.loads(self.signed_metadata)
+        except ValueError:
+            return [gettext("Its signed title, publisher, date and report cannot be read.")]
+        current = self.metadata()
+        checks = [
+            (
+                "report",
+                gettext(
+                    "Its report is not the one it was published for: it was moved to another "
+                    "report, or the report's slug changed."
+                ),
+            ),
+            ("title", gettext("Its title is not the one it was published with.")),
+            (
+                "published_by",
+                gettext(
+                    "Its publisher is not the one who published it, or their username changed."
+                ),
+            ),
+            ("published_at", gettext("Its publication date is not the one it was published with.")),
+        ]
+        if not isinstance(signed, dict):
+            signed = {}
+        return [problem for key, problem in checks if signed.get(key) != current[key]]
+
+    def content_report_problems(self, document: Any) -> list[str]:
+        """Scheme 1 signs no report; the content names one, so a snapshot filed under another
+        report than its content's (a first snapshot moved) is still found."""
+        try:
+            named = document["report"]["id"]
+        except (KeyError, TypeError):
+            return []
+        if named == self.report.slug:
+            return []
+        return [
+            gettext("Its content is the status report of %(named)s, not of the report it is under.")
+            % {"named": named}
+        ]
 
     def problems(self) -> list[str]:
         """Why this snapshot can no longer be trusted, in words for its readers; [] if sound."""
         problems = []
+        document = None
+        if self.signing_scheme not in SNAPSHOT_SIGNING_SALTS:
+            return [
+                gettext("It names a signing scheme this tracker does not know (%(scheme)s).")
+                % {"scheme": self.signing_scheme}
+            ]
         if sha256_hex(self.content) != self.content_sha256:
             problems.append(
                 gettext("Its content no longer matches the SHA-256 recorded when it was published.")
             )
         else:
             try:
-                json.loads(self.content)
+                document = json.loads(self.content)
             except ValueError:
                 problems.append(
                     gettext("Its content is not a readable status report (invalid JSON).")
                 )
-        if self.chain_sha256 != self.chain_hash(self.previous_sha256, self.content_sha256):
-            problems.append(
-                gettext("Its chain SHA-256 does not cover its content and its predecessor.")
-            )
+        if self.signing_scheme == self.CONTENT_AND_METADATA:
+            problems += self.metadata_problems()
+        if self.chain_sha256 != self.expected_chain():
+            if self.signing_scheme == self.CONTENT_ONLY:
+                problems.append(
+                    gettext("Its chain SHA-256 does not cover its content and its predecessor.")
+                )
+            else:
+                problems.append(
+                    gettext(
+                        "Its chain SHA-256 does not cover its content, its signed title, "
+                        "publisher, date and report, and its predecessor."
+                    )
+                )
         if not self.signed_by_this_server():
             problems.append(
                 gettext(
@@ -1675,7 +1795,26 @@ class Snapshot(AppendOnlyModel):
                     "changed or removed."
                 )
             )
+        if self.signing_scheme == self.CONTENT_ONLY and not problems:
+            problems += self.content_report_problems(document)
         return problems
+
+    def metadata_caveat(self) -> str:
+        """What a sound snapshot does not vouch for: "" unless it was signed under scheme 1."""
+        if self.signing_scheme != self.CONTENT_ONLY:
+            return ""
+        return gettext(
+            "Title, publisher, date and report not signed (signed before they were): only its "
+            "content and its place in the chain are vouched for."
+        )
+
+    def verification(self) -> str:
+        """What was checked and found, in one sentence or a few: for admin and the command."""
+        if problems := self.problems():
+            return " ".join(problems)
+        if caveat := self.metadata_caveat():
+            return gettext("Content, chain and signature verified.") + " " + caveat
+        return gettext("Content, title, publisher, date, report, chain and signature verified.")
 
     @property
     def is_intact(self) -> bool:

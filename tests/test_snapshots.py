@@ -5,14 +5,18 @@ import csv
 import hashlib
 import io
 import json
+from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils.crypto import salted_hmac
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from recommendations.models import AppendOnlyError, Recommendation, Snapshot, Status
+from recommendations.importer import import_report
+from recommendations.models import AppendOnlyError, Recommendation, Report, Snapshot, Status
 from recommendations.publishing.snapshots import compare_documents
 from recommendations.publishing.tables import FIRST_ORGANIZATION_COLUMN
 
@@ -77,7 +81,7 @@ def test_snapshots_cannot_be_changed_or_deleted(client, people):
         Snapshot.objects.all().delete()
 
 
-def tamper(snapshot: Snapshot, **columns: str) -> None:
+def tamper(snapshot: Snapshot, **columns: object) -> None:
     """Change stored columns of a snapshot as only the database's owner still could (the
     append-only trigger switched off for the statement)."""
     assignments = ", ".join(f"{column} = %s" for column in columns)
@@ -143,7 +147,17 @@ def test_published_snapshots_are_chained_and_signed(client, people):
     second = publish(client, people["coordinator"], "Second")
     assert first.previous_sha256 == ""
     assert second.previous_sha256 == first.chain_sha256
-    assert second.chain_sha256 == sha256(first.chain_sha256 + second.content_sha256)
+    # The chain covers the report, title, publisher and publication date too.
+    assert second.chain_sha256 == sha256(
+        first.chain_sha256 + second.content_sha256 + sha256(second.signed_metadata)
+    )
+    assert json.loads(second.signed_metadata) == {
+        "report": {"id": second.report_id, "slug": "norway-2024"},
+        "title": "Second",
+        "published_by": {"id": people["coordinator"].pk, "username": "coordinator"},
+        "published_at": second.published_at.isoformat(timespec="microseconds"),
+    }
+    assert second.signing_scheme == Snapshot.CONTENT_AND_METADATA
     assert first.is_intact and second.is_intact
     assert "2 snapshot(s) verified" in verify_output()
     assert second.chain_sha256 in verify_output()
@@ -179,7 +193,12 @@ def test_content_rewritten_with_its_hashes_is_found_by_the_signature(client, peo
     tamper(snapshot, content=forged, content_sha256=sha256(forged))
     assert_refused_everywhere(client, people, snapshot, other, "chain SHA-256 does not cover")
     # Recomputing the chain too does not help: the signature needs the server's key.
-    tamper(snapshot, chain_sha256=sha256(snapshot.previous_sha256 + sha256(forged)))
+    tamper(
+        snapshot,
+        chain_sha256=sha256(
+            snapshot.previous_sha256 + sha256(forged) + sha256(snapshot.signed_metadata)
+        ),
+    )
     assert snapshot.problems() == [
         "Its signature does not match: its content and hashes were rewritten without the "
         "server's key (or the server's secret key changed without a fallback)."
@@ -193,6 +212,143 @@ def test_a_changed_earlier_snapshot_breaks_the_chain_after_it(client, people):
     tamper(first, chain_sha256="0" * 64)
     assert "does not follow the report's snapshot before it" in " ".join(second.problems())
     assert not first.is_intact
+
+
+# --- the metadata: report, title, publisher, publication date ---------------------------------
+
+
+@pytest.fixture
+def sweden(norway, seed_bytes) -> Report:
+    """A second report: the same chapter, renamed."""
+    text = seed_bytes.decode("utf-8").replace("Norway", "Sweden").replace("NORWAY", "SWEDEN")
+    return import_report(text.encode(), name="renamed", country="Sweden", year=2024).report
+
+
+def timestamp(value) -> object:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def assert_not_verified(client, people, snapshot: Snapshot, why: str) -> None:
+    """The page says not verified and why, shows no content, the downloads are refused, and
+    verify_snapshots fails naming the snapshot and what changed."""
+    client.force_login(people["observer"])
+    html = client.get(snapshot.get_absolute_url()).content.decode()
+    assert "no longer what was published" in html and why in html
+    assert "verified" not in html.split("problems-heading")[0]
+    assert "Download:" not in html
+    json_download = f"/reports/{snapshot.report.slug}/snapshots/{snapshot.pk}/export.json"
+    assert client.get(json_download).status_code == 409
+    failure = verify_output(expect_failure=True)
+    assert f"snapshot {snapshot.pk} (" in failure and why in failure
+
+
+@pytest.mark.parametrize(
+    "column, why",
+    [
+        ("title", "Its title is not the one it was published with."),
+        ("published_by_id", "Its publisher is not the one who published it"),
+        ("published_at", "Its publication date is not the one it was published with."),
+    ],
+)
+def test_a_changed_title_publisher_or_date_is_found(client, people, column, why):
+    first = publish(client, people["coordinator"], "First")
+    snapshot = publish(client, people["coordinator"], "For the minister")
+    value = {
+        "title": "Approved by the minister",
+        "published_by_id": people["gov"].pk,
+        "published_at": timestamp(snapshot.published_at - timedelta(days=30)),
+    }[column]
+    tamper(snapshot, **{column: value})
+    problems = snapshot.problems()
+    assert len(problems) == 1 and why in problems[0]
+    assert first.is_intact  # the others still verify
+    assert_not_verified(client, people, snapshot, why)
+
+
+def test_a_renamed_publisher_is_found(client, people):
+    snapshot = publish(client, people["coordinator"])
+    people["coordinator"].username = "someone.else"
+    people["coordinator"].save()
+    snapshot = Snapshot.objects.select_related("published_by").get(pk=snapshot.pk)
+    assert "Its publisher is not the one who published it" in " ".join(snapshot.problems())
+
+
+def test_a_first_snapshot_moved_to_another_report_is_found(client, people, sweden):
+    snapshot = publish(client, people["coordinator"])
+    tamper(snapshot, report_id=sweden.pk)
+    why = "Its report is not the one it was published for"
+    assert [problem[: len(why)] for problem in snapshot.problems()] == [why]
+    assert_not_verified(client, people, snapshot, why)
+
+
+def test_metadata_rewritten_with_the_hashes_is_found_by_the_signature(client, people):
+    snapshot = publish(client, people["coordinator"], "For the minister")
+    metadata = json.loads(snapshot.signed_metadata) | {"title": "Approved by the minister"}
+    forged = json.dumps(metadata)
+    tamper(snapshot, title="Approved by the minister", signed_metadata=forged)
+    assert "does not cover its content, its signed title" in " ".join(snapshot.problems())
+    chain = sha256(snapshot.previous_sha256 + snapshot.content_sha256 + sha256(forged))
+    tamper(snapshot, chain_sha256=chain)
+    assert len(snapshot.problems()) == 1
+    assert_not_verified(client, people, snapshot, "signature does not match")
+
+
+def sign_as_before_metadata_was_signed(snapshot: Snapshot) -> None:
+    """Turn a snapshot into one published before the metadata was signed, with the server's
+    key, as the earlier code wrote it: its chain and signature cover the content only."""
+    chain = sha256(snapshot.previous_sha256 + snapshot.content_sha256)
+    signature = salted_hmac(
+        "recommendations.Snapshot.chain", chain, secret=settings.SECRET_KEY, algorithm="sha256"
+    ).hexdigest()
+    tamper(snapshot, signing_scheme=1, signed_metadata="", chain_sha256=chain, signature=signature)
+
+
+def test_snapshots_signed_before_the_metadata_say_what_they_do_not_vouch_for(client, people):
+    snapshot = publish(client, people["coordinator"], "Spring status")
+    sign_as_before_metadata_was_signed(snapshot)
+    later = publish(client, people["coordinator"], "Autumn status")
+    assert snapshot.problems() == [] and later.problems() == []
+    caveat = "Title, publisher, date and report not signed (signed before they were)"
+    assert caveat in snapshot.metadata_caveat() and later.metadata_caveat() == ""
+
+    client.force_login(people["observer"])
+    html = client.get(snapshot.get_absolute_url()).content.decode()
+    assert caveat in html and "content, chain and signature verified" in html
+    assert "Download:" in html and "title, publisher, date, report" not in html
+    html = client.get(later.get_absolute_url()).content.decode()
+    assert caveat not in html
+    assert "content, title, publisher, date, report, chain and signature verified" in html
+    listing = client.get("/reports/norway-2024/snapshots/").content.decode()
+    assert listing.count("title, publisher, date and report not signed") == 1
+
+    output = verify_output()  # the content still verifies: no failure
+    assert "2 snapshot(s) verified" in output
+    assert f"snapshot {snapshot.pk} (norway-2024, “Spring status”" in output
+    assert "title, publisher, date and report not signed" in output
+    assert f"snapshot {later.pk} (" not in output
+
+
+def test_an_old_first_snapshot_moved_to_another_report_is_found_by_its_content(
+    client, people, sweden
+):
+    snapshot = publish(client, people["coordinator"])
+    sign_as_before_metadata_was_signed(snapshot)
+    tamper(snapshot, report_id=sweden.pk)
+    why = "Its content is the status report of norway-2024, not of the report it is under."
+    assert snapshot.problems() == [why]
+    assert_not_verified(client, people, snapshot, why)
+
+
+def test_a_snapshot_cannot_be_passed_off_as_signed_before_the_metadata(client, people):
+    """Without the key, a snapshot cannot be moved back to the scheme that vouches for less."""
+    snapshot = publish(client, people["coordinator"], "For the minister")
+    tamper(
+        snapshot,
+        signing_scheme=1,
+        title="Approved by the minister",
+        chain_sha256=sha256(snapshot.previous_sha256 + snapshot.content_sha256),
+    )
+    assert_not_verified(client, people, snapshot, "signature does not match")
 
 
 def test_the_signature_survives_a_key_rotation_with_a_fallback(client, people, settings):

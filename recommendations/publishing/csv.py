@@ -9,10 +9,13 @@ from .tables import (
     summary_rows,
 )
 
+# Spreadsheets run a cell that starts with one of these as a formula (or after editing it).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
 
 def neutralise_formula(value: object) -> object:
-    """Spreadsheets run a cell that starts with = + - @ as a formula; text must stay text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """Text must stay text: a leading apostrophe, which spreadsheets read as "this is text"."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
 

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..models import Report, Snapshot, may_publish, sha256_hex
@@ -18,30 +19,33 @@ if TYPE_CHECKING:
 
 def publish_snapshot(report: Report, *, published_by: "User", title: str) -> Snapshot:
     """Freeze the whole report's current status report as a snapshot, chained to the report's
-    snapshot before it and signed (refused without the publish permission: a snapshot can
-    never be deleted)."""
+    snapshot before it and signed together with its report, title, publisher and publication
+    date (refused without the publish permission: a snapshot can never be deleted)."""
     if not may_publish(published_by):
         raise PermissionDenied(_("Publishing a status report needs the publish permission."))
     document = build_document(
         report, report.recommendations.all(), generated_by=published_by, filters={}
     )
     content = render_json(document).decode("utf-8")
-    content_sha256 = sha256_hex(content)
     with transaction.atomic():
         # One publisher at a time per report, so that each snapshot follows the one before.
         Report.objects.select_for_update().filter(pk=report.pk).first()
         before = report.snapshots.order_by("-pk").values_list("chain_sha256", flat=True).first()
-        chain_sha256 = Snapshot.chain_hash(before or "", content_sha256)
-        return Snapshot.objects.create(
+        snapshot = Snapshot(
             report=report,
             title=title.strip(),
             content=content,
-            content_sha256=content_sha256,
+            content_sha256=sha256_hex(content),
             previous_sha256=before or "",
-            chain_sha256=chain_sha256,
-            signature=Snapshot.sign(chain_sha256),
             published_by=published_by,
+            published_at=timezone.now(),
+            signing_scheme=Snapshot.CONTENT_AND_METADATA,
         )
+        snapshot.signed_metadata = Snapshot.metadata_json(snapshot.metadata())
+        snapshot.chain_sha256 = snapshot.expected_chain()
+        snapshot.signature = Snapshot.sign(snapshot.chain_sha256)
+        snapshot.save(force_insert=True)
+        return snapshot
 
 
 class SnapshotProblems(Exception):

@@ -2,10 +2,12 @@ import io
 import re
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext
 
 from ..status import STATUS_STYLES, Status
+from .csv import FORMULA_STARTS
 from .tables import (
     FIRST_ORGANIZATION_COLUMN,
     about_lines,
@@ -16,6 +18,10 @@ from .tables import (
     summary_columns,
     summary_rows,
 )
+
+if TYPE_CHECKING:
+    from openpyxl.cell.cell import Cell
+    from openpyxl.worksheet.worksheet import Worksheet
 
 LINE_BREAKS = re.compile(r"\r\n?")
 
@@ -39,9 +45,24 @@ def spreadsheet_value(value: object, is_date: bool = False) -> object:
     return value
 
 
+def write_cell(
+    sheet: "Worksheet", row: int, column: int, value: object, is_date: bool = False
+) -> "Cell":
+    """Put one value in one cell. The only way anything gets into a workbook (headings and
+    names included): openpyxl makes a formula of any text that starts with "=", so text is
+    always stored as text here, and text that a spreadsheet would take for a formula once
+    someone edits the cell carries the quote prefix (shown as text, kept as text)."""
+    cell = sheet.cell(row=row, column=column)
+    cell.value = spreadsheet_value(value, is_date)
+    if isinstance(cell.value, str):
+        cell.data_type = "s"
+        cell.quotePrefix = cell.value.startswith(FORMULA_STARTS)
+    return cell
+
+
 def render_xlsx(document: dict) -> bytes:
-    """Four sheets: Summary, History, Evidence and About. Every cell is written through
-    `add_sheet`, where text is always stored as text, never as a formula."""
+    """Four sheets: Summary, History, Evidence and About, with fixed titles. Every cell is
+    written by `write_cell`, where text is always stored as text, never as a formula."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -49,6 +70,7 @@ def render_xlsx(document: dict) -> bytes:
     header_font = Font(bold=True, color="FFFFFF")
     header_fill = PatternFill("solid", fgColor="334E68")
     wrap = Alignment(wrap_text=True, vertical="top")
+    top = Alignment(vertical="top")
     status_styles = {
         str(label): (
             PatternFill("solid", fgColor=STATUS_STYLES[value].colour_hex),
@@ -64,33 +86,29 @@ def render_xlsx(document: dict) -> bytes:
         widths: list[int],
         status_cols: tuple[int, ...] = (),
         date_cols: tuple[int, ...] = (),
-    ) -> None:
+    ) -> "Worksheet":
         sheet = workbook.create_sheet(title)
+        row_number = 0
         if header:
-            sheet.append(header)
-            for cell in sheet[1]:
+            row_number += 1
+            for column, heading in enumerate(header, start=1):
+                cell = write_cell(sheet, row_number, column, heading)
                 cell.font, cell.fill, cell.alignment = header_font, header_fill, wrap
-        for row in rows:
-            sheet.append([spreadsheet_value(v, i in date_cols) for i, v in enumerate(row)])
-        for row in sheet.iter_rows(min_row=2 if header else 1):
-            for cell in row:
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"  # never a formula, whatever the text starts with
-                    cell.alignment = wrap
-                elif isinstance(cell.value, datetime):
+        for values in rows:
+            row_number += 1
+            for index, value in enumerate(values):
+                cell = write_cell(sheet, row_number, index + 1, value, index in date_cols)
+                if isinstance(cell.value, datetime):
                     cell.number_format = "yyyy-mm-dd hh:mm"
-                    cell.alignment = wrap
-                else:
-                    cell.alignment = Alignment(vertical="top")
-            for index in status_cols:
-                cell = row[index]
-                if cell.value in status_styles:
+                cell.alignment = wrap if isinstance(cell.value, str | datetime) else top
+                if index in status_cols and cell.value in status_styles:
                     cell.fill, cell.font = status_styles[cell.value]
         for index, width in enumerate(widths, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = width
         if header:
             sheet.freeze_panes = "A2"
             sheet.auto_filter.ref = sheet.dimensions
+        return sheet
 
     workbook = Workbook()
     workbook.remove(workbook.active)
@@ -118,9 +136,10 @@ def render_xlsx(document: dict) -> bytes:
     add_sheet(
         gettext("Evidence"), evidence_columns(), evidence_rows(document), [10, 22, 80, 9, 9, 40, 30]
     )
-    about = gettext("About")
-    add_sheet(about, None, [list(line) for line in about_lines(document)], [20, 80])
-    for cell in workbook[about]["A"]:
+    about = add_sheet(
+        gettext("About"), None, [list(line) for line in about_lines(document)], [20, 80]
+    )
+    for cell in about["A"]:
         cell.font = Font(bold=True)
 
     buffer = io.BytesIO()

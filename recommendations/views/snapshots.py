@@ -90,6 +90,7 @@ def snapshot_detail(request: HtmxHttpRequest, slug: str, pk: int) -> HttpRespons
             "report": snapshot.report,
             "snapshot": snapshot,
             "problems": problems,
+            "metadata_caveat": snapshot.metadata_caveat(),
             "document": document,
             "filters": describe_filters(document["filters"]) if document else "",
             "choices": choices,
