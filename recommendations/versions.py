@@ -2,7 +2,7 @@
 
 Triggers (installed by migration 0013, on PostgreSQL and SQLite alike) give a scope a new random
 token on every insert, update or delete of a row a page shows, whoever writes it: the ORM, the
-admin, a bulk update, raw SQL, `loaddata` and so `restore_data`. A scope is a report's id for
+admin, a bulk update, raw SQL, `loaddata`, `restore_data`. A scope is a report's id for
 the rows of that report (its text, recommendations, evidence, assessments, comments, lineage,
 responsibilities, snapshots) and GLOBAL for what every page may show (people's names,
 organizations, memberships, review cycles, and the reports themselves). A row whose report

@@ -110,8 +110,8 @@ def django_db_setup(django_db_setup, django_db_blocker):
 @contextmanager
 def as_the_owner():
     """Run what only the tables' owner (the session's login user) does: set a database up, as
-    in production (restore_data: loaddata tries an UPDATE before each INSERT, which the app
-    role may not run on the append-only tables), or lift a trigger to simulate tampering.
+    in production (loaddata tries an UPDATE before each INSERT, which the app role may not
+    run on the append-only tables), or lift a trigger to simulate tampering.
     Nothing to do unless the suite runs as the app role."""
     if not django_settings.DATABASE_APP_ROLE or connection.vendor != "postgresql":
         yield
