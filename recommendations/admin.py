@@ -50,6 +50,7 @@ from .privileges import (
     has_taken_positions,
     may_change_account,
     may_give_membership,
+    report_has_positions,
 )
 from .publishing import snapshots
 from .publishing.snapshots import SnapshotProblems
@@ -280,6 +281,18 @@ class ReportAdmin(SimpleHistoryAdmin):
 
     class Media:
         css = {"all": ["admin/tracker-admin.css"]}  # filter links large enough to tap
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Report | None = None
+    ) -> list[str] | tuple[str, ...]:
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is None:
+            return fields
+        if obj.snapshots.exists():  # its snapshots are signed with it
+            fields.append("slug")
+        if not signed_in(request).is_superuser and report_has_positions(obj):
+            fields.append("country")
+        return fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return (

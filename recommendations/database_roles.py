@@ -44,7 +44,8 @@ def app_role_grants(role: str, schema: str, quote: Callable[[str], str]) -> list
     item makes Django delete its citations in one statement, which must be allowed to run
     when it matches no row (a cited item is refused before that, by
     refuse_deleting_cited_evidence); the trigger refuses any row it would remove.
-    UPDATE on sequences: loaddata and restore_data set them (setval) after loading rows with their ids.
+    UPDATE on sequences: loaddata and restore_data set them (setval) after loading rows with
+    their ids.
     """
     role, schema = quote(role), quote(schema)
     tables = append_only_tables()

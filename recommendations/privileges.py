@@ -7,7 +7,11 @@ memberships and the organizations. Only a superuser may:
 - change another staff or superuser account in any way (password, active flag, e-mail, name);
 - give a staff or superuser account a membership (which would let it speak for an organization);
 - change the kind or country of an organization that has assessed or commented (which would
-  move its positions to the other side, or to another country's reports).
+  move its positions to the other side, or to another country's reports), or the country of a
+  report that has been assessed or commented on (which would change whose positions count).
+
+Whatever a snapshot signs is not changed once it is published: a report's slug is read-only
+then, for everyone.
 
 The admin shows these fields read-only to everyone else; the same rules are enforced on every
 save (signals connected in apps.py) against the user the current request is acting for, so no
@@ -27,7 +31,7 @@ from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext
 
-from .models import Assessment, Comment, Membership, Organization
+from .models import Assessment, Comment, Membership, Organization, Report
 
 type Actor = AbstractBaseUser | AnonymousUser
 
@@ -96,6 +100,13 @@ def has_taken_positions(organization: Organization) -> bool:
     return (
         Assessment.objects.filter(organization=organization).exists()
         or Comment.objects.filter(organization=organization).exists()
+    )
+
+
+def report_has_positions(report: Report) -> bool:
+    return (
+        Assessment.objects.filter(recommendation__report=report).exists()
+        or Comment.objects.filter(recommendation__report=report).exists()
     )
 
 
@@ -171,6 +182,22 @@ def check_organization_save(
         )
 
 
+def check_report_save(sender: type[Model], instance: Report, raw: bool, **kwargs: Any) -> None:
+    actor = restricted_actor()
+    if raw or actor is None or not instance.pk:
+        return
+    before = Report.objects.filter(pk=instance.pk).first()
+    if before is None or before.country == instance.country:
+        return
+    if report_has_positions(before):
+        raise PermissionDenied(
+            gettext(
+                "Only a superuser may change the country of a report that has been assessed "
+                "or commented on."
+            )
+        )
+
+
 def connect() -> None:
     from django.db.models.signals import m2m_changed, pre_delete, pre_save
 
@@ -192,3 +219,4 @@ def connect() -> None:
     pre_save.connect(
         check_organization_save, sender=Organization, dispatch_uid="privileges-organization"
     )
+    pre_save.connect(check_report_save, sender=Report, dispatch_uid="privileges-report")

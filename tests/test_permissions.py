@@ -352,6 +352,11 @@ ESCALATIONS = {
         "coordinator": False,
         "superuser": True,
     },
+    ("assessed report", "move country"): {
+        "staff": False,
+        "coordinator": False,
+        "superuser": True,
+    },
     ("new organization", "make government"): {
         "staff": False,
         "coordinator": True,
@@ -378,6 +383,7 @@ def escalation_targets(users, norway):
         "reviewer": make_user("reviewer.without.organization"),
         "assessed organization": assessed,
         "new organization": make_organization("Not yet heard from"),
+        "assessed report": norway,
         "organizations": Organization,
     }
 
@@ -386,10 +392,16 @@ def attempt_escalation(client, admin_client, actor, target, change: str) -> None
     """Post the change as `actor` (logged in on `client`)."""
     from django.contrib.auth.models import Group, Permission
 
-    from recommendations.models import Organization
+    from recommendations.models import Organization, Report
 
     from .html_forms import admin_form_data
 
+    if isinstance(target, Report):
+        url = reverse("admin:recommendations_report_change", args=[target.pk])
+        data = admin_form_data(admin_client, url)
+        data["country"] = ["Sweden"]
+        client.post(url, {**data, "_save": "Save"})
+        return
     if isinstance(target, Organization):
         url = reverse("admin:recommendations_organization_change", args=[target.pk])
         data = admin_form_data(admin_client, url)
@@ -431,9 +443,11 @@ def attempt_escalation(client, admin_client, actor, target, change: str) -> None
 
 
 def escalation_took_effect(target, change: str) -> bool:
-    from recommendations.models import Membership, Organization
+    from recommendations.models import Membership, Organization, Report
 
     target.refresh_from_db()
+    if isinstance(target, Report):
+        return target.country == "Sweden"
     if isinstance(target, Organization):
         return target.kind == Organization.Kind.GOVERNMENT or target.country == "Sweden"
     return {

@@ -107,6 +107,32 @@ def test_a_coordinators_save_may_not_move_an_organizations_positions(coordinator
     assert (assessed.kind, assessed.country) == (Organization.Kind.NGO, "Norway")
 
 
+def test_a_coordinators_save_may_not_move_an_assessed_report_to_another_country(
+    coordinator, superuser, people, norway
+):
+    with acting_as(coordinator):
+        norway.title = "Renamed"
+        norway.save()
+        make_assessment(norway.recommendations.get(number=1), people["ngo"])
+        norway.country = "Sweden"
+        with pytest.raises(PermissionDenied):
+            norway.save()
+    norway.refresh_from_db()
+    assert norway.country == "Norway"
+    with acting_as(superuser):
+        norway.country = "Sweden"
+        norway.save()
+
+
+def test_a_reports_slug_is_read_only_once_a_snapshot_signs_it(superuser_client, norway, people):
+    from recommendations.publishing.snapshots import publish_snapshot
+
+    url = reverse("admin:recommendations_report_change", args=[norway.pk])
+    assert 'name="slug"' in superuser_client.get(url).content.decode()
+    publish_snapshot(norway, published_by=people["coordinator"], title="Signed")
+    assert 'name="slug"' not in superuser_client.get(url).content.decode()
+
+
 def test_a_superuser_and_the_server_itself_may(coordinator, superuser, people):
     for actor in (superuser, None):
         with acting_as(actor):
