@@ -11,7 +11,6 @@ import logging
 import re
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from copy import deepcopy
 from typing import Any
@@ -120,24 +119,39 @@ def uncached_pages(client: Client) -> dict[str, str]:
         return {url: comparable(client.get(url).content) for url in PAGES}
 
 
+def test_redis_is_given_up_on_within_a_second(redis_cache_settings):
+    """redis-py's own timeouts are 5 s: a Redis that hangs held each page that long."""
+    options = redis_cache_settings["OPTIONS"]
+    assert 0 < options["socket_connect_timeout"] <= 1
+    assert 0 < options["socket_timeout"] <= 1
+
+
 @pytest.mark.parametrize("outage", ["stopped_redis", "frozen_redis"])
 @pytest.mark.django_db
-def test_every_cached_page_is_served_without_redis(client, people, outage, request):
+def test_every_cached_page_is_served_without_redis(client, people, outage, request, monkeypatch):
     """Redis stopped, or accepting and never answering: every cached page and export is
-    rendered without it, the same as with the cache off, twice over, and quickly (redis-py's
-    own timeout is 5 s, which was a 5 s hang per page, then a 500)."""
+    rendered without it, the same as with the cache off, twice over; after the first failure
+    the cache is left alone, so the other requests do not wait on it (each page read and
+    stored: twelve waits without the pause)."""
     client.force_login(people["ngo"])
     expected = uncached_pages(client)
+    failures: list[Exception] = []
+    record_failure = caching.cache_outage.failed
+
+    def counted(error: Exception) -> None:
+        failures.append(error)
+        record_failure(error)
+
+    monkeypatch.setattr(caching.cache_outage, "failed", counted)
     with override_settings(CACHES=request.getfixturevalue(outage)):
-        started = time.monotonic()
         for _ in range(2):
             for url in PAGES:
                 response = client.get(url)
                 assert response.status_code == 200, (url, response.content[:300])
                 assert response["X-Cache"] == "miss", url
                 assert comparable(response.content) == expected[url], url
-        elapsed = time.monotonic() - started
-    assert elapsed < 3, f"six pages took {elapsed:.1f} s without Redis"
+    # One, or two if six pages took longer than the pause on a loaded machine.
+    assert 1 <= len(failures) <= 2, failures
 
 
 @pytest.mark.django_db
