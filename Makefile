@@ -8,7 +8,7 @@ FIXTURES := fixtures/review_cycles.json fixtures/norway-2024.json
 # package-lock.json pins (with its SHA-512), into node_modules/.
 AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: run test lint messages-check deploy-check load-check bench bench-smoke setup db axe
+.PHONY: run test test-deep lint messages-check deploy-check load-check bench bench-smoke setup db axe
 
 $(STAMP): requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python >= 3.12 is needed (Django 6.1); set PYTHON=python3.12")'
@@ -65,6 +65,11 @@ deploy-check: $(STAMP)
 
 test: lint deploy-check $(AXE)
 	$(BIN)/python -m pytest
+
+# Nightly-style: the whole suite with the hypothesis profile "deep" (tests/conftest.py), each
+# property test on several times the examples `make test` runs (README, "Test it").
+test-deep: lint deploy-check $(AXE)
+	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest
 
 # N reviewers against gunicorn on the local PostgreSQL for a fixed time (see README).
 LOAD_CLIENTS ?= 16

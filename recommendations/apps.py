@@ -12,10 +12,10 @@ class RecommendationsConfig(AppConfig):
         from . import (
             audit,  # noqa: F401  (connects the audit baseline signal)
             languages,  # noqa: F401  (connects the log-in signal)
-            privileges,
         )
         from .database_roles import grant_app_role
         from .groups import ensure_coordinators_group
+        from .rules import privileges
 
         privileges.connect()
         # After auth has created this app's permissions (auth comes first in INSTALLED_APPS).

@@ -6,10 +6,15 @@ viewer's organization and role (what they may write, what "mine" means), the par
 language and the day (what "now" and "overdue" mean). A write anywhere a page looks changes a
 token, so the next request misses and renders; nothing is ever invalidated by hand.
 
+Views reach the cache only through `serve`: the key, the ETag, the 304, the cached piece or
+what the view's builder makes (then stored), and the response — the whole page, an HTMX
+partial, or a download.
+
 What is the viewer's own is never in a shared piece: messages and the follow button are
 rendered for each request, the page around the content (the header naming the user) is kept
-per user, and CSRF tokens, the title, the content and the address are slots filled on the way
-out (NUL-delimited: no form, import or admin field lets a NUL into the text).
+per user, and CSRF tokens, the title, the content, the address and a view's own slots (the
+follow button) are slots filled on the way out (NUL-delimited: no form, import or admin field
+lets a NUL into the text).
 
 The cache is an optimisation, never a dependency: when it fails (Redis stopped, or hanging
 past its short timeouts: tracker/settings.py) a page is rendered without it, the failure is
@@ -20,7 +25,7 @@ server does not cost every request its timeout.
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache as cache_in_process
 from hashlib import sha256
@@ -40,17 +45,16 @@ from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.html import escape
 from django.utils.http import quote_etag
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
-from .models import Membership, Organization, membership_of, remember_membership
+from .rules.access import membership_of, remember_membership
 from .versions import fingerprint_and_membership
 
 CSRF_SLOT = "\x00csrf\x00"
 TITLE_SLOT = "\x00title\x00"
 CONTENT_SLOT = "\x00content\x00"
 PATH_SLOT = "\x00path\x00"
-FOLLOW_SLOT = mark_safe("\x00follow\x00")
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +66,12 @@ PAUSE_AFTER_ERROR_SECONDS = 5.0
 LOG_INTERVAL_SECONDS = 60.0
 
 
+def slot(name: str) -> SafeString:
+    """Where a cached piece leaves room for what is filled in for each request (`serve`'s
+    `personalise` says with what)."""
+    return mark_safe(f"\x00{name}\x00")
+
+
 @dataclass(frozen=True)
 class CachedPage:
     """A rendered page without the page around it (cached_page.html: the header)."""
@@ -69,8 +79,16 @@ class CachedPage:
     title: str
     content: str
     status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)  # what the view needs on a hit
+
+
+@dataclass(frozen=True)
+class CachedPartial:
+    """An HTMX answer: a piece of a page, sent alone with its headers."""
+
+    content: str
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -88,24 +106,68 @@ class CachedFile:
         response = HttpResponse(self.body)
         for name, value in self.headers.items():
             response[name] = value
-        return with_etag(response, tag, hit)
+        return _with_etag(response, tag, hit)
+
+
+type Built = CachedPage | CachedPartial | CachedFile
+
+
+def serve(
+    request: HttpRequest,
+    page: str,
+    report_slug: str,
+    parts: Sequence[str],
+    build: Callable[[], Built | HttpResponseBase],
+    *,
+    viewers_own: Callable[[], Sequence[str]] = tuple,
+    personalise: Callable[[CachedPage], dict[str, str]] | None = None,
+    stored: bool = True,
+) -> HttpResponseBase:
+    """The response to a GET of a cached page or export of this report: a 304 when the
+    request already holds its ETag, else what the cache holds under its key (`page_key` of
+    `page` and `parts`) or what `build` makes (then stored), sent as a whole page, an HTMX
+    partial or a download.
+
+    - `build` makes a CachedPage, a CachedPartial or a CachedFile; or a response, which is
+      sent as it is and never stored (a refusal, a download streamed as it is read).
+    - `viewers_own`: what the response shows that is the viewer's own and outside the key (the
+      follow choice), for the ETag; called after the key is read, so it may use the
+      membership read with it.
+    - `personalise`: what fills a cached page's own slots (`slot`) for this request.
+    - `stored=False`: what `build` makes is never kept, so the cache is not asked either; the
+      request is only revalidated.
+    """
+    key = page_key(request, page, report_slug, *parts)
+    tag = etag(request, key, *viewers_own()) if key is not None else None
+    if (unchanged := _not_modified(request, tag)) is not None:
+        return unchanged
+    built = fetch(key) if stored else None
+    hit = built is not None
+    if built is None:
+        built = build()
+        if isinstance(built, HttpResponseBase):
+            return _with_etag(built, tag, hit=False)
+        if stored:
+            store(key, built)
+    match built:
+        case CachedFile():
+            return built.response(hit, tag)
+        case CachedPartial():
+            return _partial_response(request, built, hit, tag)
+        case CachedPage():
+            slots = personalise(built) if personalise is not None else {}
+            return _page_response(request, built, hit, key, tag, **slots)
+    raise TypeError(f"not something the page cache keeps: {built!r}")
 
 
 def versions_and_membership(request: HttpRequest, report_slug: str) -> str | None:
     """The fingerprint of the report's data (versions.fingerprint_and_membership), None when
-    there is none; the user's membership, read by the same query, is kept where membership_of
-    finds it."""
+    there is none; the user's membership, read whole by the same query, is kept where a query
+    would keep it (user.membership) and where membership_of finds it."""
     user = cast(User, request.user)  # the cached pages are for signed-in users only
-    version, row = fingerprint_and_membership(report_slug, user.pk)
+    version, membership = fingerprint_and_membership(report_slug, user.pk)
     if version is None:
         return None
-    membership = None
-    if row is not None:
-        membership_id, organization_id, role, name, short_name, kind, country = row
-        organization = Organization(
-            id=organization_id, name=name, short_name=short_name, kind=kind, country=country
-        )
-        membership = Membership(id=membership_id, user=user, organization=organization, role=role)
     remember_membership(user, membership)
     return version
 
@@ -249,7 +311,7 @@ def etag(request: HttpRequest, key: str | None, *viewers_own: str) -> str | None
     return quote_etag(sha256("\x1f".join(parts).encode()).hexdigest()[:40])
 
 
-def not_modified(request: HttpRequest, tag: str | None) -> HttpResponse | None:
+def _not_modified(request: HttpRequest, tag: str | None) -> HttpResponse | None:
     """The 304 for a request that already holds this ETag; None when the page must be sent
     (no tag, a different one, or messages waiting to be shown on it)."""
     if tag is None or request.method != "GET" or messages.get_messages(request):
@@ -260,7 +322,7 @@ def not_modified(request: HttpRequest, tag: str | None) -> HttpResponse | None:
     return response
 
 
-def with_etag[R: HttpResponseBase](response: R, tag: str | None, hit: bool) -> R:
+def _with_etag[R: HttpResponseBase](response: R, tag: str | None, hit: bool) -> R:
     # Whether the page came from the cache: the benchmark counts them for its hit rate.
     response["X-Cache"] = "hit" if hit else "miss"
     if tag is not None and response.status_code == 200:
@@ -270,7 +332,7 @@ def with_etag[R: HttpResponseBase](response: R, tag: str | None, hit: bool) -> R
     return response
 
 
-def page_response(
+def _page_response(
     request: HttpRequest,
     page: CachedPage,
     hit: bool,
@@ -289,7 +351,7 @@ def page_response(
         head = fill_slots(request, head, path=escape(request.get_full_path()))
         head = head.replace(TITLE_SLOT, page.title)
         response = HttpResponse(head + content + fill_slots(request, tail), status=page.status)
-    return with_etag(response, tag, hit)
+    return _with_etag(response, tag, hit)
 
 
 def _shell(request: HttpRequest, key: str | None) -> tuple[str, str] | None:
@@ -314,11 +376,11 @@ def _render_shell(request: HttpRequest) -> tuple[str, str]:
     return head, tail
 
 
-def partial_response(
-    request: HttpRequest, page: CachedPage, hit: bool, tag: str | None
+def _partial_response(
+    request: HttpRequest, partial: CachedPartial, hit: bool, tag: str | None
 ) -> HttpResponse:
     """An HTMX answer: the cached piece alone, with its headers."""
-    response = HttpResponse(fill_slots(request, page.content), status=page.status)
-    for name, value in page.headers.items():
+    response = HttpResponse(fill_slots(request, partial.content), status=partial.status)
+    for name, value in partial.headers.items():
         response[name] = value
-    return with_etag(response, tag, hit)
+    return _with_etag(response, tag, hit)

@@ -1,6 +1,6 @@
 from django.http import HttpRequest
 
-from .models import membership_of
+from .rules.access import membership_of
 
 
 def membership(request: HttpRequest) -> dict:

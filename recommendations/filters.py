@@ -1,32 +1,31 @@
 from datetime import date, datetime, time, timedelta
 
 import django_filters
-from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.expressions import OrderBy
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from .forms import DashboardFilterForm
 from .models import (
+    POSITION_SIDES,
     Organization,
     OrganizationKind,
     Pillar,
     Recommendation,
     RecommendationQuerySet,
     ReviewCycle,
-    membership_of,
 )
+from .rules.access import membership_of
 from .status import NOT_ASSESSED, status_choices_with_not_assessed
 
 # The queryset the filters receive: recommendations annotated by with_positions().
 type Rows = RecommendationQuerySet[Recommendation]
 
-# The sides a dashboard filter or sort can name, and the prefix of their annotations.
-SIDES: dict[str, str] = {
-    OrganizationKind.GOVERNMENT: "government",
-    OrganizationKind.NGO: "ngo",
-}
+# The sides a dashboard filter or sort can name (kind → the prefix of their annotations).
+SIDES: dict[str, str] = {kind: side for side, kind in POSITION_SIDES.items()}
 
 
 def end_of_day(day: date) -> datetime:
@@ -45,21 +44,22 @@ MAX_SEARCH_LENGTH = 300
 MAX_SEARCH_WORDS = 50
 
 
-# The dashboard's sortable columns: `sort=<column>` ascending, `sort=-<column>` descending. Each
+# The dashboard's sortable columns, with their names as the headings and the announcements say
+# them: `sort=<column>` ascending, `sort=-<column>` descending. Each
 # column's expression is sorted with rows that have no value (not assessed) last either way, then
 # by number. Statuses sort by their rank on the scale, pillars in their order in the report.
-SORT_COLUMNS: dict[str, str] = {
-    "number": "#",
-    "pillar": "Pillar",
-    "government": "Government",
-    "ngo": "NGO",
-    "divergence": "Divergence",
-    "evidence": "Evidence items",
-    "comments": "Comments",
+SORT_COLUMNS = {
+    "number": _("number"),
+    "pillar": _("Pillar"),
+    "government": _("Government"),
+    "ngo": _("NGO"),
+    "divergence": _("Divergence"),
+    "evidence": _("Evidence items"),
+    "comments": _("Comments"),
 }
 DEFAULT_SORT = "number"
 SORT_CHOICES = [
-    (f"{prefix}{column}", f"{label} ({order})")
+    (f"{prefix}{column}", format_lazy("{} ({})", label, order))
     for column, label in SORT_COLUMNS.items()
     for prefix, order in (("", "ascending"), ("-", "descending"))
 ]
@@ -88,17 +88,6 @@ def few_enough_words(value: str) -> None:
         raise ValidationError(
             _("Search for at most %(count)s words.") % {"count": MAX_SEARCH_WORDS}
         )
-
-
-class DashboardFilterForm(forms.Form):
-    def clean(self) -> dict:
-        cleaned = super().clean() or {}
-        day, cycle = cleaned.get("as_of"), cleaned.get("cycle")
-        if day and cycle:
-            raise ValidationError(_("Choose a date or a past cycle, not both."))
-        if day and day > timezone.localdate():
-            raise ValidationError(_("“As of” cannot be in the future."))
-        return cleaned
 
 
 class RecommendationFilter(django_filters.FilterSet):
@@ -285,9 +274,7 @@ class RecommendationFilter(django_filters.FilterSet):
         )
         cycle = self.current_cycle()
         if cycle is not None:
-            assessed = self.organization.assessments.filter(cycle=cycle)
-            if (moment := self.moment()) is not None:
-                assessed = assessed.filter(created_at__lt=moment)
+            assessed = self.organization.assessments.made_in(cycle, before=self.moment())
             responsible |= ~Q(pk__in=assessed.values("recommendation"))
         return queryset.filter(pk__in=Recommendation.objects.filter(responsible).values("pk"))
 

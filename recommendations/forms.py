@@ -1,6 +1,11 @@
 from typing import Any, cast
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import Assessment, EvidenceItem, Recommendation, Report, Snapshot
@@ -132,3 +137,49 @@ class CompareSnapshotsForm(forms.Form):
             if (older.published_at, older.pk) > (newer.published_at, newer.pk):
                 cleaned["older"], cleaned["newer"] = newer, older  # always earlier → later
         return cleaned
+
+
+class CarryForwardForm(forms.Form):
+    status = forms.ChoiceField(choices=Status.choices)
+    rationale = forms.CharField(
+        strip=True,
+        error_messages={"required": _("Give the reasons for carrying it forward.")},
+    )
+
+
+class DashboardFilterForm(forms.Form):
+    """The form of the dashboard's filters (filters.RecommendationFilter adds the fields)."""
+
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        day, cycle = cleaned.get("as_of"), cleaned.get("cycle")
+        if day and cycle:
+            raise ValidationError(_("Choose a date or a past cycle, not both."))
+        if day and day > timezone.localdate():
+            raise ValidationError(_("“As of” cannot be in the future."))
+        return cleaned
+
+
+# --- log-in -----------------------------------------------------------------------------------
+# Django's AuthenticationForm shows a maximum username length but does not enforce it: any
+# username went to authenticate(), and django-axes records a failed log-in's username in a
+# CharField(255), which PostgreSQL refuses when longer (a server error). These forms refuse a
+# username longer than the User model's (150) before anything reaches the database; django-axes
+# then sees only usernames that could exist, and its lock-out works as before.
+
+
+class LoginForm(AuthenticationForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        username = self.fields["username"]
+        # Checked on the normalised (NFKC) username, which can be longer than what was typed.
+        username.validators.append(
+            MaxLengthValidator(
+                self.username_field.max_length or 254,
+                message="A username has at most %(limit_value)d characters.",
+            )
+        )
+
+
+class AdminLoginForm(LoginForm, AdminAuthenticationForm):
+    """The admin's log-in form (staff only), with the same username limit."""

@@ -4,17 +4,15 @@ years of a country.
 
 `propose_lineage()` proposes the matches after an import; coordinators confirm or change them
 in admin.
+Carrying a position forward to the next year is a write: `rules.writing.carry_forward()`.
 """
 
 import difflib
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils.translation import gettext_lazy
 from rapidfuzz import fuzz
 
 from .models import (
@@ -27,12 +25,8 @@ from .models import (
     Report,
     SectionKind,
     Tier,
-    writer_membership,
 )
 from .status import Label, Status
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import User
 
 # fuzz.ratio (normalised Indel similarity, 0–100) of the two texts as `comparable()` makes them.
 # On TIP wording, unrelated recommendations of one chapter score about 35–55 against each other
@@ -347,31 +341,6 @@ def lineage_panel(
         predecessor_positions=predecessor_positions,
         carry=carry,
     )
-
-
-NOTHING_TO_CARRY = gettext_lazy(
-    "Your organization has no position on the previous year's recommendation."
-)
-ALREADY_ASSESSED = gettext_lazy("Your organization has already assessed this recommendation.")
-
-
-def carry_forward(
-    recommendation: Recommendation, *, author: "User", status: str, rationale: str
-) -> Assessment:
-    """A new assessment of `recommendation` for the author's organization, carrying its position
-    on the predecessor forward. Evidence is never carried: what it cites must come from the new
-    report, so the assessment cites none (Recommendation.assess checks the rest)."""
-    organization_id = writer_membership(author, recommendation.report).organization_id
-    lineage = Lineage.objects.filter(recommendation=recommendation).first()
-    predecessor = lineage.previous if lineage else None
-    if (
-        predecessor is None
-        or not predecessor.assessments.filter(organization_id=organization_id).exists()
-    ):
-        raise ValidationError(NOTHING_TO_CARRY)
-    if recommendation.assessments.filter(organization_id=organization_id).exists():
-        raise ValidationError(ALREADY_ASSESSED)
-    return recommendation.assess(author=author, status=status, rationale=rationale)
 
 
 # --- what changed between two years ------------------------------------------------------

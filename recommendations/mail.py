@@ -47,8 +47,8 @@ from .models import (
     Responsibility,
     ReviewCycle,
     SentMail,
-    followed_recommendations,
 )
+from .rules.following import followed_recommendations
 from .validators import as_one_line
 
 if TYPE_CHECKING:
@@ -286,8 +286,8 @@ def cycle_reminders(cycle: ReviewCycle) -> list[PlannedMail]:
     users_by_org = reviewers()
     organizations = Organization.objects.in_bulk(list(users_by_org))
     for organization_id, users in users_by_org.items():
-        assessed = Assessment.objects.filter(
-            recommendation=OuterRef("pk"), organization=organization_id, cycle=cycle
+        assessed = Assessment.objects.made_in(cycle).filter(
+            recommendation=OuterRef("pk"), organization=organization_id
         )
         pending = list(
             Recommendation.objects.filter(report__in=current_reports())
@@ -356,9 +356,7 @@ def target_reminders(today: date, horizon: date, cycle: ReviewCycle | None) -> l
         assessed: set[int] = set()
         if cycle is not None:
             assessed = set(
-                recommendation.assessments.filter(cycle=cycle).values_list(
-                    "organization_id", flat=True
-                )
+                recommendation.assessments.made_in(cycle).values_list("organization_id", flat=True)
             )
         waiting = [(body, role) for body, role in bodies if body.pk not in assessed]
         if not waiting:

@@ -5,8 +5,8 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Self
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import (
     Case,
     Count,
@@ -39,7 +39,7 @@ from .status import Status
 from .validators import refuse_control_characters
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AnonymousUser, User
+    from django.contrib.auth.models import User
     from django.db.models import QuerySet
 
 
@@ -298,6 +298,8 @@ def aggregate_of(organizations: "QuerySet", aggregate: models.Aggregate) -> Subq
     )
 
 
+# The sides positions are compared between (side → kind of organization): the prefix of their
+# with_positions() annotations, and what the dashboard's filters and sorting can name.
 POSITION_SIDES = {"government": OrganizationKind.GOVERNMENT, "ngo": OrganizationKind.NGO}
 
 
@@ -411,66 +413,8 @@ def attach_positions(recommendations: list["Recommendation"]) -> list["Recommend
     return recommendations
 
 
-# --- who may do what (one definition each; see docs/design.md, "Users and roles") -----------
-
-WRITERS_ONLY = _("Only reviewers write, and only for their own organization.")
-
-
-def membership_of(user: "User | AnonymousUser") -> "Membership | None":
-    """The user's membership with its organization, or None; fetched once per user object."""
-    if not user.is_authenticated:
-        return None
-    cache = user.__dict__
-    if "_membership_of" not in cache:
-        membership = Membership.objects.select_related("organization").filter(user=user).first()
-        if membership is not None:
-            user.membership = membership  # later user.membership reads need no query
-        cache["_membership_of"] = membership
-    return cache["_membership_of"]
-
-
-def remember_membership(user: "User", membership: "Membership | None") -> None:
-    """Keep a membership read by another query (recommendations.caching) where
-    membership_of finds it, so that the request reads it once."""
-    if membership is not None:
-        user.membership = membership
-    user.__dict__["_membership_of"] = membership
-
-
-OTHER_COUNTRY = _("Reviewers assess only the reports of their organization's country.")
-
-
-def writer_membership(user: "User | AnonymousUser", report: "Report | None" = None) -> "Membership":
-    """The membership the user writes for; PermissionDenied unless they may write (on
-    `report`, when given).
-
-    Reviewers write assessments and comments, only for their own organization, and only on the
-    reports of their organization's country.
-    """
-    membership = membership_of(user)
-    if membership is None or not membership.can_write:
-        raise PermissionDenied(WRITERS_ONLY)
-    if report is not None and membership.organization.country != report.country:
-        raise PermissionDenied(OTHER_COUNTRY)
-    return membership
-
-
-def may_write(user: "User | AnonymousUser", report: "Report | None" = None) -> bool:
-    """Whether the user may write (on `report`, when given; see writer_membership)."""
-    try:
-        writer_membership(user, report)
-    except PermissionDenied:
-        return False
-    return True
-
-
-PUBLISH_PERMISSION = "recommendations.publish_snapshot"
-
-
-def may_publish(user: "User | AnonymousUser") -> bool:
-    """Publishing a snapshot writes a permanent, official status report: it takes the
-    `publish_snapshot` permission (the Coordinators group has it), not merely staff status."""
-    return user.is_active and user.has_perm(PUBLISH_PERMISSION)
+# --- what may be cited ------------------------------------------------------------------
+# (who may write and publish, and how a position is written: recommendations/rules/)
 
 
 def require_same_report(evidence_report_id: int | None, recommendation: "Recommendation") -> None:
@@ -483,24 +427,6 @@ def require_same_report(evidence_report_id: int | None, recommendation: "Recomme
 
 
 UNCITABLE = _("Only evidence linked to this recommendation can be cited.")
-
-
-class StaleAssessment(ValidationError):
-    """Someone in the same organization recorded a newer assessment meanwhile."""
-
-    def __init__(self, newer: "Assessment") -> None:
-        self.newer = newer
-        super().__init__(
-            gettext(
-                "%(author)s recorded a newer assessment for %(organization)s meanwhile "
-                "(%(status)s). Read it, then submit again if you still disagree."
-            )
-            % {
-                "author": newer.author.get_full_name() or newer.author.get_username(),
-                "organization": newer.organization,
-                "status": newer.get_status_display(),
-            }
-        )
 
 
 class Recommendation(SourceSpan):
@@ -617,96 +543,6 @@ class Recommendation(SourceSpan):
         )
         return [item for item in evidence if item.pk not in linked]
 
-    def assess(
-        self,
-        *,
-        author: "User",
-        status: str,
-        rationale: str,
-        evidence: "Iterable[EvidenceItem]" = (),
-        based_on: "Assessment | None" = None,
-        based_on_id: int | None = None,
-        cycle: "ReviewCycle | None" = None,
-    ) -> "Assessment":
-        """Record the author's organization's new position (docs/design.md, "Rules").
-
-        Refused (ValidationError) when the author may not write, the rationale is blank,
-        IMPLEMENTED cites no evidence, cited evidence is not linked to this recommendation, no
-        review cycle contains today, or the organization recorded a newer assessment than
-        `based_on` (or the assessment of id `based_on_id`) meanwhile (StaleAssessment).
-        """
-        membership = writer_membership(author, self.report)
-        evidence = list(evidence)
-        errors: dict[str, list[str]] = {}
-        rationale = rationale.strip()
-        if status not in Status.values:
-            errors.setdefault("status", []).append(
-                gettext("Unknown status %(status)r.") % {"status": status}
-            )
-        if not rationale:
-            errors.setdefault("rationale", []).append(gettext("Give the reasons for this status."))
-        if status == Status.IMPLEMENTED and not evidence:
-            errors.setdefault("evidence", []).append(
-                gettext("“Implemented” needs at least one cited evidence item.")
-            )
-        if self.uncitable(evidence):
-            errors.setdefault("evidence", []).append(str(UNCITABLE))
-        if errors:
-            raise ValidationError(errors)
-        cycle = cycle or ReviewCycle.current()
-        if based_on is not None:
-            based_on_id = based_on.pk
-        newer = None
-        # Without a savepoint of its own (two statements fewer a write): nothing is raised
-        # inside, so the caller's transaction stays usable when the assessment is stale.
-        with transaction.atomic(savepoint=False):
-            # Serialises writers on this recommendation so the staleness check below holds.
-            # NO KEY: other transactions' foreign-key checks on it (a comment's, at COMMIT)
-            # must not wait, or they deadlock with the data-version row this one waits for.
-            Recommendation.objects.select_for_update(no_key=True).filter(pk=self.pk).first()
-            current = (
-                self.assessments.filter(organization=membership.organization)
-                .order_by("-created_at", "-pk")
-                .first()
-            )
-            if current is not None and current.pk != based_on_id:
-                newer = current
-            else:
-                assessment = Assessment.objects.create(
-                    recommendation=self,
-                    cycle=cycle,
-                    organization=membership.organization,
-                    author=author,
-                    status=status,
-                    rationale=rationale,
-                    based_on=current,
-                )
-                if evidence:  # a new assessment cites nothing yet: one INSERT, no read first
-                    Citation = Assessment.cited_evidence.through
-                    Citation.objects.bulk_create(
-                        Citation(assessment=assessment, evidenceitem=item) for item in evidence
-                    )
-        if newer is not None:
-            raise StaleAssessment(newer)
-        return assessment
-
-    def add_comment(
-        self, *, author: "User", body: str, evidence: "EvidenceItem | None" = None
-    ) -> "Comment":
-        membership = writer_membership(author, self.report)
-        body = body.strip()
-        if not body:
-            raise ValidationError({"body": [gettext("Write something first.")]})
-        if evidence is not None and self.uncitable([evidence]):
-            raise ValidationError({"evidence": [UNCITABLE]})
-        return Comment.objects.create(
-            recommendation=self,
-            organization=membership.organization,
-            author=author,
-            body=body,
-            evidence=evidence,
-        )
-
     def clean(self) -> None:
         if self.has_span and (errors := self.integrity_errors()):
             raise ValidationError(errors)
@@ -785,13 +621,20 @@ class EvidenceItem(SourceSpan):
         if self.has_span and (errors := self.integrity_errors()):
             raise ValidationError(errors)
 
-    def paragraph(self) -> Paragraph | None:
-        return (
-            self.report.paragraphs.filter(
-                start_offset__lte=self.start_offset, end_offset__gte=self.end_offset
-            )
-            .order_by("position")
-            .first()
+    def paragraph(self, paragraphs: Iterable[Paragraph] | None = None) -> Paragraph | None:
+        """The paragraph that holds the quote: the first of `paragraphs` (the report's, in
+        order; read from the database when not given) that contains its span. A page showing
+        many quotes reads the report's paragraphs once and passes them."""
+        if paragraphs is None:
+            paragraphs = self.report.paragraphs.order_by("position")
+        return next(
+            (
+                paragraph
+                for paragraph in paragraphs
+                if paragraph.start_offset <= self.start_offset
+                and self.end_offset <= paragraph.end_offset
+            ),
+            None,
         )
 
     def citations(self) -> list[str]:
@@ -1031,6 +874,13 @@ class AppendOnlyModel(models.Model):
 
 
 class AssessmentQuerySet(AppendOnlyQuerySet):
+    def made_in(self, cycle: "ReviewCycle", before: datetime | None = None) -> Self:
+        """The assessments filed in `cycle` (of those recorded before `before`, when given):
+        an organization has assessed a recommendation in a cycle when one of these is its.
+        The dashboard's "My organization's" filter and the reminders both ask this."""
+        made = self.filter(cycle=cycle)
+        return made if before is None else made.filter(created_at__lt=before)
+
     def with_cited_ids(self) -> Self:
         """Annotate `cited_ids`: the cited evidence ids as a comma-separated string, aggregated
         in the database so that an export of any length needs no second query. Call after
@@ -1044,7 +894,7 @@ class AssessmentQuerySet(AppendOnlyQuerySet):
         recommendation just before (None for its first). One index lookup per row, so a page
         of a long history costs the same as a page of a short one."""
         # Strictly earlier: one organization's assessments of one recommendation are written
-        # under a row lock (assess()), so two never share a timestamp.
+        # under a row lock (rules.writing.assess()), so two never share a timestamp.
         earlier = Assessment.objects.filter(
             recommendation=OuterRef("recommendation"),
             organization=OuterRef("organization"),
@@ -1218,8 +1068,9 @@ class Comment(AppendOnlyModel):
     def refuse_outsider(self) -> None:
         """The organization must be the author's own (their membership's) when the comment is
         written; a PostgreSQL trigger checks it too."""
-        membership = membership_of(self.author)
-        if membership is None or membership.organization_id != self.organization_id:
+        if not Membership.objects.filter(
+            user=self.author_id, organization=self.organization_id
+        ).exists():
             raise ValidationError({"organization": OUTSIDER})
 
 
@@ -1377,7 +1228,7 @@ m2m_changed.connect(refuse_non_government_supporting, sender=Responsibility.supp
 class Following(models.Model):
     """A user's explicit choice to follow (or stop following) a recommendation in the digest.
     Without a row, a user follows the recommendations their organization is responsible for
-    or has assessed (see `followed_recommendations`)."""
+    or has assessed (see `rules.following`)."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -1406,35 +1257,6 @@ class Following(models.Model):
     def __str__(self) -> str:
         verb = "follows" if self.following else "does not follow"
         return f"{self.user} {verb} {self.recommendation}"
-
-
-def automatically_followed(organization_id: int) -> Q:
-    """The recommendations an organization's members follow unless they opt out: those it
-    leads, supports or has assessed."""
-    return (
-        Q(responsibility__lead=organization_id)
-        | Q(responsibility__supporting=organization_id)
-        | Q(assessments__organization=organization_id)
-    )
-
-
-def followed_recommendations(user: "User") -> "QuerySet[Recommendation]":
-    """What a user follows: explicitly followed ones, and their organization's (see
-    automatically_followed) unless they unfollowed them."""
-    chosen = Following.objects.filter(user=user)
-    followed = Q(pk__in=chosen.filter(following=True).values("recommendation"))
-    membership = membership_of(user)
-    if membership is not None:
-        followed |= Q(
-            pk__in=Recommendation.objects.filter(
-                automatically_followed(membership.organization_id)
-            ).values("pk")
-        ) & ~Q(pk__in=chosen.filter(following=False).values("recommendation"))
-    return Recommendation.objects.filter(followed)
-
-
-def is_following(user: "User", recommendation: Recommendation) -> bool:
-    return followed_recommendations(user).filter(pk=recommendation.pk).exists()
 
 
 class Preferences(models.Model):
@@ -1815,10 +1637,6 @@ class Snapshot(AppendOnlyModel):
         if caveat := self.metadata_caveat():
             return gettext("Content, chain and signature verified.") + " " + caveat
         return gettext("Content, title, publisher, date, report, chain and signature verified.")
-
-    @property
-    def is_intact(self) -> bool:
-        return not self.problems()
 
     @property
     def document(self) -> dict:

@@ -1,4 +1,11 @@
-"""Pure helpers that shape stored data for the templates."""
+"""Helpers that shape stored data for the templates.
+
+Most are pure: they take what the caller read and run no query (`quote_in_context`,
+`segments`, `status_summary`, `side_summary`, `matrix_row`, the dataclasses). Three read what
+they shape themselves, each in a fixed number of queries: `evidence_groups` (a recommendation's
+evidence), `source_sections` (a report's text and quotes) and `matrix_groups` (the
+organizations of the dashboard's matrix).
+"""
 
 import unicodedata
 from dataclasses import dataclass, field
@@ -32,19 +39,19 @@ class QuoteInContext:
     clipped_after: bool
 
 
-def paragraph_containing(paragraphs: list[Paragraph], item: EvidenceItem) -> Paragraph | None:
-    for paragraph in paragraphs:
-        if paragraph.start_offset <= item.start_offset and item.end_offset <= paragraph.end_offset:
-            return paragraph
-    return None
-
-
-def quote_in_context(text: str, item: EvidenceItem, paragraph: Paragraph | None) -> QuoteInContext:
-    """The quote with some of its paragraph on either side, cut at word boundaries."""
+def quote_in_context(
+    text: str,
+    item: EvidenceItem,
+    paragraph: Paragraph | None,
+    around: int | None = CONTEXT_CHARACTERS,
+) -> QuoteInContext:
+    """The quote with some of its paragraph (`item.paragraph()`) on either side: at most
+    `around` characters, cut at word boundaries; the whole paragraph when `around` is None."""
     start = paragraph.start_offset if paragraph else item.start_offset
     end = paragraph.end_offset if paragraph else item.end_offset
-    window_start = max(start, item.start_offset - CONTEXT_CHARACTERS)
-    window_end = min(end, item.end_offset + CONTEXT_CHARACTERS)
+    reach = len(text) if around is None else around
+    window_start = max(start, item.start_offset - reach)
+    window_end = min(end, item.end_offset + reach)
     if window_start > start:
         window_start = text.find(" ", window_start, item.start_offset) + 1 or window_start
     if window_end < end:
@@ -134,7 +141,7 @@ def evidence_groups(recommendation: Recommendation) -> list[dict]:
         for stance, stance_links in groupby(section_links, key=lambda link: link.stance):
             items = []
             for link in stance_links:
-                paragraph = paragraph_containing(paragraphs, link.evidence)
+                paragraph = link.evidence.paragraph(paragraphs)
                 items.append(
                     {
                         "item": link.evidence,

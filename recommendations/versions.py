@@ -11,18 +11,25 @@ cannot be found any more (its parents already deleted) changes GLOBAL, and so do
 A token is random rather than a counter so that it can never come back: not after a rolled-back
 transaction, a restore into a new database, or a wipe of the table itself. The pages of a report
 are keyed by the tokens of GLOBAL and of every report of its country (a recommendation page
-shows its predecessors of earlier years), read in one query (`fingerprint`).
+shows its predecessors of earlier years), read in one query with the viewer's membership
+(`fingerprint_and_membership`).
 
 What pages do not show is not followed: sessions, preferences, who follows what (the follow
 button is rendered for each request), sent mail, the audit history, log-in attempts, and the
 users' other columns (a log-in writes last_login, which would otherwise empty every cache).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from hashlib import sha256
+from typing import Any, NamedTuple, cast
 
 from django.db import connection
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.models import Model
+
+from .models import Membership, Organization
 
 TABLE = "tracker_data_version"
 GLOBAL = 0
@@ -189,40 +196,75 @@ COUNTRY_REPORTS = """
     WHERE report.slug = %s
 """
 
-# The tokens of a report's pages and, on every row, the membership of the user %s (none when
-# NULL): what a cached page needs to know about a request, in one query.
-VERSIONS_AND_MEMBERSHIP = f"""
-SELECT version.scope, version.token,
-       membership.id, membership.organization_id, membership.role,
-       organization.name, organization.short_name, organization.kind, organization.country
+
+class DataVersions(NamedTuple):
+    """What the pages of a report show, as one string (`fingerprint`), and the membership of
+    the user asking, with its organization."""
+
+    fingerprint: str | None  # None when there is no GLOBAL token (nothing to key a cache by)
+    membership: Membership | None  # None when the user has none
+
+
+@cache
+def _versions_and_membership() -> str:
+    """The tokens of a report's pages and, on every row, the membership of the user %s (none
+    when NULL) with its organization: every concrete column of both, so that the instances
+    built from it are whole (a field added to either model is read too)."""
+    columns = ", ".join(
+        f"{table}.{connection.ops.quote_name(cast(str, field.column))}"  # concrete: it has one
+        for table, model in (("membership", Membership), ("organization", Organization))
+        for field in model._meta.concrete_fields
+    )
+    return f"""
+SELECT version.scope, version.token, {columns}
 FROM {TABLE} version
-LEFT JOIN recommendations_membership membership ON membership.user_id = %s
-LEFT JOIN recommendations_organization organization
+LEFT JOIN {Membership._meta.db_table} membership ON membership.user_id = %s
+LEFT JOIN {Organization._meta.db_table} organization
        ON organization.id = membership.organization_id
 WHERE version.scope = 0 OR version.scope IN ({COUNTRY_REPORTS})
 ORDER BY version.scope
 """
 
 
-def fingerprint_and_membership(
-    report_slug: str, user_id: int | None
-) -> tuple[str | None, tuple | None]:
+def fingerprint_and_membership(report_slug: str, user_id: int | None) -> DataVersions:
     """What the pages of this report show, as one string that changes whenever any of it
-    changes — the tokens of GLOBAL and of every report of its country; None when there is no
-    GLOBAL token (nothing to key a cache by: the caller renders without one) — and the user's
-    membership row (id, organization id, role, the organization's name, short name, kind and
-    country), None when they have none."""
+    changes (the tokens of GLOBAL and of every report of its country), and the membership of
+    the user (None: no user), as model instances with its organization: what a cached page
+    needs to know about a request, in one query."""
     with connection.cursor() as cursor:
-        cursor.execute(VERSIONS_AND_MEMBERSHIP, [user_id, report_slug])
+        cursor.execute(_versions_and_membership(), [user_id, report_slug])
         rows = cursor.fetchall()
     if not rows or rows[0][0] != GLOBAL:
-        return None, None
-    membership = rows[0][2:] if rows[0][2] is not None else None
-    return digest([(scope, token) for scope, token, *_ in rows]), membership
+        return DataVersions(None, None)
+    fingerprint = digest([(scope, token) for scope, token, *_ in rows])
+    return DataVersions(fingerprint, _membership(rows[0][2:]))
 
 
-def fingerprint(report_slug: str) -> str | None:
-    return fingerprint_and_membership(report_slug, None)[0]
+def _membership(row: Sequence[Any]) -> Membership | None:
+    """The membership and its organization from their columns (as _versions_and_membership
+    selects them), built as a query builds them; None when the row has none."""
+    fields = Membership._meta.concrete_fields
+    membership_row, organization_row = row[: len(fields)], row[len(fields) :]
+    if membership_row[fields.index(Membership._meta.pk)] is None:
+        return None
+    membership = _instance(Membership, membership_row)
+    # Where Django keeps a related object it has read (as select_related does).
+    membership._state.fields_cache["organization"] = _instance(Organization, organization_row)
+    return membership
+
+
+def _instance[M: Model](model: type[M], values: Sequence[Any]) -> M:
+    """An instance of the model from its concrete columns as the cursor returned them,
+    converted as a query converts them (on SQLite: booleans, dates, decimals, …)."""
+    fields = model._meta.concrete_fields
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        column = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        for converter in converters:
+            value = converter(value, column, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [field.attname for field in fields], converted)
 
 
 def digest(tokens: list[tuple[int, str]]) -> str:

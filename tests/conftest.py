@@ -1,9 +1,11 @@
 """Shared by the whole suite: the canonical fixtures (`norway`), one set of people (`people`),
 a superuser, and plain helpers that test modules import (`from .conftest import ...`)."""
 
+import os
 from contextlib import contextmanager
 from copy import deepcopy
 from datetime import timedelta
+from itertools import groupby
 from pathlib import Path
 from uuid import uuid4
 
@@ -11,7 +13,9 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core import serializers
 from django.core.management import call_command
+from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 from django.test import override_settings
@@ -41,11 +45,28 @@ EXPORT = "/reports/norway-2024/export.{}"  # a live export of the Norway report,
 NORWEGIAN = "Øst-Finnmark: “ærlig” innsats for kvinner og barn – på Svalbard"
 
 # Property-based tests: their settings, and text as hostile as a user can type.
-EXAMPLES = settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+# Two hypothesis profiles, chosen by HYPOTHESIS_PROFILE: "default" (`make test`, CI on both
+# databases) runs each property test on a quick budget of examples; "deep" (`make test-deep`,
+# nightly-style) runs several times the budgets the suite used to run by default. A test says
+# both numbers with examples(quick, deep).
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default")
+for _profile in ("default", "deep"):
+    settings.register_profile(
+        _profile,
+        max_examples=200 if _profile == "deep" else 15,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def examples(quick: int, deep: int, **changes) -> settings:
+    """A property test's settings: `quick` examples in the default profile, `deep` in the
+    deep one (`make test-deep`)."""
+    return settings(max_examples=deep if HYPOTHESIS_PROFILE == "deep" else quick, **changes)
+
+
+EXAMPLES = examples(15, 200)
 ANY_TEXT = st.text(st.characters(codec="utf-8"), max_size=300)
 HOSTILE_TEXT = st.one_of(
     ANY_TEXT,
@@ -158,10 +179,35 @@ def seed_bytes() -> bytes:
     return SEED.read_bytes()
 
 
+_fixture_rows: list = []  # this worker's parsed FIXTURES, once loaddata has checked them
+
+
+def load_fixtures() -> None:
+    """loaddata of FIXTURES, as most tests need it (about a third of a second each time, most of
+    it the integrity signal checking every quote of the same file against the same text). The
+    first load in each worker process is loaddata itself, with its checks; later loads insert
+    the same rows, as raw as loaddata's (no field defaults, no save signals, the database's
+    triggers fire), in the same order, and reset the sequences as loaddata does."""
+    if not _fixture_rows:
+        call_command("loaddata", *FIXTURES, verbosity=0)
+        for name in FIXTURES:
+            text = (ROOT / "fixtures" / name).read_text(encoding="utf-8")
+            _fixture_rows.extend(d.object for d in serializers.deserialize("json", text))
+        return
+    models = []
+    for model, rows in groupby(_fixture_rows, key=type):
+        model._base_manager._insert(list(rows), fields=model._meta.local_concrete_fields, raw=True)
+        models.append(model)
+    if statements := connection.ops.sequence_reset_sql(no_style(), models):
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+
+
 @pytest.fixture
 def norway(db) -> Report:
     """The shipped canonical fixtures: the Norway 2024 report, its evidence, review cycles."""
-    call_command("loaddata", *FIXTURES, verbosity=0)
+    load_fixtures()
     return Report.objects.get(slug="norway-2024")
 
 

@@ -17,6 +17,7 @@ from django.test import RequestFactory
 from recommendations.mail import Topic, unsubscribe_token
 from recommendations.models import EvidenceItem, Recommendation, Report, Status
 from recommendations.publishing.snapshots import publish_snapshot
+from recommendations.rules.writing import add_comment
 from recommendations.views.errors import server_error, service_unavailable
 
 from .conftest import (
@@ -158,7 +159,7 @@ def test_every_page_passes_axe(live_server):
     with transaction.atomic():  # citations only in the assessment's own transaction
         make_assessment(first, government, Status.IN_PROGRESS).cited_evidence.set(cited)
     make_assessment(first, reviewer, Status.NO_PROGRESS, rationale="Little has changed.")
-    first.add_comment(author=reviewer, body="See the first quote.", evidence=cited[0])
+    add_comment(first, author=reviewer, body="See the first quote.", evidence=cited[0])
     older = publish_snapshot(report, published_by=coordinator, title="Spring status")
     with transaction.atomic():
         make_assessment(first, government, Status.PARTIALLY_IMPLEMENTED).cited_evidence.set(cited)

@@ -6,6 +6,7 @@ from django.db.models import ProtectedError
 from django.urls import reverse
 
 from recommendations.models import EvidenceItem, Status
+from recommendations.rules.writing import add_comment, assess
 
 from .conftest import make_assessment
 
@@ -159,10 +160,14 @@ def test_a_cited_evidence_item_cannot_be_deleted_and_admin_says_what_cites_it(
 ):
     recommendation = norway.recommendations.get(number=1)
     cited, referred, free = recommendation.citable_evidence()[:3]
-    assessment = recommendation.assess(
-        author=people["ngo"], status=Status.IMPLEMENTED, rationale="Done.", evidence=[cited]
+    assessment = assess(
+        recommendation,
+        author=people["ngo"],
+        status=Status.IMPLEMENTED,
+        rationale="Done.",
+        evidence=[cited],
     )
-    comment = recommendation.add_comment(author=people["gov"], body="See this.", evidence=referred)
+    comment = add_comment(recommendation, author=people["gov"], body="See this.", evidence=referred)
 
     for item, what in (
         (cited, f"Assessment #{assessment.pk}"),

@@ -1,4 +1,4 @@
-"""Recording an assessment: the assess view and Recommendation.assess().
+"""Recording an assessment: the assess view and rules.writing.assess().
 
 Who may write, what a valid assessment needs, how a stale post is refused without losing what
 was typed, and that assessments are append-only."""
@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from recommendations.models import Assessment, Comment, EvidenceItem, Status
+from recommendations.rules import writing
 
 from .conftest import EXAMPLES, HOSTILE_TEXT, HTMX, make_assessment, rec_url
 
@@ -92,8 +93,12 @@ def test_recommendation_assess_refuses_evidence_from_another_report(people, norw
     recommendation = norway.recommendations.get(number=1)
     foreign = EvidenceItem(report_id=norway.pk + 1, quote="x")
     with pytest.raises(ValidationError, match="linked to this recommendation"):
-        recommendation.assess(
-            author=people["ngo"], status="IN_PROGRESS", rationale="r", evidence=[foreign]
+        writing.assess(
+            recommendation,
+            author=people["ngo"],
+            status="IN_PROGRESS",
+            rationale="r",
+            evidence=[foreign],
         )
 
 

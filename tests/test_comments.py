@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from recommendations.models import AppendOnlyError, Comment, Membership, Recommendation
+from recommendations.rules.writing import add_comment
 
 from .conftest import (
     EXAMPLES,
@@ -58,7 +59,7 @@ def test_comments_answer_every_submission_cleanly(client, people, body, evidence
 
 
 def test_comments_are_append_only(norway, people):
-    comment = norway.recommendations.get(number=1).add_comment(author=people["ngo"], body="Mine.")
+    comment = add_comment(norway.recommendations.get(number=1), author=people["ngo"], body="Mine.")
     comment.body = "Rewritten."
     with pytest.raises(AppendOnlyError):
         comment.save()
@@ -86,7 +87,7 @@ def test_a_comment_is_written_for_its_authors_own_organization_only(norway, peop
 
 def test_a_recommendation_with_comments_cannot_be_deleted(norway, people):
     recommendation = norway.recommendations.get(number=2)
-    recommendation.add_comment(author=people["ngo"], body="Still open.")
+    add_comment(recommendation, author=people["ngo"], body="Still open.")
     with pytest.raises(ProtectedError), transaction.atomic():
         recommendation.delete()
     assert Comment.objects.filter(recommendation=recommendation).count() == 1
@@ -95,7 +96,7 @@ def test_a_recommendation_with_comments_cannot_be_deleted(norway, people):
 def test_coordinators_read_comments_in_admin_but_cannot_add_change_or_delete_them(
     superuser_client, norway, people
 ):
-    comment = norway.recommendations.get(number=1).add_comment(author=people["ngo"], body="Mine.")
+    comment = add_comment(norway.recommendations.get(number=1), author=people["ngo"], body="Mine.")
     change = reverse("admin:recommendations_comment_change", args=[comment.pk])
     page = superuser_client.get(change)
     assert page.status_code == 200
@@ -130,7 +131,7 @@ def test_coordinators_read_comments_in_admin_but_cannot_add_change_or_delete_the
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the triggers are PostgreSQL's")
 def test_the_database_refuses_to_change_delete_or_truncate_comments(norway, people):
     """Even to the tables' owner (the app role is not even granted it: test_database_roles)."""
-    comment = norway.recommendations.get(number=1).add_comment(author=people["ngo"], body="Mine.")
+    comment = add_comment(norway.recommendations.get(number=1), author=people["ngo"], body="Mine.")
     statements = [
         ("UPDATE recommendations_comment SET body = 'Rewritten.' WHERE id = %s", [comment.pk]),
         (
@@ -193,7 +194,7 @@ def test_a_restored_history_keeps_comments_whose_author_has_since_moved(tmp_path
     call_command("loaddata", *FIXTURES, verbosity=0)
     first, second = make_organization("First NGO"), make_organization("Second NGO")
     mover = make_user("mover", first)
-    Recommendation.objects.get(number=1).add_comment(author=mover, body="Written at First NGO.")
+    add_comment(Recommendation.objects.get(number=1), author=mover, body="Written at First NGO.")
     membership = Membership.objects.get(user=mover)
     membership.organization = second
     membership.save()

@@ -14,6 +14,7 @@ from django.test import override_settings
 from recommendations.database_roles import append_only_tables, citations_table, grant_app_role
 from recommendations.models import Assessment, Recommendation, Status
 from recommendations.publishing.snapshots import publish_snapshot
+from recommendations.rules.writing import add_comment, assess
 
 from .conftest import FIXTURES, make_assessment, make_organization, make_user
 
@@ -55,10 +56,14 @@ def recorded(norway, people) -> dict[str, int]:
     """A row in every append-only table: an assessment citing evidence, a comment, a snapshot."""
     recommendation = norway.recommendations.get(number=1)
     evidence = recommendation.citable_evidence()[:1]
-    recommendation.assess(
-        author=people["ngo"], status=Status.IMPLEMENTED, rationale="Done.", evidence=evidence
+    assess(
+        recommendation,
+        author=people["ngo"],
+        status=Status.IMPLEMENTED,
+        rationale="Done.",
+        evidence=evidence,
     )
-    recommendation.add_comment(author=people["gov"], body="Agreed.")
+    add_comment(recommendation, author=people["gov"], body="Agreed.")
     publish_snapshot(norway, published_by=people["coordinator"], title="Frozen")
     counts = row_counts()
     assert all(counts.values()), counts
@@ -168,8 +173,12 @@ def test_an_assessment_gains_no_citation_after_the_transaction_that_recorded_it(
     recommendation = Recommendation.objects.get(number=1)
     first, second, third = recommendation.citable_evidence()[:3]
     with transaction.atomic():  # as a request does; assess() writes in a savepoint inside it
-        assessment = recommendation.assess(
-            author=reviewer, status=Status.IMPLEMENTED, rationale="Done.", evidence=[first]
+        assessment = assess(
+            recommendation,
+            author=reviewer,
+            status=Status.IMPLEMENTED,
+            rationale="Done.",
+            evidence=[first],
         )
     through = Assessment.cited_evidence.through
     attempts = {
@@ -195,7 +204,8 @@ def test_an_assessment_gains_no_citation_after_the_transaction_that_recorded_it(
             pytest.fail(f"{how}: an old assessment gained a citation")
     # Not even in a transaction that records a newer assessment.
     with pytest.raises(DatabaseError, match="append-only: INSERT refused"), transaction.atomic():
-        recommendation.assess(
+        assess(
+            recommendation,
             author=reviewer,
             status=Status.IMPLEMENTED,
             rationale="Still done.",

@@ -27,6 +27,7 @@ from recommendations.models import (
     SentMail,
     sha256_hex,
 )
+from recommendations.rules.writing import add_comment
 
 from .conftest import make_assessment, make_organization, make_user
 from .test_settings import settings_probe
@@ -89,7 +90,7 @@ def test_a_follower_gets_one_digest_with_the_new_items_and_a_rerun_sends_nothing
     ngo, gov = mailed["ngo"], mailed["gov"]
     Following.objects.create(user=ngo, recommendation=rec(3), following=True)
     make_assessment(rec(3), gov, rationale="Police have a new unit.")
-    rec(3).add_comment(author=gov, body="Budget approved in March.")
+    add_comment(rec(3), author=gov, body="Budget approved in March.")
     make_assessment(rec(4), gov, rationale="Not followed by the NGO.")
 
     run()
@@ -118,7 +119,7 @@ def test_the_next_digest_holds_only_what_is_new_since_the_last(mailed, mailoutbo
     first = SentMail.objects.get(user=ngo)
     mailoutbox.clear()
 
-    rec(3).add_comment(author=gov, body="Fresh news.")
+    add_comment(rec(3), author=gov, body="Fresh news.")
     run()
     (digest,) = sent_to(mailoutbox, ngo)
     assert "Fresh news." in digest.body and "Old news." not in digest.body
@@ -163,13 +164,13 @@ def test_the_organizations_recommendations_are_followed_until_unfollowed(mailed,
     Responsibility.objects.create(
         recommendation=rec(5), lead=gov.membership.organization, target_date=None
     )
-    rec(5).add_comment(author=ngo, body="Any news on 5?")
+    add_comment(rec(5), author=ngo, body="Any news on 5?")
     run()
     assert "Any news on 5?" in sent_to(mailoutbox, gov)[0].body  # led by the ministry
 
     mailoutbox.clear()
     Following.objects.create(user=gov, recommendation=rec(5), following=False)
-    rec(5).add_comment(author=ngo, body="Still waiting.")
+    add_comment(rec(5), author=ngo, body="Still waiting.")
     run()
     assert not sent_to(mailoutbox, gov)
 

@@ -8,9 +8,8 @@ from recommendations.models import (
     Organization,
     Recommendation,
     Responsibility,
-    followed_recommendations,
-    is_following,
 )
+from recommendations.rules.following import followed_recommendations, is_following
 from recommendations.views.following import follow_state
 
 from .conftest import HTMX, make_assessment, make_organization, make_user, rec_url

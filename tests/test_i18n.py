@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from recommendations.models import EvidenceItem, Preferences, Recommendation, Status
+from recommendations.rules.writing import add_comment
 
 from .conftest import rec_url
 
@@ -300,7 +301,7 @@ def norwegian_content(people) -> dict:
         recommendation, people["ngo"], Status.IMPLEMENTED, rationale="Alt er på plass."
     )
     assessment.cited_evidence.set([evidence])
-    recommendation.add_comment(author=people["gov"], body="Budsjettet er vedtatt.")
+    add_comment(recommendation, author=people["gov"], body="Budsjettet er vedtatt.")
     client = Client()
     older = publish(client, people["coordinator"], title="Første status")
     make_assessment(recommendation, people["gov"], Status.PARTIALLY_IMPLEMENTED, rationale="Mer.")

@@ -10,14 +10,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
 from recommendations import importer
-from recommendations.importer import (
-    ImportRefused,
-    decode,
-    draft_short_title,
-    paragraph_spans,
-    parse_report,
-    store,
-)
+from recommendations.importer import ImportRefused, decode, parse_report, store
+from recommendations.importer.layout import body_units, draft_short_title, lines_of
+from recommendations.importer.text import VIEW
 from recommendations.models import Paragraph, Recommendation, Report, Section, sha256_hex
 from recommendations.quotes import locate_quote
 
@@ -220,10 +215,13 @@ def test_windows_line_endings_and_bom_are_accepted(tmp_path, seed_bytes):
         assert paragraph.text == paragraph.text.strip()
 
 
-def test_paragraph_spans_ignore_surrounding_whitespace():
+def test_paragraphs_ignore_surrounding_whitespace():
     text = "  first line\nsame paragraph  \n \n\nsecond\n\n\n"
-    spans = paragraph_spans(text)
-    assert [text[s.start : s.end] for s in spans] == ["first line\nsame paragraph", "second"]
+    units = body_units(lines_of(text.translate(VIEW)), 0)
+    assert [text[u.span.start : u.span.end] for u in units] == [
+        "first line\nsame paragraph",
+        "second",
+    ]
 
 
 def test_draft_short_title_cuts_at_a_word():

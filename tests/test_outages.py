@@ -25,6 +25,7 @@ from django.test import Client, override_settings
 
 from recommendations import caching
 from recommendations.models import Assessment, Recommendation
+from recommendations.rules import writing
 
 from .test_settings import settings_probe
 
@@ -91,6 +92,7 @@ def frozen_redis(redis_cache_settings) -> Iterator[dict[str, Any]]:
     thread = threading.Thread(target=accept_and_say_nothing, daemon=True)
     thread.start()
     yield redis_at(redis_cache_settings, server.getsockname()[1])
+    server.shutdown(socket.SHUT_RDWR)  # wakes the accept() above; close() alone does not
     server.close()
     for connection in accepted:
         connection.close()
@@ -279,13 +281,15 @@ def test_a_write_cut_off_by_a_lost_connection_is_a_503_and_stores_nothing(people
     """ATOMIC_REQUESTS: the assessment written before the connection was lost is rolled back."""
     client = Client(raise_request_exception=False)
     client.force_login(people["ngo"])
-    assess = Recommendation.assess
+    assess = writing.assess
 
-    def assess_then_lose_the_connection(self: Recommendation, **kwargs: Any) -> Assessment:
-        assess(self, **kwargs)
+    def assess_then_lose_the_connection(
+        recommendation: Recommendation, **kwargs: Any
+    ) -> Assessment:
+        assess(recommendation, **kwargs)
         raise LOST_CONNECTIONS["server closed the connection"]
 
-    monkeypatch.setattr(Recommendation, "assess", assess_then_lose_the_connection)
+    monkeypatch.setattr(writing, "assess", assess_then_lose_the_connection)
     data = {"status": "IN_PROGRESS", "rationale": "Cut off", "based_on": ""}
     response = client.post(RECOMMENDATION + "assess/", data, headers={"HX-Request": "true"})
     assert response.status_code == 503

@@ -24,6 +24,7 @@ from recommendations.models import (
     ReviewCycle,
     Status,
 )
+from recommendations.rules.writing import add_comment
 
 from .conftest import make_assessment
 
@@ -98,7 +99,7 @@ def orm_assessment(people: dict) -> None:
 
 
 def orm_comment(people: dict) -> None:
-    recommendation().add_comment(author=people["ngo"], body="Zebra comment", evidence=None)
+    add_comment(recommendation(), author=people["ngo"], body="Zebra comment", evidence=None)
 
 
 def orm_rename_organization(people: dict) -> None:

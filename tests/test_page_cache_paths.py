@@ -22,8 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.test import Client, override_settings
 from django.urls import reverse
-from hypothesis import HealthCheck, given
-from hypothesis import settings as hypothesis_settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from recommendations import versions
@@ -40,12 +39,14 @@ from recommendations.models import (
     Status,
 )
 from recommendations.publishing.snapshots import publish_snapshot
+from recommendations.rules.writing import add_comment
 
 from . import test_page_cache
 from .conftest import (
     FIXTURES,
     as_the_owner,
     assess_all,
+    examples,
     make_assessment,
     make_organization,
     make_user,
@@ -343,7 +344,7 @@ def write(people: dict, step: tuple) -> None:
         case ("assess", who, number, status):
             make_assessment(recommendation(number), people[who], status=status)
         case ("comment", who, number, body):
-            recommendation(number).add_comment(author=people[who], body=body, evidence=None)
+            add_comment(recommendation(number), author=people[who], body=body, evidence=None)
         case ("organization", who, name):
             Organization.objects.filter(pk=people[who].membership.organization_id).update(
                 name=f"{name} ({who})", short_name=name
@@ -361,11 +362,9 @@ def write(people: dict, step: tuple) -> None:
             )
 
 
-PROPERTY = hypothesis_settings(
-    max_examples=20,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+# Each example is up to 8 steps, each read rendered twice cached and twice fresh: 6 sequences
+# in the default run, 100 in `make test-deep`.
+PROPERTY = examples(6, 100)
 
 
 @pytest.mark.django_db
@@ -573,7 +572,7 @@ def everything(people) -> dict:
     """A row in every tracked table: assessments citing evidence, a comment, a snapshot, a
     lineage, a responsibility with a supporting organization."""
     assess_all(people)
-    recommendation().add_comment(author=people["ngo"], body="A comment.", evidence=None)
+    add_comment(recommendation(), author=people["ngo"], body="A comment.", evidence=None)
     publish_snapshot(recommendation().report, published_by=people["coordinator"], title="S")
     Lineage.objects.create(recommendation=recommendation(), change=Lineage.Change.NEW)
     responsibility = Responsibility.objects.create(
@@ -600,7 +599,7 @@ def add_a_row(table: str, people: dict) -> Callable[[], None]:
         case "recommendations_assessment":
             return lambda: make_assessment(first, people["ngo"])
         case "recommendations_comment":
-            return lambda: first.add_comment(author=people["ngo"], body="More.", evidence=None)
+            return lambda: add_comment(first, author=people["ngo"], body="More.", evidence=None)
         case "recommendations_snapshot":
             return lambda: publish_snapshot(
                 first.report, published_by=people["coordinator"], title="Again"
@@ -622,29 +621,49 @@ def test_a_write_to_any_tracked_table_changes_the_fingerprint(everything, table)
     if connection.vendor == "postgresql" and table in append_only_tables():
         with transaction.atomic():
             step = add_a_row(table, everything)
-            before = versions.fingerprint(SLUG)
+            before = versions.fingerprint_and_membership(SLUG, None).fingerprint
             step()
-            after = versions.fingerprint(SLUG)
+            after = versions.fingerprint_and_membership(SLUG, None).fingerprint
     else:
         pk = model._meta.pk.column
         column = tracked.columns[0] if tracked.columns else pk
-        before = versions.fingerprint(SLUG)
+        before = versions.fingerprint_and_membership(SLUG, None).fingerprint
         with connection.cursor() as cursor:
             first_row = f"(SELECT min({pk}) FROM {table})"
             cursor.execute(f"UPDATE {table} SET {column} = {column} WHERE {pk} = {first_row}")
             assert cursor.rowcount == 1
-        after = versions.fingerprint(SLUG)
+        after = versions.fingerprint_and_membership(SLUG, None).fingerprint
     assert before is not None
     assert after != before
+
+
+@pytest.mark.django_db
+def test_the_membership_read_with_the_versions_is_whole(people, django_assert_num_queries):
+    """The membership the page key reads with the data versions is what the ORM would read:
+    every field of it and of its organization (a field added later is read too), converted,
+    the organization already at hand."""
+    user = people["ngo"]
+    with django_assert_num_queries(1):
+        membership = versions.fingerprint_and_membership(SLUG, user.pk).membership
+        organization = membership.organization
+    stored = Membership.objects.select_related("organization").get(user=user)
+    for model, read, expected in [
+        (Membership, membership, stored),
+        (Organization, organization, stored.organization),
+    ]:
+        for field in model._meta.concrete_fields:
+            assert getattr(read, field.attname) == getattr(expected, field.attname), field
+        assert not read._state.adding
+    assert versions.fingerprint_and_membership(SLUG, people["staff"].pk).membership is None
 
 
 @pytest.mark.django_db
 def test_a_log_in_does_not_change_the_fingerprint(people):
     """The user columns no page shows (last_login, the password) are not followed: a log-in
     keeps every cached page."""
-    before = versions.fingerprint(SLUG)
+    before = versions.fingerprint_and_membership(SLUG, None).fingerprint
     user = people["ngo"]
     user.set_password("another-long-password")
     user.save(update_fields=["password", "last_login"])
     signed_in(user)
-    assert versions.fingerprint(SLUG) == before
+    assert versions.fingerprint_and_membership(SLUG, None).fingerprint == before

@@ -11,6 +11,7 @@ import pytest
 from pypdf import PdfReader
 
 from recommendations.models import Recommendation, Status
+from recommendations.rules.writing import assess
 
 from .conftest import EXPORT, assess_all, download, make_assessment, publish
 
@@ -129,8 +130,12 @@ def test_a_snapshot_pdf_names_its_source_the_same_way(client, people, norway):
 def test_cited_evidence_is_named_by_its_label(client, people, norway):
     recommendation = norway.recommendations.get(number=1)
     cited = recommendation.citable_evidence()[0]
-    recommendation.assess(
-        author=people["ngo"], status=Status.IMPLEMENTED, rationale="Done.", evidence=[cited]
+    assess(
+        recommendation,
+        author=people["ngo"],
+        status=Status.IMPLEMENTED,
+        rationale="Done.",
+        evidence=[cited],
     )
     reader = pdf_of(client, people["observer"])
     text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)

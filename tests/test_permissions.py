@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from recommendations.mail import Topic, unsubscribe_token
 from recommendations.models import Report, Snapshot
 from recommendations.publishing.snapshots import publish_snapshot
+from recommendations.rules.writing import assess
 
 from .conftest import make_organization, make_user
 
@@ -158,9 +159,9 @@ def admin_paths() -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def users(norway, people, superuser):
-    """One user per role of the matrix (the shared people, and a superuser); two snapshots."""
-    users = {
+def accounts(norway, people, superuser):
+    """One user per role of the matrix (the shared people, and a superuser)."""
+    return {
         "observer": people["observer"],
         "ngo": people["ngo"],
         "government": people["gov"],
@@ -169,9 +170,14 @@ def users(norway, people, superuser):
         "coordinator": people["coordinator"],
         "superuser": superuser,
     }
-    publish_snapshot(norway, published_by=users["superuser"], title="First")
-    publish_snapshot(norway, published_by=users["superuser"], title="Second")
-    return users
+
+
+@pytest.fixture
+def users(accounts, norway):
+    """The matrix's users, and two snapshots for the snapshot routes."""
+    publish_snapshot(norway, published_by=accounts["superuser"], title="First")
+    publish_snapshot(norway, published_by=accounts["superuser"], title="Second")
+    return accounts
 
 
 def concrete_url(name: str) -> str:
@@ -314,8 +320,8 @@ def test_only_those_who_may_add_reports_reach_the_chapter_import(client, users):
 # whole change form as a superuser would see it (read-only fields included), and whether the
 # change takes effect. Only a superuser changes privileges, other staff accounts, a staff
 # account's membership, or the side an organization's positions count for
-# (recommendations/privileges.py). The roles left out of a row do not apply to it (a superuser's
-# own account is already everything).
+# (recommendations/rules/privileges.py). The roles left out of a row do not apply to it (a
+# superuser's own account is already everything).
 
 NEW_PASSWORD = "a-new-long-password-42"
 
@@ -366,25 +372,26 @@ ESCALATIONS = {
 
 
 @pytest.fixture
-def escalation_targets(users, norway):
+def escalation_targets(accounts, norway):
     """Accounts and organizations to aim at, besides the roles' own."""
-    from recommendations.models import Organization
     from recommendations.status import Status
 
     from .conftest import make_coordinator
 
-    assessed = users["ngo"].membership.organization
-    norway.recommendations.get(number=1).assess(
-        author=users["ngo"], status=Status.IN_PROGRESS, rationale="Has a position."
+    assessed = accounts["ngo"].membership.organization
+    assess(
+        norway.recommendations.get(number=1),
+        author=accounts["ngo"],
+        status=Status.IN_PROGRESS,
+        rationale="Has a position.",
     )
     return {
-        "superuser": users["superuser"],
+        "superuser": accounts["superuser"],
         "peer": make_coordinator("peer.coordinator"),
         "reviewer": make_user("reviewer.without.organization"),
         "assessed organization": assessed,
         "new organization": make_organization("Not yet heard from"),
         "assessed report": norway,
-        "organizations": Organization,
     }
 
 
@@ -467,17 +474,17 @@ def escalation_took_effect(target, change: str) -> bool:
 
 @pytest.mark.parametrize(("whose", "change"), sorted(ESCALATIONS))
 def test_only_a_superuser_changes_privileges_staff_accounts_and_counting_sides(
-    client, users, escalation_targets, whose, change
+    client, accounts, escalation_targets, whose, change
 ):
     from django.test import Client
 
     admin_client = Client()
-    admin_client.force_login(users["superuser"])
+    admin_client.force_login(accounts["superuser"])
     wrong = []
     for role, expected in ESCALATIONS[whose, change].items():
-        actor = users[role]
+        actor = accounts[role]
         target = actor if whose == "own" else escalation_targets[whose]
-        login_as(client, users, role)
+        login_as(client, accounts, role)
         # Every attempt starts from the stored state (the rows' changes undone between roles).
         with transaction.atomic():
             attempt_escalation(client, admin_client, actor, target, change)

@@ -1,6 +1,6 @@
 """Only a superuser changes privileges, other staff accounts, a staff account's membership and
 the side an organization's positions count for — on every save, not only in the admin
-(recommendations/privileges.py). The admin routes are rows of the permission matrix
+(recommendations/rules/privileges.py). The admin routes are rows of the permission matrix
 (tests/test_permissions.py)."""
 
 import pytest
@@ -10,7 +10,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from recommendations.models import Membership, Organization
-from recommendations.privileges import acting_as
+from recommendations.rules.privileges import acting_as
 
 from .conftest import make_assessment, make_coordinator, make_organization, make_user
 

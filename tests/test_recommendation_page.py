@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from recommendations.models import Comment, Recommendation, Status
+from recommendations.rules.writing import assess
 
 from .conftest import make_assessment, rec_url
 
@@ -103,8 +104,12 @@ def test_evidence_has_one_label_on_its_card_in_the_form_in_the_history_and_the_e
 ):
     recommendation = norway.recommendations.get(number=1)
     cited = recommendation.citable_evidence()[1]
-    recommendation.assess(
-        author=people["ngo"], status=Status.IMPLEMENTED, rationale="Done.", evidence=[cited]
+    assess(
+        recommendation,
+        author=people["ngo"],
+        status=Status.IMPLEMENTED,
+        rationale="Done.",
+        evidence=[cited],
     )
     client.force_login(people["ngo"])
     html = client.get(recommendation.get_absolute_url()).content.decode()

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from recommendations import publishing
 from recommendations.models import (
     Assessment,
     Comment,
@@ -18,8 +19,21 @@ from recommendations.models import (
     Recommendation,
     Status,
 )
+from recommendations.publishing.pdf import status_report_html
 
 from .conftest import EXPORT, HTMX, assess_all, download, make_assessment, publish
+
+
+@pytest.fixture
+def pdf_without_layout(monkeypatch):
+    """Query counts only: the PDF export's queries are all made building its document (a plain
+    dict) before render_pdf() lays it out with WeasyPrint, which reads no database and took most
+    of these tests' time. Here the export returns the HTML render_pdf() would lay out; the PDF
+    itself is tested in test_pdf.py and test_exports.py."""
+    monkeypatch.setitem(
+        publishing.RENDERERS, "pdf", lambda document: status_report_html(document).encode()
+    )
+
 
 # --- the generated data set, grown tenfold ---------------------------------------------------
 
@@ -105,7 +119,9 @@ def grow(factor: int) -> None:
     )
 
 
-def test_pages_and_exports_cost_the_same_queries_at_ten_times_the_data(client, db):
+def test_pages_and_exports_cost_the_same_queries_at_ten_times_the_data(
+    client, db, pdf_without_layout
+):
     call_command(
         "generate_dataset",
         "--reports=2",
@@ -208,7 +224,7 @@ def test_dashboard_and_recommendation_page_run_a_pinned_number_of_queries(
     [EXPORT.format(e) for e in ("csv", "xlsx", "pdf", "json")]
     + [EXPORT.format("csv") + "?table=history"],
 )
-def test_export_queries_do_not_grow_with_assessments(client, people, url):
+def test_export_queries_do_not_grow_with_assessments(client, people, url, pdf_without_layout):
     client.force_login(people["observer"])
 
     def queries() -> int:

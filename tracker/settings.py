@@ -73,7 +73,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # Whom the request acts for: account and organization saves are checked against it.
-    "recommendations.privileges.ActingUserMiddleware",
+    "recommendations.rules.privileges.ActingUserMiddleware",
     # ...unless a signed-in user saved one (Preferences.language, kept in the session).
     "recommendations.languages.UserLanguageMiddleware",
     "tracker.middleware.PrivateCacheMiddleware",

@@ -8,7 +8,7 @@ from django.urls import include, path
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
-from recommendations.accounts import AdminLoginForm, LoginForm
+from recommendations.forms import AdminLoginForm, LoginForm
 
 # Only the account views we use: no self-service password reset (coordinators reset passwords
 # in admin), so the site sends no mail and offers no account-enumeration form.

@@ -3,14 +3,17 @@
 it was, and they say that their metadata is not signed. Nothing is re-signed here, since
 signing what the database holds now would vouch for whatever may have been changed in it."""
 
+from importlib import import_module
+
 from django.db import migrations, models
 
-from recommendations import versions
+# The data-version triggers as of this migration: unchanged since 0013, which froze them.
+data_versions = import_module("recommendations.migrations.0013_data_versions")
 
 
 def reinstall_data_version_triggers(apps, schema_editor) -> None:
     # SQLite adds these columns by copying the table, which drops its triggers.
-    versions.install(schema_editor)
+    data_versions.install(schema_editor)
 
 
 class Migration(migrations.Migration):

@@ -8,7 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import Report, Snapshot, may_publish, sha256_hex
+from ..models import Report, Snapshot, sha256_hex
+from ..rules.access import may_publish
 from ..status import Status
 from .document import build_document
 from .json import render_json

@@ -12,7 +12,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 
-from recommendations.models import Assessment, Stance
+from recommendations.models import Stance
 from recommendations.presentation import MatrixCell, MatrixRow, SideSummary
 from recommendations.publishing.tables import group_text as describe_group
 from recommendations.status import NOT_ASSESSED, NOT_ASSESSED_LABEL, STATUS_LABELS, stylesheet
@@ -45,7 +45,8 @@ def divergence_cell(
     divergence: int | None, government_assessed: object, ngo_assessed: object
 ) -> SafeString:
     """How far apart the government and NGO positions are, in words (the divergence rule is
-    RecommendationQuerySet.with_positions); the dashboard and the snapshot page share it."""
+    RecommendationQuerySet.with_positions): the one wording of it, which the dashboard, the
+    snapshot page and the PDF share."""
     if divergence:
         apart = ngettext("%(count)d step apart", "%(count)d steps apart", divergence) % {
             "count": divergence
@@ -151,24 +152,6 @@ def change_cell(matrix: MatrixRow) -> SafeString:
     if not parts:
         return format_html('<span class="muted">{}</span>', _("No change"))
     return format_html_join(" ", "{}", ((part,) for part in parts))
-
-
-@register.simple_tag
-def position_cell(position: Assessment | None) -> SafeString:
-    """A dashboard cell: the position's status, organization, author and date."""
-    if position is None:
-        return status_badge(None)
-    author = position.author.get_full_name() or position.author.get_username()
-    local = timezone.localtime(position.created_at)  # the date filter is slow for a table cell
-    return format_html(
-        '{}<span class="by">{} · {} · <time datetime="{}">{} {}</time></span>',
-        status_badge(position.status),
-        position.organization.display_name,
-        author,
-        local.isoformat(),
-        local.day,
-        dateformat.format(local, "M Y"),
-    )
 
 
 @register.filter

@@ -1,19 +1,18 @@
 """Lineage between years: what changed between two years of a country, and carrying an
 organization's position on last year's recommendation forward to this year's."""
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from ..lineage import carry_forward as carry_position_forward
+from ..forms import CarryForwardForm
 from ..lineage import compare, earlier_reports
-from ..models import Recommendation, Report, writer_membership
-from ..status import Status
+from ..models import Recommendation, Report
+from ..rules.access import writer_membership
+from ..rules.writing import carry_forward as carry_position_forward
 from ._shared import HtmxHttpRequest
 
 
@@ -34,14 +33,6 @@ def changes(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "comparison": compare(earlier, report) if earlier else None,
     }
     return render(request, "recommendations/changes.html", context)
-
-
-class CarryForwardForm(forms.Form):
-    status = forms.ChoiceField(choices=Status.choices)
-    rationale = forms.CharField(
-        strip=True,
-        error_messages={"required": gettext_lazy("Give the reasons for carrying it forward.")},
-    )
 
 
 @require_POST

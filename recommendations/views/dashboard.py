@@ -1,15 +1,15 @@
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.http import HttpResponse, QueryDict
+from django.http import QueryDict
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from .. import caching
-from ..caching import CachedPage
+from ..caching import CachedPage, CachedPartial
 from ..filters import DEFAULT_SORT, SIDES, SORT_COLUMNS, RecommendationFilter
 from ..lineage import recommended_since
 from ..models import Report, attach_positions
@@ -27,7 +27,7 @@ class SortHeader:
     """A sortable column's header: a link to the table sorted by it (the other filters kept)."""
 
     column: str
-    label: str
+    label: str  # the column's name (the number column's heading shows "#")
     query: str  # the query string of the link
     aria_sort: str  # "ascending", "descending" or "" (not sorted by this column)
     message: str  # what the live region says once the link's order is shown
@@ -43,22 +43,11 @@ def without_empty(params: QueryDict) -> QueryDict:
     return clean
 
 
-# The sortable columns' names as the headings and the announcement say them.
-SORT_NAMES = {
-    "number": gettext_lazy("number"),
-    "pillar": gettext_lazy("Pillar"),
-    "government": gettext_lazy("Government"),
-    "ngo": gettext_lazy("NGO"),
-    "divergence": gettext_lazy("Divergence"),
-    "evidence": gettext_lazy("Evidence items"),
-    "comments": gettext_lazy("Comments"),
-}
-
-
 def sort_headers(params: QueryDict, sort: str) -> list[SortHeader]:
     headers = []
     current = sort.removeprefix("-")
-    for column, label in SORT_COLUMNS.items():
+    for column, lazy_name in SORT_COLUMNS.items():
+        name = str(lazy_name)
         if column == current:
             aria_sort = "descending" if sort.startswith("-") else "ascending"
             descending = aria_sort == "ascending"
@@ -70,13 +59,11 @@ def sort_headers(params: QueryDict, sort: str) -> list[SortHeader]:
         wanted = f"-{column}" if descending else column
         if wanted != DEFAULT_SORT:
             query["sort"] = wanted
-        name = str(SORT_NAMES[column])
         if descending:
             message = _("Sorted by %(name)s, descending.") % {"name": name}
         else:
             message = _("Sorted by %(name)s, ascending.") % {"name": name}
-        shown = label if column == "number" else name
-        headers.append(SortHeader(column, shown, query.urlencode(), aria_sort, message))
+        headers.append(SortHeader(column, name, query.urlencode(), aria_sort, message))
     return headers
 
 
@@ -85,26 +72,24 @@ def sort_headers(params: QueryDict, sort: str) -> list[SortHeader]:
 @transaction.non_atomic_requests
 @require_GET
 @vary_on_headers("HX-Request")
-def dashboard(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+def dashboard(request: HtmxHttpRequest, slug: str) -> HttpResponseBase:
     params = without_empty(request.GET)
     partial = wants_partial(request)
     address = f"{request.path}?{params.urlencode()}" if params else request.path
     if not partial and params.urlencode() != request.GET.urlencode():
         return redirect(address)  # a plain GET form submits its empty fields too
-    piece = "results" if partial else "page"
-    key = caching.page_key(request, "dashboard", slug, piece, params.urlencode())
-    tag = caching.etag(request, key)
-    if (unchanged := caching.not_modified(request, tag)) is not None:
-        return unchanged
-    page, hit = caching.cached(key, lambda: _render(request, slug, params, partial, address))
-    if partial:
-        return caching.partial_response(request, page, hit, tag)
-    return caching.page_response(request, page, hit, key, tag)
+    return caching.serve(
+        request,
+        page="dashboard",
+        report_slug=slug,
+        parts=("results" if partial else "page", params.urlencode()),
+        build=lambda: _render(request, slug, params, partial, address),
+    )
 
 
 def _render(
     request: HtmxHttpRequest, slug: str, params: QueryDict, partial: bool, address: str
-) -> CachedPage:
+) -> CachedPage | CachedPartial:
     report = get_object_or_404(Report, slug=slug)
     filterset = RecommendationFilter(
         params or None, queryset=report.recommendations.all(), request=request
@@ -146,8 +131,7 @@ def _render(
     }
     status = 200 if valid else 400
     if partial:
-        return CachedPage(
-            title="",
+        return CachedPartial(
             content=caching.render_piece(request, f"{TEMPLATE}#results", context),
             status=status,
             # hx-push-url would push the request's address, empty fields included.

@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
@@ -28,28 +29,30 @@ def _table(request: HttpRequest, extension: str) -> str | None:
 # sees what was committed before it either way). See recommendations/caching.py.
 @transaction.non_atomic_requests
 @require_GET
-def export(
-    request: HtmxHttpRequest, slug: str, extension: str
-) -> HttpResponse | StreamingHttpResponse:
+def export(request: HtmxHttpRequest, slug: str, extension: str) -> HttpResponseBase:
     table = _table(request, extension)
     if table is None:
         return bad_request(request, HISTORY_IS_CSV_ONLY)
-    # The files name who generated them: cached per user.
-    parts = (extension, table, request.GET.urlencode(), str(request.user.pk))
-    key = caching.page_key(request, "export", slug, *parts)
-    tag = caching.etag(request, key)
-    if (unchanged := caching.not_modified(request, tag)) is not None:
-        return unchanged
-    if table == "history":  # streamed as it is read, never held whole: revalidated only
-        return caching.with_etag(_download(request, slug, extension, table), tag, hit=False)
-    if (file := caching.fetch(key)) is not None:
-        return file.response(hit=True, tag=tag)
+    return caching.serve(
+        request,
+        page="export",
+        report_slug=slug,
+        # The files name who generated them: cached per user.
+        parts=(extension, table, request.GET.urlencode(), str(request.user.pk)),
+        build=lambda: _file(request, slug, extension, table),
+        # The history is streamed as it is read, never held whole: revalidated only.
+        stored=table != "history",
+    )
+
+
+def _file(
+    request: HtmxHttpRequest, slug: str, extension: str, table: str
+) -> caching.CachedFile | HttpResponseBase:
+    """The download to keep; a refusal or a streamed download as it is (never kept)."""
     response = _download(request, slug, extension, table)
     if response.status_code != 200 or isinstance(response, StreamingHttpResponse):
         return response
-    file = caching.CachedFile.of(response)
-    caching.store(key, file)
-    return file.response(hit=False, tag=tag)
+    return caching.CachedFile.of(response)
 
 
 def _download(

@@ -6,22 +6,18 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from ..models import (
-    Assessment,
-    Following,
-    Membership,
-    Recommendation,
-    Responsibility,
-    membership_of,
-)
+from ..models import Following, Membership, Recommendation
+from ..rules.access import membership_of
+from ..rules.following import automatic_reason
 from ._shared import HtmxHttpRequest, bad_request, wants_partial
 
 TEMPLATE = "recommendations/_follow.html"
@@ -36,8 +32,9 @@ class FollowState:
 
 def follow_state(user: User, recommendation: Recommendation) -> FollowState | None:
     """What the follow button shows (None for a user without a membership, who cannot follow),
-    in two queries. The same rule as followed_recommendations(): an explicit choice wins;
-    without one, members follow what their organization leads, supports or has assessed."""
+    in two queries. The rule of rules.following (followed_recommendations()): an explicit
+    choice wins; without one, members follow what their organization leads, supports or has
+    assessed."""
     membership = membership_of(user)
     if membership is None:
         return None
@@ -48,6 +45,16 @@ def follow_state(user: User, recommendation: Recommendation) -> FollowState | No
         .first()
     )
     return described_follow_state(membership, automatic, chosen)
+
+
+def follow_button(
+    request: HttpRequest, slug: str, number: int, follow: FollowState | None
+) -> SafeString:
+    """The follow button of the recommendation `number` of the report `slug` in the state
+    `follow` (follow_state; None: the user cannot follow, and there is no button), rendered
+    for this request. The recommendation page fills it into its cached content."""
+    context = {"slug": slug, "number": number, "follow": follow}
+    return mark_safe(render_to_string(TEMPLATE, context, request))  # a rendered template
 
 
 def own_choice(user: User, slug: str, number: int) -> bool | None:
@@ -79,29 +86,8 @@ def described_follow_state(
     return FollowState(following=False, why=why)
 
 
-def automatic_reason(organization: int, recommendation: Recommendation) -> str:
-    """Why the organization's members follow it without choosing to: "leads", "supports",
-    "has assessed", or "" (they do not)."""
-    on_this = {"recommendation": OuterRef("pk")}
-    row = (
-        Recommendation.objects.filter(pk=recommendation.pk)
-        .values(
-            leads=Exists(Responsibility.objects.filter(lead=organization, **on_this)),
-            supports=Exists(Responsibility.objects.filter(supporting=organization, **on_this)),
-            assessed=Exists(Assessment.objects.filter(organization=organization, **on_this)),
-        )
-        .get()
-    )
-    if row["leads"]:
-        return "leads"
-    if row["supports"]:
-        return "supports"
-    if row["assessed"]:
-        return "has assessed"
-    return ""
-
-
-# Why a recommendation is followed, or could be, by what the organization does with it.
+# Why a recommendation is followed, or could be, by what the organization does with it: one
+# wording per reason of rules.following.AUTOMATIC.
 FOLLOWED_FOR_YOU = {
     "leads": gettext_lazy("Followed for you: %(name)s leads it."),
     "supports": gettext_lazy("Followed for you: %(name)s supports it."),
@@ -132,12 +118,8 @@ def follow(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
         user=request.user, recommendation=recommendation, defaults={"following": wanted == "1"}
     )
     if wants_partial(request):
-        context = {
-            "report": recommendation.report,
-            "recommendation": recommendation,
-            "follow": follow_state(request.user, recommendation),
-        }
-        return render(request, TEMPLATE, context)
+        state = follow_state(request.user, recommendation)
+        return HttpResponse(follow_button(request, slug, number, state))
     if wanted == "1":
         messages.success(
             request, _("You follow recommendation %(number)s.") % {"number": recommendation.number}

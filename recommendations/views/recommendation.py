@@ -2,14 +2,14 @@
 The POSTs answer HTMX requests with partials and plain form posts with a redirect."""
 
 from collections.abc import Sequence
+from functools import cache
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -19,20 +19,15 @@ from .. import caching
 from ..caching import CachedPage
 from ..forms import AssessmentForm, CommentForm, ascii_integer
 from ..lineage import lineage_panel
-from ..models import (
-    Recommendation,
-    Report,
-    ReviewCycle,
-    StaleAssessment,
-    may_write,
-    membership_of,
-    writer_membership,
-)
+from ..models import Recommendation, ReviewCycle
 from ..presentation import evidence_groups
+from ..rules import writing
+from ..rules.access import may_write, membership_of, writer_membership
+from ..rules.following import automatic_reason
+from ..rules.writing import StaleAssessment
 from ..timeline import status_timeline
 from ._shared import HtmxHttpRequest, bad_request, wants_partial
-from .following import TEMPLATE as FOLLOW_TEMPLATE
-from .following import automatic_reason, described_follow_state, follow_state, own_choice
+from .following import described_follow_state, follow_button, follow_state, own_choice
 
 TEMPLATE = "recommendations/recommendation.html"
 
@@ -122,7 +117,10 @@ def _full_page(
 ) -> HttpResponse:
     """The page with a form's errors (not cached: what the user typed is theirs)."""
     context = _page_context(request, recommendation, assess_form, comment_form)
-    context["follow"] = follow_state(request.user, recommendation)
+    follow = follow_state(request.user, recommendation)
+    context["follow_button"] = follow_button(
+        request, recommendation.report.slug, recommendation.number, follow
+    )
     return render(request, TEMPLATE, context, status=status)
 
 
@@ -139,44 +137,45 @@ def _timeline_swap(
 # sees what was committed before it either way). See recommendations/caching.py.
 @transaction.non_atomic_requests
 @require_GET
-def recommendation_detail(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
+def recommendation_detail(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponseBase:
     history_page = _history_page_number(request)
     if history_page is None:
         return bad_request(request, "history_page must be a page number (1, 2, …).")
-    key = caching.page_key(request, "recommendation", slug, str(number), str(history_page))
-    # Whether this user follows it is theirs, outside the key: in the ETag, so that a page
-    # revalidated after following shows the new button.
-    chosen = own_choice(request.user, slug, number)
-    tag = caching.etag(request, key, f"following={chosen}")
-    if (unchanged := caching.not_modified(request, tag)) is not None:
-        return unchanged
-    page, hit = caching.cached(key, lambda: _render(request, slug, number))
-    # Rendered for each request, into the cached page.
-    membership = membership_of(request.user)
-    recommendation = Recommendation(pk=page.values["pk"], number=number)
-    follow = render_to_string(
-        FOLLOW_TEMPLATE,
-        {
-            "follow": described_follow_state(membership, page.values["automatic"], chosen)
-            if membership is not None
-            else None,
-            "report": Report(slug=slug),
-            "recommendation": recommendation,
-        },
+
+    @cache
+    def chosen() -> bool | None:
+        # Whether this user follows it is theirs, outside the key: in the ETag, so that a page
+        # revalidated after following shows the new button. Read after the key, which reads
+        # the membership.
+        return own_choice(request.user, slug, number)
+
+    def with_follow_button(page: CachedPage) -> dict[str, str]:
+        membership = membership_of(request.user)
+        follow = None
+        if membership is not None:
+            follow = described_follow_state(membership, page.values["automatic"], chosen())
+        return {"follow": follow_button(request, slug, number, follow)}
+
+    return caching.serve(
         request,
+        page="recommendation",
+        report_slug=slug,
+        parts=(str(number), str(history_page)),
+        build=lambda: _render(request, slug, number),
+        viewers_own=lambda: (f"following={chosen()}",),
+        personalise=with_follow_button,
     )
-    return caching.page_response(request, page, hit, key, tag, follow=follow)
 
 
 def _render(request: HtmxHttpRequest, slug: str, number: int) -> CachedPage:
     recommendation = _recommendation(slug, number)
-    context = _page_context(request, recommendation) | {"follow_slot": caching.FOLLOW_SLOT}
+    # The follow button is the viewer's: filled in for each request (with_follow_button).
+    context = _page_context(request, recommendation) | {"follow_button": caching.slot("follow")}
     membership = context["membership"]
     return CachedPage(
         title=caching.render_piece(request, f"{TEMPLATE}#title", context),
         content=caching.render_piece(request, f"{TEMPLATE}#content", context),
         values={
-            "pk": recommendation.pk,
             # Why the viewer's organization follows it, if it does: the same for all of it.
             "automatic": automatic_reason(membership.organization_id, recommendation)
             if membership
@@ -204,18 +203,18 @@ def assess(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
     recommendation = _recommendation(slug, number, standing=False)
     writer_membership(request.user, recommendation.report)
     form = AssessmentForm(request.POST, recommendation=recommendation)
-    # Read once for the assessment's cycle and the timeline drawn after it.
+    # Read once for the timeline drawn after it.
     cycles = list(ReviewCycle.objects.order_by("starts_on"))
-    today = timezone.localdate()
     if form.is_valid():
         try:
-            recommendation.assess(
+            # Filed under ReviewCycle.current(): the cycle ReviewCycle.containing() today.
+            writing.assess(
+                recommendation,
                 author=request.user,
                 status=form.cleaned_data["status"],
                 rationale=form.cleaned_data["rationale"],
                 evidence=form.cleaned_data["evidence"],
                 based_on_id=form.cleaned_data["based_on"],
-                cycle=next((cycle for cycle in cycles if cycle.contains(today)), None),
             )
         except StaleAssessment as stale:
             form = _stale_form(request, recommendation, stale)
@@ -247,7 +246,8 @@ def add_comment(request: HtmxHttpRequest, slug: str, number: int) -> HttpRespons
     form = CommentForm(request.POST, recommendation=recommendation)
     if form.is_valid():
         try:
-            recommendation.add_comment(
+            writing.add_comment(
+                recommendation,
                 author=request.user,
                 body=form.cleaned_data["body"],
                 evidence=form.cleaned_data["evidence"],

@@ -8,8 +8,9 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
 from ..languages import remember, supported
-from ..models import Preferences, Report, membership_of
+from ..models import Preferences, Report
 from ..presentation import norwegian_sort_key
+from ..rules.access import membership_of
 from ..status import stylesheet
 
 

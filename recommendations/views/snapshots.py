@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ..forms import CompareSnapshotsForm, PublishSnapshotForm
-from ..models import Report, Snapshot, may_publish
+from ..models import Report, Snapshot
 from ..publishing.document import upgraded
 from ..publishing.snapshots import (
     SnapshotProblems,
@@ -15,6 +15,7 @@ from ..publishing.snapshots import (
     verified_document,
 )
 from ..publishing.tables import describe_filters
+from ..rules.access import may_publish
 from ._shared import HtmxHttpRequest
 
 

@@ -1,4 +1,4 @@
-/* Admin, inlines with an autocomplete field (recommendations/admin.py).
+/* Admin, inlines with an autocomplete field (recommendations/admin/).
  *
  * Select2 draws its own box for an autocomplete <select> and names it after the chosen option
  * only, so an empty row's box has no accessible name. Each box is named here after its <select>

@@ -1,44 +1,23 @@
-"""Turn a plain-text TIP country chapter into a Report with sections, paragraphs and
-recommendations.
+"""Reading a chapter's layout: the header, the sections and the recommendations, as offsets
+into the stored text (see the package's docstring for the layouts read)."""
 
-The stored text is the uploaded text with exactly two changes: a leading byte-order mark is
-removed, and CRLF and CR line endings become LF (`stored_text`). Everything else — non-breaking
-and other Unicode spaces, hard-wrapped lines, bullets, headings — is kept, and every offset the
-parser returns slices the stored text exactly. The parser reads a *view* of the text of the same
-length in which every Unicode space is a plain space and every other line break a newline, so
-offsets found in the view are offsets in the stored text.
-
-Layouts read (docs/design.md, "Importing a chapter"): an optional title line
-("2024 Trafficking in Persons Report: Norway"); a tier line ("NORWAY (Tier 2)",
-"NORWAY: Tier 2", "(Special Case)"); the summary in one or more paragraphs; the prioritized
-recommendations joined by " * ", bulleted (•, -, *, ▪) or numbered, after an optional
-"PRIORITIZED RECOMMENDATIONS:" heading; the prosecution, protection and prevention pillars, each
-found by a heading on its own line ("PROSECUTION", any case) or by its opening sentence ("The
-government increased law enforcement efforts."); and an optional trafficking profile. Paragraphs
-are separated by blank lines, or by single newlines when the text has no blank line at all.
-Headings are never paragraphs or recommendations. A result that is not plausible is refused
-with `ImportRefused`, naming what was found, rather than stored wrong; so is one the database
-would refuse (a control character, a name longer than its column, a slug already taken), before
-the preview, so that a previewed chapter can be stored.
-"""
-
-import os
 import re
-import unicodedata
-from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from django.db import models, transaction
-from django.utils.text import slugify
-
-from .lineage import propose_lineage
-from .models import Lineage, Pillar, Recommendation, Report, Section, sha256_hex
-from .validators import code_point, first_control_character
-
-
-class ImportRefused(Exception):
-    """The input cannot become a report; the message names the problem."""
+from ..models import Pillar, Report, Section
+from .text import (
+    VIEW,
+    ImportRefused,
+    check_fits,
+    check_one_line,
+    check_plain_text,
+    check_year,
+    country_key,
+    first_words,
+    one_line,
+    report_slug,
+    stored_text,
+)
 
 
 @dataclass(frozen=True)
@@ -76,19 +55,10 @@ class ParsedReport:
     recommendations: list[ParsedRecommendation]
 
 
-# The longest chapters are about 100 KB; the previewed text must also fit in admin's confirming
-# POST (DATA_UPLOAD_MAX_MEMORY_SIZE) after URL-encoding.
-IMPORT_MAX_BYTES = 256 * 1024
-
 MIN_RECOMMENDATIONS = 2
 MAX_RECOMMENDATIONS = 20
 MIN_WORDS = 4
 
-# Spaces and line breaks as the parser sees them; each maps to one character, so offsets hold.
-SPACES = "\t\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-SPACES += "\u200b\u202f\u205f\u3000\ufeff"
-LINE_BREAKS = "\v\f\x1c\x1d\x1e\x85\u2028\u2029"
-VIEW = str.maketrans({**dict.fromkeys(SPACES, " "), **dict.fromkeys(LINE_BREAKS, "\n")})
 
 TIER_FORMS = r"tier\s*(?:[123]|one|two|three)(?:\s*watch\s*-?\s*list)?|special\s+case"
 TIER_LINE = re.compile(
@@ -139,10 +109,6 @@ LINE_MARKER = re.compile(r"^ *(?:[•▪◦‣*\-–]|\(?(?P<number>\d{1,2})[.)]
 INLINE_SEPARATOR = re.compile(r"(?<=\S)[ \n]+[*•▪][ \n]+(?=\S)")
 SENTENCE_END = '.;!?)"”’…'
 
-# Control characters a chapter may not hold: all but tab and line feed (carriage returns are
-# line endings, made line feeds before this is checked). PostgreSQL cannot store NUL, and the
-# others garble exports, mail and terminals.
-CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 # Draft pillars for new recommendations; coordinators correct them in admin.
 PILLAR_KEYWORDS = [
@@ -174,24 +140,6 @@ def draft_short_title(text: str, limit: int = 60) -> str:
     return clause[:cut].rstrip() + "…"
 
 
-def one_line(text: str) -> str:
-    """Text with every run of whitespace one space, for messages and previews."""
-    return " ".join(text.translate(VIEW).split())
-
-
-def first_words(text: str, count: int = 8) -> str:
-    words = one_line(text).split(" ")
-    return " ".join(words[:count]) + (" …" if len(words) > count else "")
-
-
-def country_key(name: str) -> str:
-    """What two spellings of one country share: no accents, case, apostrophe style, "The"."""
-    plain = unicodedata.normalize("NFKD", name.translate(VIEW))
-    plain = "".join(c for c in plain if not unicodedata.combining(c))
-    plain = re.sub(r"[’‘`´ʼ]", "'", plain).casefold()
-    return re.sub(r"^the ", "", " ".join(plain.split()))
-
-
 def title_case(name: str) -> str:
     """A country name from a tier line in capitals: "THE REPUBLIC OF OSTMARK" → "The Republic
     of Ostmark"."""
@@ -206,105 +154,6 @@ def title_case(name: str) -> str:
             ]
         words.append("".join(parts))
     return " ".join(words)
-
-
-def check_year(year: int) -> int:
-    if not 2000 <= year <= 2100:
-        raise ImportRefused(f"the year must have four digits, 2000 to 2100, not {year}")
-    return year
-
-
-def too_large(name: str, size: int) -> ImportRefused:
-    return ImportRefused(
-        f"{name}: {size:,} bytes; a chapter is at most {IMPORT_MAX_BYTES // 1024} KB"
-    )
-
-
-def read_chapter(path: Path) -> bytes:
-    """The file's bytes, refused before it is read whole when it is larger than a chapter can be
-    (IMPORT_MAX_BYTES, admin's limit too). OSError when it cannot be read."""
-    with path.open("rb") as file:
-        size = os.fstat(file.fileno()).st_size
-        if size > IMPORT_MAX_BYTES:
-            raise too_large(path.name, size)
-        # A pipe reports no size, and a file may grow: never read more than one byte too many.
-        data = file.read(IMPORT_MAX_BYTES + 1)
-    if len(data) > IMPORT_MAX_BYTES:
-        raise too_large(path.name, max(size, len(data)))
-    return data
-
-
-def max_length(model: type[models.Model], field_name: str) -> int:
-    column = model._meta.get_field(field_name)
-    assert isinstance(column, models.CharField) and column.max_length is not None
-    return column.max_length
-
-
-def check_fits(value: str, model: type[models.Model], field_name: str, what: str) -> None:
-    """Refuse a value longer than the column it is stored in."""
-    limit = max_length(model, field_name)
-    if len(value) > limit:
-        raise ImportRefused(
-            f"the {what} is {len(value)} characters long, {first_words(value, 8)!r}; "
-            f"a {model._meta.model_name}'s {field_name} holds at most {limit}"
-        )
-
-
-def check_one_line(value: str, what: str) -> None:
-    if (character := first_control_character(value)) is not None:
-        raise ImportRefused(
-            f"the {what} {value!r} contains the control character {code_point(character)}"
-        )
-
-
-def check_source_name(name: str) -> None:
-    """The name stored as the report's source name (the file's name, or --source)."""
-    check_one_line(name, "source name")
-    check_fits(name, Report, "source_name", "source name")
-
-
-def check_plain_text(text: str) -> None:
-    """Refuse a control character (CONTROL_CHARACTER), saying where it is."""
-    found = CONTROL_CHARACTER.search(text)
-    if found is None:
-        return
-    line = text.count("\n", 0, found.start()) + 1
-    column = found.start() - text.rfind("\n", 0, found.start())
-    raise ImportRefused(
-        f"the control character {code_point(found[0])} on line {line}, column {column}: "
-        "a chapter is plain text, with no control characters but line breaks and tabs"
-    )
-
-
-def report_slug(country: str, year: int) -> str:
-    return slugify(f"{country}-{year}")
-
-
-def decode(data: bytes, name: str) -> str:
-    """The chapter's text; `name`, stored as its source name, is checked too."""
-    check_source_name(name)
-    if not data.strip():
-        raise ImportRefused(f"{name}: the file is empty")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ImportRefused(
-            f"{name}: not UTF-8 text (invalid byte at position {error.start})"
-        ) from error
-
-
-def stored_text(text: str) -> str:
-    """The text as stored: without a leading byte-order mark, with LF line endings only."""
-    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-
-
-def paragraph_spans(text: str) -> list[Span]:
-    """Blocks of non-blank lines, with offsets of their first and last non-space character."""
-    view = text.translate(VIEW)
-    spans = []
-    for match in re.finditer(r"\S(?:.*?\S)?(?=[^\S\n]*\n[^\S\n]*\n|\s*\Z)", view, flags=re.DOTALL):
-        spans.append(Span(match.start(), match.end()))
-    return spans
 
 
 @dataclass(frozen=True)
@@ -662,187 +511,3 @@ def split_recommendations(
         ParsedRecommendation(number, span, text[span.start : span.end])
         for number, span in enumerate(spans, start=1)
     ]
-
-
-@dataclass(frozen=True)
-class SectionPreview:
-    label: str
-    paragraphs: int
-    opening: str
-
-
-@dataclass(frozen=True)
-class Preview:
-    """What an import would store, for `--dry-run` and the admin's preview page."""
-
-    title: str
-    title_found: bool
-    country: str
-    year: int
-    tier: str
-    sections: list[SectionPreview]
-    recommendations: list[tuple[int, str]]
-
-
-def preview(parsed: ParsedReport) -> Preview:
-    return Preview(
-        title=parsed.title,
-        title_found=parsed.title_found,
-        country=parsed.country,
-        year=parsed.year,
-        tier=str(Report.Tier(parsed.tier).label),
-        sections=[
-            SectionPreview(
-                str(Section.Kind(section.kind).label),
-                len(section.paragraphs),
-                first_words(parsed.text[section.span.start : section.span.end]),
-            )
-            for section in parsed.sections
-        ],
-        recommendations=[(item.number, one_line(item.text)) for item in parsed.recommendations],
-    )
-
-
-def preview_lines(parsed: ParsedReport) -> list[str]:
-    shown = preview(parsed)
-    title = shown.title if shown.title_found else f"{shown.title} (no title line; made up)"
-    lines = [
-        f"Title: {title}",
-        f"Country: {shown.country}",
-        f"Year: {shown.year}",
-        f"Tier: {shown.tier}",
-        "Sections:",
-    ]
-    lines += [
-        f"  {s.label} ({s.paragraphs} paragraph{'s' * (s.paragraphs != 1)}): {s.opening}"
-        for s in shown.sections
-    ]
-    lines.append(f"Recommendations ({len(shown.recommendations)}):")
-    lines += [f"  {number}. {text}" for number, text in shown.recommendations]
-    return lines
-
-
-@dataclass
-class ImportResult:
-    report: Report
-    created: bool
-    lineage: list[Lineage] = field(default_factory=list)
-
-    def lineage_summary(self) -> str:
-        """How the recommendations relate to the previous year's, in words ("" for a first
-        year)."""
-        if not self.lineage:
-            return ""
-        counts = Counter(lineage.get_change_display().lower() for lineage in self.lineage)
-        return ", ".join(f"{count} {change}" for change, count in sorted(counts.items()))
-
-
-def existing_report(parsed: ParsedReport) -> Report | None:
-    """The stored report of this country and year, if any; refused when its text differs, or,
-    when there is none, when the new report's slug is already another report's."""
-    key = country_key(parsed.country)
-    existing = next(
-        (r for r in Report.objects.filter(year=parsed.year) if country_key(r.country) == key),
-        None,
-    )
-    if existing is None:
-        check_new_slug(parsed)
-    elif existing.source_sha256 != sha256_hex(parsed.text):
-        raise ImportRefused(
-            f"report {existing.slug} is already stored with other text "
-            f"(SHA-256 {existing.source_sha256[:12]}…, this file {sha256_hex(parsed.text)[:12]}…); "
-            "refusing to replace it"
-        )
-    return existing
-
-
-def check_new_slug(parsed: ParsedReport) -> None:
-    """Two spellings the importer tells apart can share a slug ("Saint-Lucerne", "Saint
-    Lucerne"); the slug is unique, so the second is refused."""
-    country = stored_country(parsed)
-    slug = report_slug(country, parsed.year)
-    check_fits(slug, Report, "slug", "slug made from the country name")
-    taken = Report.objects.filter(slug=slug).first()
-    if taken is not None:
-        raise ImportRefused(
-            f"the slug {slug!r}, made from the country name {country!r}, is already the slug "
-            f"of the report of {taken.country!r} {taken.year}; if they are one country, spell "
-            f"it {taken.country!r} in the chapter"
-        )
-
-
-def stored_country(parsed: ParsedReport) -> str:
-    """The spelling of this country in reports already stored, so that every year's report and
-    the organizations of the country name it alike; else the chapter's."""
-    key = country_key(parsed.country)
-    for name in Report.objects.values_list("country", flat=True).distinct():
-        if country_key(name) == key:
-            return name
-    return parsed.country
-
-
-def import_report(
-    data: bytes, *, name: str, country: str | None = None, year: int | None = None
-) -> ImportResult:
-    """Store the chapter; a second import of the same text changes nothing."""
-    parsed = parse_report(decode(data, name), country, year)
-    return store(parsed, name=name)
-
-
-def store(parsed: ParsedReport, *, name: str) -> ImportResult:
-    check_source_name(name)
-    with transaction.atomic():
-        existing = existing_report(parsed)
-        if existing is not None:
-            return ImportResult(existing, created=False)
-        country = stored_country(parsed)
-        report = Report.objects.create(
-            slug=report_slug(country, parsed.year),
-            title=parsed.title,
-            country=country,
-            year=parsed.year,
-            tier=parsed.tier,
-            source_text=parsed.text,
-            source_sha256=sha256_hex(parsed.text),
-            source_name=name,
-        )
-        paragraph_position = 0
-        for position, parsed_section in enumerate(parsed.sections, start=1):
-            section = Section.objects.create(
-                report=report,
-                kind=parsed_section.kind,
-                position=position,
-                start_offset=parsed_section.span.start,
-                end_offset=parsed_section.span.end,
-            )
-            for span in parsed_section.paragraphs:
-                paragraph_position += 1
-                report.paragraphs.create(
-                    section=section,
-                    position=paragraph_position,
-                    start_offset=span.start,
-                    end_offset=span.end,
-                )
-        Recommendation.objects.bulk_create(
-            Recommendation(
-                report=report,
-                number=item.number,
-                text=item.text,
-                short_title=draft_short_title(item.text),
-                pillar=draft_pillar(item.text),
-                start_offset=item.span.start,
-                end_offset=item.span.end,
-            )
-            for item in parsed.recommendations
-        )
-        # Lineage to the country's previous year, and from its next year when a year in
-        # between arrives late: proposed here, confirmed by a coordinator in admin.
-        lineage = propose_lineage(report)
-        later = (
-            Report.objects.filter(country=report.country, year__gt=report.year)
-            .order_by("year")
-            .first()
-        )
-        if later is not None:
-            propose_lineage(later)
-    return ImportResult(report, created=True, lineage=lineage)

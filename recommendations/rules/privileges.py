@@ -31,7 +31,7 @@ from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext
 
-from .models import Assessment, Comment, Membership, Organization, Report
+from ..models import Assessment, Comment, Membership, Organization, Report
 
 type Actor = AbstractBaseUser | AnonymousUser
 

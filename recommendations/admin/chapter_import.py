@@ -1,0 +1,205 @@
+"""Admin's *Import a chapter*: upload a chapter, see what would be imported, confirm. The same
+checks as import_tip_report, and nothing is written before the confirmation; the preview
+carries the text back with its SHA-256 signed, so what is stored is what was previewed."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core import signing
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .. import importer
+from ..models import Report, sha256_hex
+
+IMPORT_SALT = "recommendations.import-chapter"
+IMPORT_MAX_AGE = 24 * 60 * 60  # seconds a preview may be confirmed for
+
+
+def not_imported(refused: Exception) -> str:
+    return _("Not imported: %(reason)s") % {"reason": refused}
+
+
+class ChapterUploadForm(forms.Form):
+    """A chapter to preview; a refusal of the importer is the file's error."""
+
+    file = forms.FileField(
+        label=gettext_lazy("Chapter"),
+        help_text=gettext_lazy("The country chapter as a UTF-8 text file."),
+    )
+    country = forms.CharField(
+        required=False,
+        max_length=100,
+        label=gettext_lazy("Country"),
+        help_text=gettext_lazy(
+            "Optional: read from the chapter; if given, it must be the chapter's country."
+        ),
+    )
+    year = forms.IntegerField(
+        required=False,
+        min_value=2000,
+        max_value=2100,
+        label=gettext_lazy("Year"),
+        help_text=gettext_lazy(
+            "Optional: read from the title line; needed when the chapter has none."
+        ),
+    )
+
+    parsed: importer.ParsedReport
+    existing: Report | None
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        upload = data.get("file")
+        if upload is None or self.errors:
+            return data
+        if upload.size is not None and upload.size > importer.IMPORT_MAX_BYTES:
+            self.add_error(
+                "file",
+                _("Not imported: %(size)s bytes; a chapter is at most %(limit)s KB.")
+                % {"size": f"{upload.size:,}", "limit": importer.IMPORT_MAX_BYTES // 1024},
+            )
+            return data
+        try:
+            text = importer.decode(upload.read(), upload.name or "upload")
+            self.parsed = importer.parse_report(text, data.get("country") or None, data.get("year"))
+            self.existing = importer.existing_report(self.parsed)
+        except importer.ImportRefused as refused:
+            self.add_error("file", not_imported(refused))
+        return data
+
+    def confirmation(self) -> "ChapterConfirmForm":
+        """The preview's form: the stored text, and what to import it as, signed."""
+        data = self.cleaned_data
+        token = signing.dumps(
+            {
+                "sha256": sha256_hex(self.parsed.text),
+                "name": data["file"].name,
+                "country": data.get("country") or None,
+                "year": data.get("year"),
+            },
+            salt=IMPORT_SALT,
+        )
+        return ChapterConfirmForm(initial={"text": self.parsed.text, "token": token})
+
+
+class ChapterConfirmForm(forms.Form):
+    """The previewed text comes back; its SHA-256, signed, shows it is the text previewed."""
+
+    text = forms.CharField(widget=forms.HiddenInput, strip=False)
+    token = forms.CharField(widget=forms.HiddenInput)
+
+    parsed: importer.ParsedReport
+    name: str
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        if self.errors:
+            raise forms.ValidationError(
+                _("The preview came back incomplete; upload the file again.")
+            )
+        try:
+            signed = signing.loads(data["token"], salt=IMPORT_SALT, max_age=IMPORT_MAX_AGE)
+        except signing.BadSignature as error:
+            raise forms.ValidationError(
+                _("The preview is too old or was altered; upload the file again.")
+            ) from error
+        text = importer.stored_text(data["text"])
+        if sha256_hex(text) != signed["sha256"]:
+            raise forms.ValidationError(
+                _("The text sent back is not the text previewed; upload the file again.")
+            )
+        try:
+            self.parsed = importer.parse_report(text, signed["country"], signed["year"])
+        except importer.ImportRefused as refused:
+            raise forms.ValidationError(not_imported(refused)) from refused
+        self.name = signed["name"]
+        return data
+
+
+class ChapterImportAdmin(admin.ModelAdmin):
+    """The report admin's part that imports: its address, the change list's link and the
+    wizard's view (ReportAdmin mixes it in)."""
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("recommendations.add_report")
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(self.import_chapter)
+        return [
+            path("import/", view, name="recommendations_report_import"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        context = {**(extra_context or {}), "may_import": self.has_import_permission(request)}
+        return super().changelist_view(request, context)
+
+    def import_chapter(self, request: HttpRequest) -> HttpResponseBase:
+        """Upload a chapter, see what would be imported, confirm: the same checks as
+        import_tip_report, and nothing is written before the confirmation."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Import a chapter"),
+        }
+        if request.method == "POST" and "token" in request.POST:
+            confirm = ChapterConfirmForm(request.POST)
+            if not confirm.is_valid():
+                upload = ChapterUploadForm()
+                context |= {"form": upload, "refusals": confirm.non_field_errors()}
+                return TemplateResponse(
+                    request, "admin/recommendations/report/import.html", context, status=400
+                )
+            try:
+                result = importer.store(confirm.parsed, name=confirm.name)
+            except importer.ImportRefused as refused:
+                context |= {"form": ChapterUploadForm(), "refusals": [not_imported(refused)]}
+                return TemplateResponse(
+                    request, "admin/recommendations/report/import.html", context, status=409
+                )
+            report = result.report
+            if result.created:
+                self.log_addition(request, report, "Imported from a chapter file.")
+                self.message_user(
+                    request,
+                    _("Imported %(slug)s: %(count)s recommendations.")
+                    % {"slug": report.slug, "count": report.recommendations.count()},
+                    messages.SUCCESS,
+                )
+            else:
+                self.message_user(
+                    request,
+                    _("%(slug)s is already stored with this exact text; unchanged.")
+                    % {"slug": report.slug},
+                )
+            return HttpResponseRedirect(
+                reverse("admin:recommendations_report_change", args=[report.pk])
+            )
+        form = ChapterUploadForm(
+            request.POST if request.method == "POST" else None,
+            request.FILES if request.method == "POST" else None,
+        )
+        if request.method == "POST" and form.is_valid():
+            context |= {
+                "title": _("Import a chapter: preview"),
+                "parsed": form.parsed,
+                "preview": importer.preview(form.parsed),
+                "existing": form.existing,
+                "confirm": form.confirmation(),
+            }
+            return TemplateResponse(request, "admin/recommendations/report/preview.html", context)
+        context["form"] = form
+        return TemplateResponse(request, "admin/recommendations/report/import.html", context)

@@ -1,0 +1,152 @@
+"""Evidence items, quoted verbatim from a report, and the audit trail of their links to
+recommendations."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy
+from simple_history.admin import SimpleHistoryAdmin
+
+from ..models import EvidenceItem, EvidenceLink, require_same_report
+from ..presentation import quote_in_context
+from ..quotes import locate_quote
+from ._shared import LabelledInlineFormSet, ReadOnlyAdmin
+
+
+class EvidenceLinkFormSet(LabelledInlineFormSet):
+    """A new evidence item has no id yet when its links are validated, so the model's own
+    check (EvidenceLink.clean) cannot see its report: check here with the same rule."""
+
+    def clean(self) -> None:
+        super().clean()
+        report = getattr(self.instance, "report", None)
+        if report is None:
+            return
+        for form in self.forms:
+            recommendation = form.cleaned_data.get("recommendation")
+            if recommendation and not form.cleaned_data.get("DELETE"):
+                require_same_report(report.pk, recommendation)
+
+
+class EvidenceLinkInline(admin.TabularInline):
+    model = EvidenceLink
+    formset = EvidenceLinkFormSet
+    extra = 1
+    autocomplete_fields = ["recommendation"]
+
+    class Media:
+        js = ["admin/tracker-admin.js"]
+
+
+class EvidenceItemForm(forms.ModelForm):
+    """The coordinator pastes a quote; the form finds it in the report and sets the offsets."""
+
+    start_offset = forms.IntegerField(
+        required=False,
+        min_value=0,
+        label=gettext_lazy("start offset"),
+        help_text=gettext_lazy("Only needed when the quote occurs more than once in the report."),
+    )
+
+    class Meta:
+        model = EvidenceItem
+        fields = ["report", "quote", "start_offset", "note"]
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        report, quote = cleaned.get("report"), cleaned.get("quote")
+        if not report or not quote:
+            return cleaned
+        location = locate_quote(report, quote, cleaned.get("start_offset"))
+        cleaned["start_offset"] = location.start
+        self.instance.start_offset = location.start
+        self.instance.end_offset = location.end
+        self.instance.section = location.section
+        return cleaned
+
+
+@admin.register(EvidenceItem)
+class EvidenceItemAdmin(SimpleHistoryAdmin):
+    form = EvidenceItemForm
+    list_display = ["short_quote", "report", "section_kind", "linked_recommendations"]
+    list_filter = ["report", "section__kind", "links__stance"]
+    search_fields = ["quote", "note"]
+    list_select_related = ["report", "section"]
+    readonly_fields = ["section", "end_offset", "in_context"]
+    inlines = [EvidenceLinkInline]
+
+    class Media:
+        css = {"all": ["admin/tracker-admin.css"]}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related("links__recommendation")
+
+    def get_fields(self, request: HttpRequest, obj: EvidenceItem | None = None) -> list[str]:
+        fields = ["report", "quote", "start_offset", "note"]
+        return [*fields, "section", "end_offset", "in_context"] if obj else fields
+
+    def get_deleted_objects(
+        self, objs: Sequence[EvidenceItem] | QuerySet[EvidenceItem], request: HttpRequest
+    ) -> tuple[list[Any], dict[str, int], set[str], list[Any]]:
+        """A cited item is shown as protected, so admin explains instead of failing."""
+        deleted, counts, permissions_needed, protected = super().get_deleted_objects(objs, request)
+        for item in objs:
+            protected += [f"{item}: {citation}" for citation in item.citations()]
+        return deleted, counts, permissions_needed, protected
+
+    @admin.display(description=gettext_lazy("quote"))
+    def short_quote(self, item: EvidenceItem) -> str:
+        return str(item)
+
+    @admin.display(description=gettext_lazy("section"), ordering="section__position")
+    def section_kind(self, item: EvidenceItem) -> str:
+        return item.section.get_kind_display()
+
+    @admin.display(description=gettext_lazy("recommendations (stance)"))
+    def linked_recommendations(self, item: EvidenceItem) -> str:
+        return format_html_join(
+            ", ",
+            "{} ({})",
+            (
+                (link.recommendation.number, link.get_stance_display())
+                for link in sorted(item.links.all(), key=lambda link: link.recommendation.number)
+            ),
+        )
+
+    @admin.display(description=gettext_lazy("in its paragraph"))
+    def in_context(self, item: EvidenceItem) -> str:
+        """The quote marked inside its whole paragraph, so a coordinator sees what surrounds
+        it."""
+        if not item.pk:
+            return "—"
+        context = quote_in_context(item.report.source_text, item, item.paragraph(), around=None)
+        return format_html(
+            '<div class="quote-context">{}<mark>{}</mark>{}</div>',
+            context.before,
+            context.quote,
+            context.after,
+        )
+
+
+@admin.register(EvidenceLink.history.model)
+class EvidenceLinkHistoryAdmin(ReadOnlyAdmin):
+    """Links are edited inline on evidence items and recommendations; their audit trail is here.
+    The other curated models show theirs under "History" on each object."""
+
+    list_display = [
+        "history_date",
+        "history_user",
+        "history_type",
+        "evidence",
+        "recommendation",
+        "stance",
+    ]
+    list_filter = ["history_type", "stance"]
+    list_select_related = ["history_user", "evidence", "recommendation"]
+    date_hierarchy = "history_date"

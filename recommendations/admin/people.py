@@ -1,0 +1,162 @@
+"""Organizations, memberships and user accounts, with what only a superuser may change
+(recommendations/rules/privileges.py)."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
+from django.contrib.auth.models import User
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
+from simple_history.admin import SimpleHistoryAdmin
+
+from ..models import Membership, Organization
+from ..rules.privileges import (
+    COUNTING_FIELDS,
+    PRIVILEGE_FIELDS,
+    has_taken_positions,
+    may_change_account,
+    may_give_membership,
+)
+from ..validators import refuse_control_characters
+from ._shared import signed_in
+
+
+@admin.register(Organization)
+class OrganizationAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "short_name", "kind", "member_count"]
+    list_filter = ["kind"]
+    search_fields = ["name", "short_name"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(member_total=Count("memberships"))
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Organization | None = None
+    ) -> list[str] | tuple[str, ...]:
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None and not signed_in(request).is_superuser and has_taken_positions(obj):
+            return [*fields, *COUNTING_FIELDS]
+        return fields
+
+    @admin.display(description=gettext_lazy("members"), ordering="member_total")
+    def member_count(self, organization: Organization) -> int:
+        return organization.member_total
+
+
+@admin.register(Membership)
+class MembershipAdmin(SimpleHistoryAdmin):
+    list_display = ["user", "organization", "role"]
+    list_filter = ["role", "organization__kind", "organization"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "organization__name"]
+    list_select_related = ["user", "organization"]
+    autocomplete_fields = ["user", "organization"]
+
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelChoiceField | None:
+        if db_field.name == "user" and not signed_in(request).is_superuser:
+            kwargs["queryset"] = User.objects.filter(is_staff=False, is_superuser=False)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_change_permission(self, request: HttpRequest, obj: Membership | None = None) -> bool:
+        if obj is not None and not may_give_membership(signed_in(request), obj.user):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Membership | None = None) -> bool:
+        if obj is not None and not may_give_membership(signed_in(request), obj.user):
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+class MembershipInline(admin.StackedInline):
+    """On a user's page; a staff account's membership is the superuser's to give."""
+
+    model = Membership
+    can_delete = True
+    extra = 0
+    max_num = 1
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and not may_give_membership(signed_in(request), obj):
+            return False
+        return super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and not may_give_membership(signed_in(request), obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and not may_give_membership(signed_in(request), obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+admin.site.unregister(User)
+
+
+class AccountChangeForm(UserChangeForm):
+    """Django's form, with names kept to one line (they go into mail headers)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("first_name", "last_name"):
+            if name in self.fields:
+                self.fields[name].validators.append(refuse_control_characters)
+
+
+@admin.register(User)
+class TrackerUserAdmin(UserAdmin):
+    form = AccountChangeForm
+    inlines = [MembershipInline]
+    list_display = ["username", "email", "first_name", "last_name", "is_staff", "organization"]
+    list_select_related = ["membership__organization"]
+    list_filter = [
+        "is_staff",
+        "is_superuser",
+        "is_active",
+        "groups",
+        "membership__role",
+        "membership__organization",
+    ]
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: User | None = None
+    ) -> list[str] | tuple[str, ...]:
+        fields = super().get_readonly_fields(request, obj)
+        actor = signed_in(request)
+        if actor.is_superuser:
+            return fields
+        fields = [*fields, *PRIVILEGE_FIELDS, "groups", "user_permissions"]
+        if obj is not None and obj.pk == actor.pk:
+            fields.append("is_active")
+        return fields
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        # The membership form's user picker offers only the accounts a membership may go to.
+        picking_a_member = request.GET.get("model_name") == "membership"
+        if picking_a_member and not signed_in(request).is_superuser:
+            queryset = queryset.filter(is_staff=False, is_superuser=False)
+        return queryset, may_have_duplicates
+
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        """Another staff account is the superuser's to change (its password too: Django's
+        password form asks this)."""
+        if obj is not None and not may_change_account(signed_in(request), obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    @admin.display(
+        description=gettext_lazy("organization"), ordering="membership__organization__name"
+    )
+    def organization(self, user: User) -> str:
+        membership = getattr(user, "membership", None)
+        return f"{membership.organization} ({membership.get_role_display()})" if membership else "—"
