@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import Assessment, EvidenceItem, Recommendation, Report, Snapshot
+from .rules.privileges import acting_as
 from .status import Status
 from .validators import refuse_control_characters
 
@@ -179,6 +180,12 @@ class LoginForm(AuthenticationForm):
                 message="A username has at most %(limit_value)d characters.",
             )
         )
+
+    def clean(self) -> dict[str, Any]:
+        # Authenticating may save the account (a password hash upgraded to today's hasher):
+        # the server's own write, not one by whoever this browser was signed in as before.
+        with acting_as(None):
+            return super().clean()
 
 
 class AdminLoginForm(LoginForm, AdminAuthenticationForm):

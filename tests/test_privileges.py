@@ -4,9 +4,11 @@ the side an organization's positions count for — on every save, not only in th
 (tests/test_permissions.py)."""
 
 import pytest
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.test import override_settings
 from django.urls import reverse
 
 from recommendations.models import Membership, Organization
@@ -162,6 +164,29 @@ def test_a_coordinator_logs_in_and_changes_their_own_password_on_the_site(client
     assert response.status_code == 302
     coordinator.refresh_from_db()
     assert coordinator.check_password("another-long-password-7")
+
+
+@pytest.mark.parametrize("login", ["login", "admin:login"])
+def test_a_staff_log_in_that_upgrades_the_password_hash_works_over_anothers_session(
+    client, coordinator, people, login
+):
+    """A reviewer signed in on this browser; a coordinator logs in here, and Django saves
+    their password under today's hasher: that save is not the reviewer's."""
+    with override_settings(
+        PASSWORD_HASHERS=[
+            "django.contrib.auth.hashers.MD5PasswordHasher",
+            "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        ]
+    ):
+        outdated = PBKDF2PasswordHasher().encode("a-long-test-password", "salt", iterations=1)
+        type(coordinator).objects.filter(pk=coordinator.pk).update(password=outdated)
+        client.force_login(people["ngo"])
+        response = client.post(
+            reverse(login), {"username": "coordinator", "password": "a-long-test-password"}
+        )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    coordinator.refresh_from_db()
+    assert coordinator.password.startswith("md5$")
 
 
 def test_the_admin_shows_a_coordinator_privileges_read_only(client, coordinator, superuser):

@@ -157,7 +157,7 @@ def service_unavailable() -> HttpResponse:
         page = FALLBACK_500.format(
             title=_("Temporarily unavailable"),
             heading=_("The tracker cannot reach its database just now"),
-            advice=_("Nothing you sent was half-saved. Try again in a moment."),
+            advice=_("Try again in a few seconds."),
         )
     response = HttpResponse(page, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
