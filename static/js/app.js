@@ -148,6 +148,17 @@
     }
   });
 
+  // A search box sends its request as the person types ("input changed"). The change event it
+  // fires again when they leave it would repeat that request, and its answer would replace the
+  // results between the press and the release of a click on one of them: the click is lost.
+  document.addEventListener("htmx:confirm", (event) => {
+    const trigger = event.detail && event.detail.triggeringEvent;
+    const field = trigger && trigger.target;
+    if (trigger && trigger.type === "change" && field instanceof HTMLInputElement && field.type === "search") {
+      event.preventDefault();
+    }
+  });
+
   // A refusal HTMX does not swap in (a 403, a 500, the server unreachable) is said aloud.
   document.addEventListener("htmx:responseError", () => {
     announce("That did not work: the page was not updated. Reload it and try again.");
