@@ -48,7 +48,7 @@ from django.utils.http import quote_etag
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
-from .rules.access import membership_of, remember_membership
+from .rules.access import may_curate, membership_of, remember_membership
 from .versions import fingerprint_and_membership
 
 CSRF_SLOT = "\x00csrf\x00"
@@ -187,8 +187,10 @@ def code_version() -> str:
 
 
 def viewer(request: HttpRequest) -> str:
+    """Who the page is for, as far as it differs: organization, role, and staff (2 for staff
+    who curate evidence, who see the evidence flags)."""
     membership = membership_of(request.user)
-    staff = int(request.user.is_staff)
+    staff = 2 if may_curate(request.user) else int(request.user.is_staff)
     if membership is None:
         return f"-:-:{staff}"
     return f"{membership.organization_id}:{membership.role}:{staff}"

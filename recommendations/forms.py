@@ -8,7 +8,8 @@ from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import Assessment, EvidenceItem, Recommendation, Report, Snapshot
+from .models import Assessment, EvidenceItem, Recommendation, Report, Snapshot, Stance
+from .rules.curation import NOT_LINKED
 from .rules.privileges import acting_as
 from .status import Status
 from .validators import refuse_control_characters
@@ -190,3 +191,94 @@ class LoginForm(AuthenticationForm):
 
 class AdminLoginForm(LoginForm, AdminAuthenticationForm):
     """The admin's log-in form (staff only), with the same username limit."""
+
+
+class OffsetField(IdField):
+    """A character offset into a report's text (ASCII digits, in range)."""
+
+
+class PassageForm(forms.Form):
+    """What to quote: the offsets of a selection (the reader's "Quote this"), or a pasted quote
+    with, when it occurs more than once, where it starts. `before` and `after` add (or, when
+    negative, drop) whole sentences at either end."""
+
+    start = OffsetField(required=False, label=_("First character"))
+    end = OffsetField(required=False, label=_("Character after the last"))
+    quote = forms.CharField(
+        required=False,
+        max_length=5000,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label=_("Quote"),
+        help_text=_("Paste the passage exactly as the report has it."),
+    )
+    before = forms.IntegerField(required=False, min_value=-20, max_value=20)
+    after = forms.IntegerField(required=False, min_value=-20, max_value=20)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = self.cleaned_data
+        quote, start, end = cleaned.get("quote"), cleaned.get("start"), cleaned.get("end")
+        if self.errors:
+            return cleaned
+        if quote and quote.strip():
+            if end is not None:
+                raise ValidationError(
+                    _("Paste a quote or give its first and last characters, not both.")
+                )
+        elif start is None or end is None:
+            raise ValidationError(
+                _("Paste a quote, or give the first character and the one after the last.")
+            )
+        elif end <= start:
+            raise ValidationError(_("The passage must end after it starts."))
+        return cleaned
+
+
+class CurationForm(forms.Form):
+    """An evidence item's links: one stance (or none) per recommendation of its report, and a
+    note."""
+
+    start = OffsetField(widget=forms.HiddenInput)
+    end = OffsetField(widget=forms.HiddenInput)
+    note = forms.CharField(
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label=_("Note (optional)"),
+        help_text=_("Why this quote matters."),
+        validators=[refuse_control_characters],
+    )
+
+    def __init__(self, *args: Any, recommendations: list[Recommendation], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.recommendations = recommendations
+        choices = [(NOT_LINKED, _("Not linked")), *Stance.choices]
+        for recommendation in recommendations:
+            self.fields[self.stance_field(recommendation)] = forms.ChoiceField(
+                choices=choices, required=False, label=recommendation.short_title
+            )
+
+    @staticmethod
+    def stance_field(recommendation: Recommendation) -> str:
+        return f"stance_{recommendation.number}"
+
+    def stances(self) -> dict[Recommendation, str]:
+        return {r: self.cleaned_data[self.stance_field(r)] for r in self.recommendations}
+
+    def stance_rows(self) -> list[tuple[Recommendation, forms.BoundField]]:
+        return [(r, self[self.stance_field(r)]) for r in self.recommendations]
+
+
+class AcceptProposalForm(forms.Form):
+    """One proposal of the evidence workspace, accepted with a stance."""
+
+    number = forms.IntegerField(min_value=1, max_value=1000)
+    start = OffsetField()
+    end = OffsetField()
+    stance = forms.ChoiceField(choices=Stance.choices, label=_("Stance"))
+    from_evidence = IdField(required=False)
+
+
+class DeclineCarryForm(forms.Form):
+    number = forms.IntegerField(min_value=1, max_value=1000)
+    from_evidence = IdField()

@@ -31,6 +31,8 @@ COORDINATOR_PERMISSIONS = [
         ["view_evidencelink", "add_evidencelink", "change_evidencelink", "delete_evidencelink"],
     ),
     ("recommendations", "historicalevidencelink", ["view_historicalevidencelink"]),
+    # Declined in the evidence workspace; deleting one proposes that carried quote again.
+    ("recommendations", "declinedcarry", ["view_declinedcarry", "delete_declinedcarry"]),
     (
         "recommendations",
         "responsibility",

@@ -26,6 +26,7 @@ from .models import (
     SectionKind,
     Tier,
 )
+from .sentences import sentence_spans
 from .status import Label, Status
 
 # fuzz.ratio (normalised Indel similarity, 0–100) of the two texts as `comparable()` makes them.
@@ -346,7 +347,6 @@ def lineage_panel(
 # --- what changed between two years ------------------------------------------------------
 
 TIER_ORDER: list[str] = [Tier.TIER_1, Tier.TIER_2, Tier.TIER_2_WATCH_LIST, Tier.TIER_3]
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"])")
 NARRATIVE_KINDS = [
     SectionKind.SUMMARY,
     SectionKind.PROSECUTION,
@@ -357,7 +357,8 @@ NARRATIVE_KINDS = [
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
+    """The text's sentences, as the whole project splits them (`sentences.sentence_spans`)."""
+    return [text[start:end] for start, end in sentence_spans(text)]
 
 
 def ancestors_in(report: Report, earlier: Report) -> dict[int, Recommendation]:

@@ -388,6 +388,24 @@ class RecommendationQuerySet(models.QuerySet):
 
         return self.annotate(evidence_total=count_of(EvidenceLink), comment_total=count_of(Comment))
 
+    def with_coverage(self) -> Self:
+        """Annotate the evidence links by stance (`gap_links`, `progress_links`,
+        `context_links`) and `needs_evidence`: no link at all, or none that shows the gap
+        (docs/design.md, "Evidence stances")."""
+
+        def links_of(stance: str | None) -> Coalesce:
+            links = EvidenceLink.objects.filter(recommendation=OuterRef("pk"))
+            if stance is not None:
+                links = links.filter(stance=stance)
+            total = links.order_by().values("recommendation").annotate(n=Count("pk")).values("n")
+            return Coalesce(Subquery(total), 0)
+
+        return self.annotate(
+            gap_links=links_of(Stance.GAP),
+            progress_links=links_of(Stance.PROGRESS),
+            context_links=links_of(Stance.CONTEXT),
+        ).annotate(needs_evidence=Q(gap_links=0))
+
 
 def id_list(ids: str | None) -> list[int]:
     return [int(pk) for pk in (ids or "").split(",") if pk]
@@ -465,6 +483,11 @@ class Recommendation(SourceSpan):
     matrix: Any  # a presentation.MatrixRow, set by the dashboard
     evidence_total: int
     comment_total: int
+    # Set by with_coverage().
+    gap_links: int
+    progress_links: int
+    context_links: int
+    needs_evidence: bool
 
     class Meta:
         verbose_name = _("recommendation")
@@ -572,6 +595,15 @@ class EvidenceItem(SourceSpan):
         through="EvidenceLink",
         related_name="evidence_items",
         verbose_name=_("recommendations"),
+    )
+    carried_from = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="carried_to",
+        help_text=_("The earlier year's quote this one was carried forward from."),
+        verbose_name=_("carried from"),
     )
 
     history = HistoricalRecords()
@@ -697,6 +729,39 @@ class EvidenceLink(models.Model):
     def clean(self) -> None:
         if self.evidence_id and self.recommendation_id:
             require_same_report(self.evidence.report_id, self.recommendation)
+
+
+class DeclinedCarry(models.Model):
+    """A coordinator's decision not to carry an earlier year's quote forward to a
+    recommendation, so that the proposal is not made again."""
+
+    recommendation = models.ForeignKey(
+        Recommendation,
+        on_delete=models.CASCADE,
+        related_name="declined_carries",
+        verbose_name=_("recommendation"),
+    )
+    evidence = models.ForeignKey(
+        EvidenceItem,
+        on_delete=models.CASCADE,
+        related_name="declined_carries",
+        help_text=_("The earlier year's evidence item."),
+        verbose_name=_("evidence"),
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("declined carried quote")
+        verbose_name_plural = _("declined carried quotes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recommendation", "evidence"], name="declinedcarry_unique_pair"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.evidence.label} not carried to recommendation {self.recommendation.number}"
 
 
 class Organization(models.Model):

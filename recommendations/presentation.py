@@ -3,8 +3,9 @@
 Most are pure: they take what the caller read and run no query (`quote_in_context`,
 `segments`, `status_summary`, `side_summary`, `matrix_row`, the dataclasses). Three read what
 they shape themselves, each in a fixed number of queries: `evidence_groups` (a recommendation's
-evidence), `source_sections` (a report's text and quotes) and `matrix_groups` (the
-organizations of the dashboard's matrix).
+evidence, and with `carried_chains` one more query per year a quote was carried back),
+`source_sections` (a report's text and quotes) and `matrix_groups` (the organizations of the
+dashboard's matrix).
 """
 
 import unicodedata
@@ -130,11 +131,12 @@ def evidence_groups(recommendation: Recommendation) -> list[dict]:
     some of its paragraph around it."""
     report = recommendation.report
     paragraphs = list(report.paragraphs.all())
-    links = (
+    links = list(
         EvidenceLink.objects.filter(recommendation=recommendation)
         .select_related("evidence__section")
         .order_by("evidence__section__position", "stance", "evidence__start_offset")
     )
+    earlier = carried_chains([link.evidence for link in links])
     groups = []
     for section, section_links in groupby(links, key=lambda link: link.evidence.section):
         stances = []
@@ -146,11 +148,31 @@ def evidence_groups(recommendation: Recommendation) -> list[dict]:
                     {
                         "item": link.evidence,
                         "context": quote_in_context(report.source_text, link.evidence, paragraph),
+                        "earlier": earlier[link.evidence.pk],
                     }
                 )
             stances.append({"stance": stance, "label": link.get_stance_display(), "items": items})
         groups.append({"section": section, "stances": stances})
     return groups
+
+
+def carried_chains(items: list[EvidenceItem]) -> dict[int, list[EvidenceItem]]:
+    """For each item, the earlier years' quotes it was carried forward from, newest first
+    (with their reports): one query per year back, none when nothing was carried."""
+    chains: dict[int, list[EvidenceItem]] = {item.pk: [] for item in items}
+    wanted = {item.pk: item.carried_from_id for item in items if item.carried_from_id}
+    while wanted:
+        found = EvidenceItem.objects.select_related("report").in_bulk(set(wanted.values()))
+        further = {}
+        for pk, earlier_pk in wanted.items():
+            earlier = found.get(earlier_pk)
+            if earlier is None or earlier in chains[pk]:
+                continue
+            chains[pk].append(earlier)
+            if earlier.carried_from_id:
+                further[pk] = earlier.carried_from_id
+        wanted = further
+    return chains
 
 
 def source_sections(report: Report) -> tuple[list[dict], int]:
@@ -173,6 +195,9 @@ def source_sections(report: Report) -> tuple[list[dict], int]:
                 for paragraph in paragraphs
                 if paragraph.section_id == section.pk
             ],
+            "quoted": any(
+                section.start_offset <= item.start_offset < section.end_offset for item in items
+            ),
         }
         for section in report.sections.all()
     ]

@@ -2,6 +2,7 @@ from django.urls import path, register_converter
 
 from .views import (
     changes,
+    curation,
     dashboard,
     exports,
     following,
@@ -35,6 +36,20 @@ urlpatterns = [
     path("reports/", site.reports, name="reports"),
     path("reports/<slug:slug>/", dashboard.dashboard, name="dashboard"),
     path("reports/<slug:slug>/source/", source.source, name="source"),
+    path("reports/<slug:slug>/source/quote/", curation.quote_passage, name="quote_passage"),
+    path(
+        "reports/<slug:slug>/source/evidence/<int:pk>/",
+        curation.evidence_panel,
+        name="evidence_panel",
+    ),
+    path("reports/<slug:slug>/evidence/", curation.evidence_workspace, name="evidence_workspace"),
+    path("reports/<slug:slug>/evidence/accept/", curation.accept_proposal, name="accept_proposal"),
+    path(
+        "reports/<slug:slug>/evidence/accept-verbatim/",
+        curation.accept_verbatim,
+        name="accept_verbatim",
+    ),
+    path("reports/<slug:slug>/evidence/decline/", curation.decline_carry, name="decline_carry"),
     path("reports/<slug:slug>/changes/", changes.changes, name="changes"),
     path("reports/<slug:slug>/export.<format:extension>", exports.export, name="export"),
     path("reports/<slug:slug>/snapshots/", snapshots.snapshots, name="snapshots"),

@@ -13,9 +13,10 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from recommendations.mail import Topic, unsubscribe_token
-from recommendations.models import Report, Snapshot
+from recommendations.models import DeclinedCarry, EvidenceItem, Report, Snapshot
 from recommendations.publishing.snapshots import publish_snapshot
 from recommendations.rules.writing import assess
+from recommendations.sentences import sentence_spans
 
 from .conftest import make_organization, make_user
 
@@ -58,6 +59,25 @@ ASSESS = {"status": "IN_PROGRESS", "rationale": "Matrix test.", "based_on": ""}
 # Publishing takes the publish_snapshot permission; staff status alone is not enough.
 PUBLISH_OUTCOMES = {**everyone(403), "coordinator": REDIRECT, "superuser": REDIRECT}
 
+
+def curators(outcome) -> dict:
+    """Curating evidence takes staff status and the evidence permissions (Coordinators)."""
+    return {**everyone(403), "coordinator": outcome, "superuser": outcome}
+
+
+def passage(role: str) -> dict:
+    """The first sentence of Norway 2024's protection section, linked to recommendation 1."""
+    report = Report.objects.get(slug="norway-2024")
+    section = report.sections.get(kind="PROTECTION")
+    start, end = sentence_spans(report.source_text, section.start_offset, section.end_offset)[0]
+    return {"start": start, "end": end, "stance_1": "CONTEXT", "note": ""}
+
+
+def accepted(role: str) -> dict:
+    data = passage(role)
+    return {"number": 1, "start": data["start"], "end": data["end"], "stance": "GAP"}
+
+
 # name → method → (data, {role: expected})
 EXPECTED = {
     "home": {"GET": (None, everyone(REDIRECT))},
@@ -73,6 +93,19 @@ EXPECTED = {
     "source": {"GET": (None, everyone(200))},
     # Norway 2024 has no earlier year: a page saying so.
     "changes": {"GET": (None, everyone(200))},
+    "quote_passage": {
+        "GET": (
+            lambda role: {k: v for k, v in passage(role).items() if k in ("start", "end")},
+            curators(200),
+        ),
+        "POST": (passage, curators(REDIRECT)),
+    },
+    "evidence_panel": {"GET": (None, curators(200)), "POST": (passage, curators(REDIRECT))},
+    "evidence_workspace": {"GET": (None, curators(200))},
+    "accept_proposal": {"POST": (accepted, curators(REDIRECT))},
+    "accept_verbatim": {"POST": (None, curators(REDIRECT))},
+    # Norway 2024 has no earlier year, so no earlier quote to decline.
+    "decline_carry": {"POST": ({"number": 1, "from_evidence": 1}, curators(404))},
     "recommendation": {"GET": (None, everyone(200))},
     "assess": {"POST": (ASSESS, writers(REDIRECT))},
     "comment": {"POST": ({"body": "Matrix comment."}, writers(REDIRECT))},
@@ -177,15 +210,19 @@ def users(accounts, norway):
     """The matrix's users, and two snapshots for the snapshot routes."""
     publish_snapshot(norway, published_by=accounts["superuser"], title="First")
     publish_snapshot(norway, published_by=accounts["superuser"], title="Second")
+    # A declined carried quote, so that its admin pages get past "not found".
+    first = norway.recommendations.get(number=1)
+    DeclinedCarry.objects.create(recommendation=first, evidence=first.evidence_items.first())
     return accounts
 
 
 def concrete_url(name: str) -> str:
     snapshots = list(Snapshot.objects.order_by("pk"))
     ngo = get_user_model().objects.get(username="ngo")
+    pk_of = {"evidence_panel": EvidenceItem.objects.order_by("pk").values_list("pk", flat=True)}
     arguments = {
         **URL_ARGUMENTS,
-        "pk": snapshots[0].pk,
+        "pk": pk_of[name].first() if name in pk_of else snapshots[0].pk if snapshots else 1,
         "token": unsubscribe_token(ngo, Topic.DIGESTS),
     }
     route = next(route for n, route in walk(get_resolver().url_patterns) if n == name)
@@ -213,7 +250,13 @@ def test_every_url_has_an_expectation():
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_every_role_gets_the_expected_answer_from_every_url_and_method(client, users, name):
+def test_every_role_gets_the_expected_answer_from_every_url_and_method(
+    client, accounts, norway, name
+):
+    users = accounts
+    if "snapshot" in name:  # two snapshots to show, compare and export
+        publish_snapshot(norway, published_by=accounts["superuser"], title="First")
+        publish_snapshot(norway, published_by=accounts["superuser"], title="Second")
     url = concrete_url(name)
     wrong = []
     for method, (data, expected) in EXPECTED[name].items():

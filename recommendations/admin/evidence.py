@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
-from ..models import EvidenceItem, EvidenceLink, require_same_report
+from ..models import DeclinedCarry, EvidenceItem, EvidenceLink, require_same_report
 from ..presentation import quote_in_context
 from ..quotes import locate_quote
 from ._shared import LabelledInlineFormSet, ReadOnlyAdmin
@@ -78,7 +78,7 @@ class EvidenceItemAdmin(SimpleHistoryAdmin):
     list_filter = ["report", "section__kind", "links__stance"]
     search_fields = ["quote", "note"]
     list_select_related = ["report", "section"]
-    readonly_fields = ["section", "end_offset", "in_context"]
+    readonly_fields = ["section", "end_offset", "in_context", "carried_from"]
     inlines = [EvidenceLinkInline]
 
     class Media:
@@ -89,7 +89,7 @@ class EvidenceItemAdmin(SimpleHistoryAdmin):
 
     def get_fields(self, request: HttpRequest, obj: EvidenceItem | None = None) -> list[str]:
         fields = ["report", "quote", "start_offset", "note"]
-        return [*fields, "section", "end_offset", "in_context"] if obj else fields
+        return [*fields, "section", "end_offset", "in_context", "carried_from"] if obj else fields
 
     def get_deleted_objects(
         self, objs: Sequence[EvidenceItem] | QuerySet[EvidenceItem], request: HttpRequest
@@ -150,3 +150,20 @@ class EvidenceLinkHistoryAdmin(ReadOnlyAdmin):
     list_filter = ["history_type", "stance"]
     list_select_related = ["history_user", "evidence", "recommendation"]
     date_hierarchy = "history_date"
+
+
+@admin.register(DeclinedCarry)
+class DeclinedCarryAdmin(SimpleHistoryAdmin):
+    """Earlier years' quotes a coordinator chose not to carry forward (in the evidence
+    workspace). Deleting one makes the workspace propose that quote again."""
+
+    list_display = ["evidence", "recommendation"]
+    list_filter = ["recommendation__report"]
+    list_select_related = ["evidence", "recommendation__report"]
+    readonly_fields = ["evidence", "recommendation"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -68,3 +68,19 @@ def may_publish(user: "User | AnonymousUser") -> bool:
     """Publishing a snapshot writes a permanent, official status report: it takes the
     `publish_snapshot` permission (the Coordinators group has it), not merely staff status."""
     return user.is_active and user.has_perm(PUBLISH_PERMISSION)
+
+
+CURATION_PERMISSIONS = (
+    "recommendations.add_evidenceitem",
+    "recommendations.change_evidenceitem",
+    "recommendations.delete_evidenceitem",
+    "recommendations.add_evidencelink",
+    "recommendations.change_evidencelink",
+    "recommendations.delete_evidencelink",
+)
+
+
+def may_curate(user: "User | AnonymousUser") -> bool:
+    """Curating evidence outside admin takes what it takes in admin: staff status and the
+    permissions on evidence items and their links (the Coordinators group holds them)."""
+    return user.is_active and user.is_staff and user.has_perms(CURATION_PERMISSIONS)

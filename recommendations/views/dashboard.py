@@ -14,6 +14,7 @@ from ..filters import DEFAULT_SORT, SIDES, SORT_COLUMNS, RecommendationFilter
 from ..lineage import recommended_since
 from ..models import Report, attach_positions
 from ..presentation import matrix_groups, matrix_row, status_summary
+from ..rules.access import may_curate
 from ._shared import HtmxHttpRequest, wants_partial
 
 TEMPLATE = "recommendations/dashboard.html"
@@ -99,11 +100,14 @@ def _render(
     )
     valid = filterset.is_valid() if filterset.is_bound else True
     cycle = filterset.current_cycle()
+    curating = may_curate(request.user)
     recommendations = (
         report.recommendations.with_positions(filterset.moment(), since=filterset.cycle_start())
         .with_counts()
         .order_by("number")
     )
+    if curating:
+        recommendations = recommendations.with_coverage()
     filterset.queryset = recommendations
     rows = attach_positions(
         list(filterset.order(filterset.qs) if valid else recommendations.none())
@@ -116,6 +120,7 @@ def _render(
     sort = filterset.sorting()
     context = {
         "report": report,
+        "curating": curating,
         "other_years": other_years,
         "previous_year": next((o.year for o in other_years if o.year < report.year), None),
         "filterset": filterset,

@@ -2,9 +2,11 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from ..forms import PassageForm
 from ..models import Report, Stance
 from ..presentation import source_sections
 from ..publishing.tables import source_document
+from ..rules.access import may_curate
 from ._shared import HtmxHttpRequest
 
 
@@ -23,5 +25,7 @@ def source(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             "evidence_count": evidence_count,
             "source_document": source_document(named),
             "stances": Stance.choices,
+            "curating": may_curate(request.user),
+            "quote_form": PassageForm(auto_id="find_%s"),
         },
     )
