@@ -98,7 +98,9 @@ def quote_passage(request: HtmxHttpRequest, slug: str) -> HttpResponseBase:
                 posted = curation.passage(
                     report, form.cleaned_data["start"], form.cleaned_data["end"]
                 )
-                item = curation.quote(report, posted, form.stances(), note=form.cleaned_data["note"])
+                item = curation.quote(
+                    report, posted, form.stances(), note=form.cleaned_data["note"]
+                )
             except ValidationError as error:
                 form.add_error(None, error.messages)
             else:
