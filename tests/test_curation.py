@@ -481,3 +481,13 @@ def test_coverage_flags_show_to_coordinators_and_clear_with_a_gap_quote(client, 
     # A reviewer's dashboard has no flags (and is a page cache entry of its own).
     client.force_login(people["ngo"])
     assert "needs evidence" not in client.get("/reports/veldoria-2025/").content.decode()
+
+
+def test_staff_without_the_curation_permissions_never_get_a_curator_s_cached_page(
+    client, people, veldoria
+):
+    """The flags are in the cached dashboard, so curators have cache entries of their own."""
+    client.force_login(people["coordinator"])
+    assert "needs evidence" in client.get("/reports/veldoria-2025/").content.decode()
+    client.force_login(people["staff"])  # staff too, but without the evidence permissions
+    assert "needs evidence" not in client.get("/reports/veldoria-2025/").content.decode()
