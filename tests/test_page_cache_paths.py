@@ -548,6 +548,8 @@ NOT_SHOWN = {
     "recommendations_historicalmembership": "audit history, shown in admin",
     "recommendations_historicalreviewcycle": "audit history, shown in admin",
     "recommendations_historicallineage": "audit history, shown in admin",
+    "recommendations_declinedcarry": "read by the evidence workspace, which is never cached",
+    "recommendations_historicaldeclinedcarry": "audit history, shown in admin",
     "recommendations_historicalresponsibility": "audit history, shown in admin",
     "recommendations_historicalresponsibility_supporting": "audit history, shown in admin",
     "recommendations_following": "the follow button is rendered for each request",

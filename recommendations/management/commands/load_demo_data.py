@@ -1,5 +1,6 @@
 """Demo organizations, users, assessments and comments for `make run`. Never for production."""
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,14 +17,18 @@ from recommendations.importer import import_report
 from recommendations.models import (
     Assessment,
     Comment,
+    EvidenceItem,
     Membership,
     Organization,
+    Recommendation,
     Report,
     Responsibility,
     ReviewCycle,
     Role,
+    Stance,
     Status,
 )
+from recommendations.rules.curation import pasted_passage, quote
 
 DEMO_PASSWORD = "demo-tracker-2024"
 ORGANIZATIONS = [
@@ -44,11 +49,17 @@ FICTIONAL_CHAPTERS = [
     )
     for year in (2023, 2024, 2025)
 ]
+# Their curated evidence: per year, quotes with their links and the earlier quote each carries
+# forward (the file's "about" says how it is written), applied through the curation rules.
+FICTIONAL_EVIDENCE = (
+    Path(settings.BASE_DIR) / "fixtures" / "sources" / "fictional" / "veldoria-evidence.json"
+)
+QUOTE_KEYS = {"quote", "start", "note", "links", "carried_from"}
 # year, recommendation number, status, rationale, days ago (by Demo Veldoria Watch)
 FICTIONAL_ASSESSMENTS = [
     (2024, 1, Status.NO_PROGRESS, "No labour trafficking case reached court this year.", 50),
     (2024, 2, Status.IN_PROGRESS, "Screening started at two of five detention centres.", 45),
-    (2024, 3, Status.PARTIALLY_IMPLEMENTED, "Shelters funded, but only in the capital.", 40),
+    (2024, 3, Status.PARTIALLY_IMPLEMENTED, "NGO shelters got more money; none takes men.", 40),
 ]
 # username, full name, organization short name, role (None: coordinator without membership)
 USERS = [
@@ -213,9 +224,11 @@ class Command(BaseCommand):
         for path, year in FICTIONAL_CHAPTERS:
             result = import_report(path.read_bytes(), name=path.name, country="Veldoria", year=year)
             fictional[year] = result.report
+        curate(fictional, FICTIONAL_EVIDENCE)
         for year, number, status, rationale, days_ago in FICTIONAL_ASSESSMENTS:
-            Assessment.objects.create(
-                recommendation=fictional[year].recommendations.get(number=number),
+            recommendation = fictional[year].recommendations.get(number=number)
+            assessment = Assessment.objects.create(
+                recommendation=recommendation,
                 cycle=cycle,
                 organization=organizations["Demo VW"],
                 author=users["Demo VW"],
@@ -223,6 +236,7 @@ class Command(BaseCommand):
                 rationale=rationale,
                 created_at=now - timedelta(days=days_ago),
             )
+            assessment.cited_evidence.set(cited_first(recommendation))
         for number, username, body in COMMENTS:
             author = users[username]
             Comment.objects.create(
@@ -232,3 +246,81 @@ class Command(BaseCommand):
                 body=body,
             )
         return True
+
+
+def cited_first(recommendation: Recommendation, count: int = 2) -> list[EvidenceItem]:
+    """The recommendation's linked evidence a demo assessment cites: gaps first, then
+    progress, then context, each in report order."""
+    order: list[str] = [Stance.GAP, Stance.PROGRESS, Stance.CONTEXT]
+    links = recommendation.evidence_links.select_related("evidence")
+    ranked = sorted(links, key=lambda link: (order.index(link.stance), link.evidence.start_offset))
+    return [link.evidence for link in ranked[:count]]
+
+
+def read_evidence(path: Path) -> dict[int, list[dict[str, Any]]]:
+    """The curated quotes of each year, in the file's order; CommandError when the file is not
+    what `curate` expects."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        years = {int(year): quotes for year, quotes in data["years"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise CommandError(f"{path.name}: cannot read the curated evidence ({error})") from error
+    for year, quotes in years.items():
+        for entry in quotes:
+            if not isinstance(entry, dict) or not isinstance(entry.get("quote"), str):
+                raise CommandError(f"{path.name}, {year}: every entry needs a quote: {entry!r}")
+            where = f"{path.name}, {year}: the quote “{entry['quote']}”"
+            if unknown := sorted(set(entry) - QUOTE_KEYS):
+                raise CommandError(f"{where} has unknown keys {unknown}")
+            if not isinstance(entry.get("links"), dict) or not entry["links"]:
+                raise CommandError(f"{where} links no recommendation")
+            earlier = entry.get("carried_from", {})
+            if not isinstance(earlier, dict) or set(earlier) - {"year", "quote"}:
+                raise CommandError(f"{where} needs carried_from as {{year, quote}}: {earlier!r}")
+    return years
+
+
+def curate(reports: dict[int, Report], path: Path) -> int:
+    """Quote, link and carry forward the curated evidence of `reports` (year → report) with the
+    curation rules (`pasted_passage`, `quote`), the years in order so that a carried quote's
+    earlier item exists. The number of quotes; CommandError naming the quote that is not
+    verbatim in its chapter, links a recommendation the chapter does not have, or carries a
+    quote the file does not hold for that year."""
+    quoted: dict[tuple[int, str], EvidenceItem] = {}
+    for year, entries in sorted(read_evidence(path).items()):
+        report = reports.get(year)
+        if report is None:
+            raise CommandError(f"{path.name}: no Veldoria chapter of {year} was imported")
+        recommendations = {r.number: r for r in report.recommendations.all()}
+        for entry in entries:
+            text = entry["quote"]
+            where = f"{path.name}, {report.slug}: the quote “{text}”"
+            stances = {}
+            for number, stance in entry["links"].items():
+                recommendation = recommendations.get(int(number) if number.isdigit() else 0)
+                if recommendation is None:
+                    raise CommandError(
+                        f"{where} links recommendation {number}, which the chapter does not have"
+                    )
+                stances[recommendation] = stance
+            carried_from = None
+            if "carried_from" in entry:
+                earlier = entry["carried_from"]
+                carried_from = quoted.get((earlier.get("year"), earlier.get("quote")))
+                if carried_from is None:
+                    raise CommandError(
+                        f"{where} is carried from a quote {earlier.get('year')} does not have "
+                        f"in {path.name}: “{earlier.get('quote')}”"
+                    )
+            try:
+                found = pasted_passage(report, text, entry.get("start"))
+                quoted[year, text] = quote(
+                    report,
+                    found,
+                    stances,
+                    note=entry.get("note", ""),
+                    carried_from=carried_from,
+                )
+            except ValidationError as error:
+                raise CommandError(f"{where} is refused: {' '.join(error.messages)}") from error
+    return len(quoted)
