@@ -41,7 +41,8 @@ OPENERS = "“‘\"'(["
 # character (a paragraph's last sentence simply ends with the paragraph).
 END = re.compile(r"[.!?]+[”’\"')\]]*(?=\s+(\S))")
 
-LINE_BREAK = r"(?:\r\n|[\n\r\u2028\u2029])"  # as the importer reads them
+# As the importer reads them; atomic, so that CR LF is never taken for two line breaks.
+LINE_BREAK = r"(?>\r\n|[\n\r\u2028\u2029])"
 SPACE = r"[^\S\r\n\u2028\u2029]*"
 BLANK_LINE = re.compile(LINE_BREAK + SPACE + LINE_BREAK)
 BLANK_LINES = re.compile(f"{LINE_BREAK}(?:{SPACE}{LINE_BREAK})+")

@@ -27,6 +27,8 @@ from recommendations.suggestions import (
     terms,
 )
 
+from .test_demo_data import demo  # noqa: F401  (a fixture)
+
 # --- sentences ----------------------------------------------------------------------------
 
 PROSE = (
@@ -75,6 +77,8 @@ def test_a_sentence_never_crosses_a_paragraph_break():
         "Third one",
         "Fourth.",
     ]
+    crlf = "A one\r\nstill A.\r\n\r\nB."
+    assert texts(crlf, sentence_spans(crlf)) == ["A one\r\nstill A.", "B."]
     # Within bounds: a sentence cut by them is cut, nothing outside is returned.
     assert texts(blank_lines, sentence_spans(blank_lines, 3, 17)) == ["st one.", "Second"]
 
@@ -484,3 +488,13 @@ def test_recall_at_10_on_norway_stays_above_its_floor_and_the_baseline(norway):
     assert ours.macro > plain.macro
     assert plain.sentences_per_proposal == 1.0
     assert 1.0 < ours.sentences_per_proposal <= WINDOW
+
+
+def test_a_passage_next_to_a_carried_quote_is_still_ranked(demo):
+    """The best window for the demo's Veldoria 2025 recommendation 3 overlaps a quote carried
+    from 2024; passing over that window must not take its own sentences with it."""
+    report = demo[2025]
+    shelters = "The government increased funding for NGO-run shelters by 15 percent."
+    start = report.source_text.index(shelters)
+    proposals = suggest(report).for_recommendation(3)
+    assert any(p.start <= start < p.end for p in proposals)

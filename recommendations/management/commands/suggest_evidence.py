@@ -3,7 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from recommendations.models import Report
-from recommendations.suggestions import Proposal, suggest
+from recommendations.suggestions import suggest
 
 SHOWN = 90  # characters of a passage the listing shows
 
@@ -32,10 +32,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--json",
             action="store_true",
+            dest="as_json",
             help='print a JSON object: each recommendation number ("1", …) to its proposals',
         )
 
-    def handle(self, *args: object, slug: str, top: int, json: bool, **options: object) -> None:
+    def handle(self, *args: object, slug: str, top: int, as_json: bool, **options: object) -> None:
         if top < 1:
             raise CommandError(f"--top must be at least 1, not {top}")
         report = Report.objects.filter(slug=slug).first()
@@ -43,8 +44,12 @@ class Command(BaseCommand):
             raise CommandError(f"No report with the slug {slug!r}.")
         suggestions = suggest(report, top)
         numbers = sorted(suggestions.ranked)
-        if json:
-            self.print_json({str(n): suggestions.for_recommendation(n, top) for n in numbers})
+        if as_json:
+            data = {
+                str(n): [p.as_json() for p in suggestions.for_recommendation(n, top)]
+                for n in numbers
+            }
+            self.stdout.write(json.dumps(data, indent=2, ensure_ascii=False))
             return
         text = report.source_text
         for number in numbers:
@@ -63,7 +68,3 @@ class Command(BaseCommand):
             for v in vanished:
                 source = f"E{v.from_evidence} {v.stance}"
                 self.stdout.write(f"  {'vanished':<8} {'':7}  {source:<14} {shortened(v.quote)}")
-
-    def print_json(self, proposals: dict[str, list[Proposal]]) -> None:
-        data = {number: [p.as_json() for p in listed] for number, listed in proposals.items()}
-        self.stdout.write(json.dumps(data, indent=2, ensure_ascii=False))
