@@ -5,6 +5,7 @@ import os
 from contextlib import contextmanager
 from copy import deepcopy
 from datetime import timedelta
+from io import StringIO
 from itertools import groupby
 from pathlib import Path
 from uuid import uuid4
@@ -209,6 +210,14 @@ def norway(db) -> Report:
     """The shipped canonical fixtures: the Norway 2024 report, its evidence, review cycles."""
     load_fixtures()
     return Report.objects.get(slug="norway-2024")
+
+
+@pytest.fixture
+def demo(norway) -> dict[int, Report]:
+    """The demo data (`load_demo_data`): Veldoria 2023–2025 with its curated evidence, by year."""
+    with override_settings(DEBUG=True):
+        call_command("load_demo_data", stdout=StringIO())
+    return {report.year: report for report in Report.objects.filter(country="Veldoria")}
 
 
 @pytest.fixture

@@ -86,13 +86,6 @@ def test_the_readme_lists_the_demo_logins_the_command_prints(norway, capsys):
 # --- Veldoria's curated evidence (fixtures/sources/fictional/veldoria-evidence.json) ------
 
 
-@pytest.fixture
-def demo(norway) -> dict[int, Report]:
-    with override_settings(DEBUG=True):
-        call_command("load_demo_data", stdout=StringIO())
-    return {report.year: report for report in Report.objects.filter(country="Veldoria")}
-
-
 def veldoria_items(report: Report) -> list[EvidenceItem]:
     return list(report.evidence_items.select_related("carried_from__report").order_by("pk"))
 

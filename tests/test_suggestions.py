@@ -27,8 +27,6 @@ from recommendations.suggestions import (
     terms,
 )
 
-from .test_demo_data import demo  # noqa: F401  (a fixture)
-
 # --- sentences ----------------------------------------------------------------------------
 
 PROSE = (
