@@ -3,11 +3,13 @@
 import json
 import re
 from collections import Counter
+from collections.abc import Iterator
 from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.test import override_settings
 
 from recommendations.integrity import integrity_errors
@@ -27,7 +29,7 @@ from recommendations.models import (
 )
 from recommendations.sentences import sentence_spans
 
-from .conftest import ROOT
+from .conftest import ROOT, load_fixtures
 
 EVIDENCE = ROOT / "fixtures" / "sources" / "fictional" / "veldoria-evidence.json"
 
@@ -86,72 +88,26 @@ def test_the_readme_lists_the_demo_logins_the_command_prints(norway, capsys):
 # --- Veldoria's curated evidence (fixtures/sources/fictional/veldoria-evidence.json) ------
 
 
+@pytest.fixture(scope="class")
+def demo_once(django_db_setup, django_db_blocker) -> Iterator[dict[int, Report]]:
+    """The demo data, loaded once for the tests of a class (a second each time): in a
+    transaction of its own, rolled back once they have run; each test runs inside it, in a
+    savepoint rolled back after the test."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        load_fixtures()
+        with override_settings(DEBUG=True):
+            call_command("load_demo_data", stdout=StringIO())
+        yield {report.year: report for report in Report.objects.filter(country="Veldoria")}
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def demo(demo_once, db) -> dict[int, Report]:
+    return demo_once
+
+
 def veldoria_items(report: Report) -> list[EvidenceItem]:
     return list(report.evidence_items.select_related("carried_from__report").order_by("pk"))
-
-
-def test_every_veldoria_recommendation_has_two_quotes_one_showing_its_gap(demo):
-    assert sorted(demo) == [2023, 2024, 2025]
-    for report in demo.values():
-        recommendations = report.recommendations.order_by("number")
-        assert recommendations.count() == 7
-        for recommendation in recommendations:
-            stances = list(
-                EvidenceLink.objects.filter(recommendation=recommendation).values_list(
-                    "stance", flat=True
-                )
-            )
-            assert len(stances) >= 2 and "GAP" in stances, (report.slug, recommendation.number)
-
-
-def test_the_later_years_carry_quotes_forward_from_the_year_before(demo):
-    for year in (2024, 2025):
-        items = veldoria_items(demo[year])
-        earlier = {item.quote: item for item in veldoria_items(demo[year - 1])}
-        carried = [item for item in items if item.carried_from is not None]
-        # Some word for word, some the same sentence with this year's figures.
-        assert any(item.quote == item.carried_from.quote for item in carried)
-        assert any(item.quote != item.carried_from.quote for item in carried)
-        for item in carried:
-            assert item.carried_from.report == demo[year - 1]
-            # the same sentence: the suggestions propose a carry from 80 (CHANGED_THRESHOLD)
-            assert similarity(item.quote, item.carried_from.quote) >= 85, item.quote
-        # A sentence quoted again word for word is always recorded as carried.
-        for item in items:
-            if item.quote in earlier:
-                assert item.carried_from == earlier[item.quote], item.quote
-    assert not any(item.carried_from for item in veldoria_items(demo[2023]))
-
-
-def test_the_quotes_are_whole_sentences_that_stand_on_their_own(demo):
-    for report in demo.values():
-        starts, ends = set(), set()
-        for section in report.sections.all():
-            for start, end in sentence_spans(
-                report.source_text, section.start_offset, section.end_offset
-            ):
-                starts.add(start)
-                ends.add(end)
-        for item in veldoria_items(report):
-            assert item.section.kind != Section.Kind.RECOMMENDATIONS
-            assert item.start_offset in starts and item.end_offset in ends, item.quote
-            assert not re.match(r"(The (group|same)|It|They|This|These|Those|He|She)\b", item.quote)
-
-
-def test_every_demo_quote_passes_the_integrity_check(demo):
-    assert EvidenceItem.objects.filter(report__country="Veldoria").count() >= 50
-    assert integrity_errors() == []
-    out = StringIO()
-    call_command("verify_evidence", stdout=out)
-    assert f"{EvidenceItem.objects.count()} evidence item(s) verified verbatim" in out.getvalue()
-
-
-def test_veldoria_watch_cites_the_linked_evidence(demo):
-    assessments = Assessment.objects.filter(organization__short_name="Demo VW")
-    assert assessments.count() == 3
-    for assessment in assessments:
-        cited = set(assessment.cited_evidence.all())
-        assert cited and cited <= set(assessment.recommendation.evidence_items.all())
 
 
 def everything() -> dict[str, list[dict]]:
@@ -164,11 +120,77 @@ def everything() -> dict[str, list[dict]]:
     return rows
 
 
-def test_running_the_demo_twice_changes_nothing(demo):
-    before = everything()
-    with override_settings(DEBUG=True):
-        call_command("load_demo_data", stdout=StringIO())
-    assert everything() == before
+class TestTheDemosVeldoriaEvidence:
+    """Read from one load of the demo (demo_once)."""
+
+    def test_every_veldoria_recommendation_has_two_quotes_one_showing_its_gap(self, demo):
+        assert sorted(demo) == [2023, 2024, 2025]
+        for report in demo.values():
+            recommendations = report.recommendations.order_by("number")
+            assert recommendations.count() == 7
+            for recommendation in recommendations:
+                stances = list(
+                    EvidenceLink.objects.filter(recommendation=recommendation).values_list(
+                        "stance", flat=True
+                    )
+                )
+                assert len(stances) >= 2 and "GAP" in stances, (report.slug, recommendation.number)
+
+    def test_the_later_years_carry_quotes_forward_from_the_year_before(self, demo):
+        for year in (2024, 2025):
+            items = veldoria_items(demo[year])
+            earlier = {item.quote: item for item in veldoria_items(demo[year - 1])}
+            carried = [item for item in items if item.carried_from is not None]
+            # Some word for word, some the same sentence with this year's figures.
+            assert any(item.quote == item.carried_from.quote for item in carried)
+            assert any(item.quote != item.carried_from.quote for item in carried)
+            for item in carried:
+                assert item.carried_from.report == demo[year - 1]
+                # the same sentence: the suggestions propose a carry from 80 (CHANGED_THRESHOLD)
+                assert similarity(item.quote, item.carried_from.quote) >= 85, item.quote
+            # A sentence quoted again word for word is always recorded as carried.
+            for item in items:
+                if item.quote in earlier:
+                    assert item.carried_from == earlier[item.quote], item.quote
+        assert not any(item.carried_from for item in veldoria_items(demo[2023]))
+
+    def test_the_quotes_are_whole_sentences_that_stand_on_their_own(self, demo):
+        for report in demo.values():
+            starts, ends = set(), set()
+            for section in report.sections.all():
+                for start, end in sentence_spans(
+                    report.source_text, section.start_offset, section.end_offset
+                ):
+                    starts.add(start)
+                    ends.add(end)
+            for item in veldoria_items(report):
+                assert item.section.kind != Section.Kind.RECOMMENDATIONS
+                assert item.start_offset in starts and item.end_offset in ends, item.quote
+                assert not re.match(
+                    r"(The (group|same)|It|They|This|These|Those|He|She)\b", item.quote
+                )
+
+    def test_every_demo_quote_passes_the_integrity_check(self, demo):
+        assert EvidenceItem.objects.filter(report__country="Veldoria").count() >= 50
+        assert integrity_errors() == []
+        out = StringIO()
+        call_command("verify_evidence", stdout=out)
+        assert (
+            f"{EvidenceItem.objects.count()} evidence item(s) verified verbatim" in out.getvalue()
+        )
+
+    def test_veldoria_watch_cites_the_linked_evidence(self, demo):
+        assessments = Assessment.objects.filter(organization__short_name="Demo VW")
+        assert assessments.count() == 3
+        for assessment in assessments:
+            cited = set(assessment.cited_evidence.all())
+            assert cited and cited <= set(assessment.recommendation.evidence_items.all())
+
+    def test_running_the_demo_twice_changes_nothing(self, demo):
+        before = everything()
+        with override_settings(DEBUG=True):
+            call_command("load_demo_data", stdout=StringIO())
+        assert everything() == before
 
 
 def edit_last_2025_quote(data: dict) -> str:
