@@ -76,13 +76,17 @@ def test_a_coordinator_curates_a_new_chapter_in_the_browser(live_server):
         heading = page.locator("#quote-panel-heading")
         expect(heading).to_be_focused()
         audit("reader, quote panel")
+        end = page.locator('#quote-panel input[name="end"]')
+        one_sentence = end.input_value()
         page.get_by_role("link", name="One sentence more after").click()
-        expect(page.locator("#quote-panel .quote-passage")).to_be_visible()
+        expect(end).not_to_have_value(one_sentence)  # the wider passage's panel is in
+        expect(heading).to_be_focused()
         page.locator("#id_stance_1").select_option("GAP")
         page.get_by_label("Note (optional)").fill("The shortfall, in the report's words.")
         page.get_by_role("button", name="Save quote").click()
-        page.wait_for_url(re.compile(r"/source/#evidence-\d+$"))
-        expect(page.locator(".messages")).to_contain_text("Saved as E")  # loaded again
+        # The reader is loaded again (HTMX goes to the anchor, then reloads), saying so.
+        expect(page.locator(".messages")).to_contain_text("Saved as E")
+        expect(page).to_have_url(re.compile(r"/source/#evidence-\d+$"))
         item = EvidenceItem.objects.get(report=report)
         assert item.start_offset == paragraph_start  # snapped back to the sentence's start
         assert item.quote == report.source_text[item.start_offset : item.end_offset]
@@ -94,8 +98,8 @@ def test_a_coordinator_curates_a_new_chapter_in_the_browser(live_server):
         audit("reader, an existing quote's panel")
         page.locator("#id_stance_1").select_option("PROGRESS")
         page.get_by_role("button", name="Save links").click()
-        page.wait_for_url(re.compile(rf"#evidence-{item.pk}$"))
         expect(page.locator(".messages")).to_contain_text(f"{item.label} saved.")
+        expect(page).to_have_url(re.compile(rf"#evidence-{item.pk}$"))
         assert item.links.get().stance == Stance.PROGRESS
 
         # The workspace: carried quotes at once, a ranked one with a stance.
@@ -139,7 +143,8 @@ def test_a_coordinator_curates_a_new_chapter_in_the_browser(live_server):
         expect(page.locator(".quote-passage")).to_contain_text(sentence)
         page.locator("#id_stance_3").select_option("CONTEXT")
         page.get_by_role("button", name="Save quote").click()
-        page.wait_for_url(re.compile(r"/source/#evidence-\d+$"))
+        expect(page).to_have_url(re.compile(r"/source/#evidence-\d+$"))
+        expect(page.locator(".messages")).to_contain_text("Saved as E")
         pasted = EvidenceItem.objects.get(report=report, quote=sentence)
         assert page.locator(f"#evidence-{pasted.pk} + mark").count() == 1
         context.close()
