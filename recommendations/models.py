@@ -264,11 +264,18 @@ class Pillar(models.TextChoices):
     CROSS_CUTTING = "CROSS_CUTTING", _("Cross-cutting")
 
 
-def standing_statuses(kind: str | None = None, at: datetime | None = None) -> "QuerySet":
+STANDINGS = ("standing_id", "standing_status", "standing_rank")
+
+
+def standing_statuses(
+    kind: str | None = None, at: datetime | None = None, only: Sequence[str] = STANDINGS
+) -> "QuerySet":
     """Organizations (of `kind`, or all) annotated with `standing_id`, `standing_status` and
-    `standing_rank`: their newest assessment of the outer query's recommendation made before
-    `at` (now when None), NULL where they have none. For use inside a Recommendation subquery:
-    one index lookup per organization, however long the history."""
+    `standing_rank` (or `only` those of them a caller reads: each is a subquery that Django
+    copies whenever the query is nested, so building the position SQL with all three where one
+    is read took twice as long): their newest assessment of the outer query's recommendation
+    made before `at` (now when None), NULL where they have none. For use inside a
+    Recommendation subquery: one index lookup per organization, however long the history."""
     newest = Assessment.objects.filter(
         recommendation=OuterRef(OuterRef("pk")), organization=OuterRef("pk")
     )
@@ -278,13 +285,14 @@ def standing_statuses(kind: str | None = None, at: datetime | None = None) -> "Q
     organizations = Organization.objects.all()
     if kind is not None:
         organizations = organizations.filter(kind=kind)
-    return organizations.annotate(
-        standing_id=Subquery(newest.values("pk")[:1]),
-        standing_status=Subquery(newest.values("status")[:1]),
-        standing_rank=Subquery(
+    annotations = {
+        "standing_id": lambda: Subquery(newest.values("pk")[:1]),
+        "standing_status": lambda: Subquery(newest.values("status")[:1]),
+        "standing_rank": lambda: Subquery(
             newest.annotate(rank=Status.rank_expression("status")).values("rank")[:1]
         ),
-    )
+    }
+    return organizations.annotate(**{name: annotations[name]() for name in only})
 
 
 def aggregate_of(organizations: "QuerySet", aggregate: models.Aggregate) -> Subquery:
@@ -323,20 +331,22 @@ class RecommendationQuerySet(models.QuerySet):
         """
         annotations: dict[str, Any] = {
             "position_ids": aggregate_of(
-                standing_statuses(at=at),
+                standing_statuses(at=at, only=["standing_id"]),
                 StringAgg(Cast("standing_id", models.CharField()), Value(",")),
             )
         }
         if since is not None:
             annotations["start_position_ids"] = aggregate_of(
-                standing_statuses(at=since),
+                standing_statuses(at=since, only=["standing_id"]),
                 StringAgg(Cast("standing_id", models.CharField()), Value(",")),
             )
         for side, kind in POSITION_SIDES.items():
-            organizations = standing_statuses(kind, at)
-            annotations[f"{side}_low"] = aggregate_of(organizations, Min("standing_rank"))
-            annotations[f"{side}_high"] = aggregate_of(organizations, Max("standing_rank"))
-            annotations[f"{side}_count"] = aggregate_of(organizations, Count("standing_id"))
+            ranks = standing_statuses(kind, at, only=["standing_rank"])
+            annotations[f"{side}_low"] = aggregate_of(ranks, Min("standing_rank"))
+            annotations[f"{side}_high"] = aggregate_of(ranks, Max("standing_rank"))
+            annotations[f"{side}_count"] = aggregate_of(
+                standing_statuses(kind, at, only=["standing_id"]), Count("standing_id")
+            )
         lead_newest = Assessment.objects.filter(
             recommendation=OuterRef("pk"), organization=OuterRef("responsibility__lead")
         )
@@ -371,7 +381,8 @@ class RecommendationQuerySet(models.QuerySet):
     def held_by(self, kind: str, status: str, at: datetime | None = None) -> Self:
         """Recommendations on which some organization of `kind` holds `status` (its position
         before `at`)."""
-        return self.filter(Exists(standing_statuses(kind, at).filter(standing_status=status)))
+        holding = standing_statuses(kind, at, only=["standing_status"])
+        return self.filter(Exists(holding.filter(standing_status=status)))
 
     def with_counts(self) -> Self:
         """Annotate `evidence_total` and `comment_total` without multiplying rows."""
