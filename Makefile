@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | cksum | cut -d' ' -f1)
+# Changes with the pinned requirements and with the interpreter `python3` resolves to.
+STAMP := $(VENV)/.installed-$(shell (cat requirements-dev.txt; $(PYTHON) -V 2>&1) | cksum | cut -d' ' -f1)
 FIXTURES := fixtures/review_cycles.json fixtures/norway-2024.json
 # axe-core for the accessibility test (tests/test_accessibility.py): from npm, at the version
 # package-lock.json pins (with its SHA-512), into node_modules/.
@@ -11,8 +12,8 @@ AXE := node_modules/axe-core/axe.min.js
 .PHONY: run test test-deep lint messages-check deploy-check load-check bench bench-smoke setup db axe
 
 $(STAMP): requirements-dev.txt
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python >= 3.12 is needed (Django 6.1); set PYTHON=python3.12")'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python >= 3.12 is needed (Django 6.1); set PYTHON=python3.13")'
+	[ "$$($(BIN)/python -V 2>&1)" = "$$($(PYTHON) -V 2>&1)" ] || $(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $@
