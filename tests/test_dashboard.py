@@ -1,5 +1,7 @@
 """The dashboard: every recommendation with the government's and the NGOs' positions."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -227,3 +229,28 @@ def test_divergence_says_which_side_has_assessed(client, people, sortable):
     assert "Only government has assessed" in html
     assert "Only NGOs have assessed" in html
     assert "Neither has assessed" in html
+
+
+def test_links_carry_only_the_valid_filters(client, people):
+    """A refused value is shown once, in its field, and not copied into every sorting and
+    download link; a parameter that is no filter is in no link either."""
+    client.force_login(people["ngo"])
+    page = client.get("/reports/norway-2024/?pillar=PROSECUTION&status=NOPE&foo=bar").content
+    page = page.decode()
+    links = re.findall(r'(?:href|hx-get)="([^"]*)"', page)
+    assert "/reports/norway-2024/?pillar=PROSECUTION&amp;sort=-number" in links
+    assert not [link for link in links if "NOPE" in link or "foo=bar" in link]
+    assert "/export.csv" not in page  # downloads of a refused selection would be refused too
+    page = client.get("/reports/norway-2024/?pillar=PROSECUTION&foo=bar").content.decode()
+    links = re.findall(r'(?:href|hx-get)="([^"]*)"', page)
+    assert "/reports/norway-2024/export.csv?pillar=PROSECUTION" in links
+    assert not [link for link in links if "foo=bar" in link]
+
+
+def test_a_huge_refused_filter_is_not_multiplied_in_the_page(client, people):
+    client.force_login(people["ngo"])
+    refused = "x" * 100_000
+    query = f"q={refused}&status={refused}&pillar={refused}&sort={refused}&as_of={refused}"
+    response = client.get(f"/reports/norway-2024/?{query}")
+    assert response.status_code == 400
+    assert len(response.content) < 12 * len(refused)  # was 40 copies of it, one per link

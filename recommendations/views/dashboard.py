@@ -1,6 +1,7 @@
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.forms import Form
 from django.http import QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
@@ -42,6 +43,17 @@ def without_empty(params: QueryDict) -> QueryDict:
         if kept:
             clean.setlist(key, kept)
     return clean
+
+
+def filters_to_keep(params: QueryDict, form: Form) -> QueryDict:
+    """The parameters that are the form's fields (the order among them) and have no error;
+    none of the filters when they are refused together (e.g. an as-of day and a cycle)."""
+    errors = form.errors
+    kept = QueryDict(mutable=True)
+    for key, values in params.lists():
+        if key in form.fields and key not in errors and ("__all__" not in errors or key == "sort"):
+            kept.setlist(key, values)
+    return kept
 
 
 def sort_headers(params: QueryDict, sort: str) -> list[SortHeader]:
@@ -115,7 +127,10 @@ def _render(
     groups = matrix_groups(report, rows)
     for row in rows:
         row.matrix = matrix_row(row, groups)
-    filters = params.copy()
+    # The page's links (sorting, downloads) carry the filters, and only those that are valid:
+    # a refused value is shown once, in its field, not copied into a dozen links.
+    links = filters_to_keep(params, filterset.form)
+    filters = links.copy()
     filters.pop("sort", None)
     sort = filterset.sorting()
     context = {
@@ -132,7 +147,8 @@ def _render(
         "filtered": bool(filterset.applied_filters()),
         "query": filters.urlencode(),  # the exports take the filters, not the order
         "sort": sort if sort != DEFAULT_SORT else "",
-        "sort_headers": {header.column: header for header in sort_headers(params, sort)},
+        "sort_headers": {header.column: header for header in sort_headers(links, sort)},
+        "valid": valid,
     }
     status = 200 if valid else 400
     if partial:
