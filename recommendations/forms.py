@@ -240,6 +240,8 @@ class CurationForm(forms.Form):
 
     start = OffsetField(widget=forms.HiddenInput)
     end = OffsetField(widget=forms.HiddenInput)
+    # An existing item's links and note as the panel showed them (rules.curation.links_seen).
+    seen = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     note = forms.CharField(
         required=False,
         max_length=5000,

@@ -166,17 +166,17 @@ def resize(
 ) -> tuple[int, int]:
     """A sentence-aligned span with `before` sentences added at its start (negative: dropped) and
     `after` added at its end (negative: dropped); never fewer than one sentence, never outside
-    [lo, hi), never across a paragraph break.
+    [lo, hi).
 
-    The span is first snapped to whole sentences; one over several paragraphs is cut to the
-    first. Sentences are added only as far as the paragraph goes. Drops at the start are made
-    first, and the last sentence left is never dropped. ValueError when [lo, hi) holds no
-    sentence."""
+    The span is first snapped to whole sentences. Sentences are added only as far as the
+    paragraphs it starts and ends in go: a span over several paragraphs keeps them all. Drops at
+    the start are made first, and the last sentence left is never dropped. ValueError when
+    [lo, hi) holds no sentence."""
     lo, hi = bounds(text, lo, hi)
     start, end = snap(text, start, end, lo, hi)
-    first_char, last_char = next((a, b) for a, b in paragraphs(text, lo, hi) if a <= start < b)
-    spans = sentence_spans(text, first_char, last_char)
-    first, last = touched(spans, start, min(end, last_char))
+    touching = [(a, b) for a, b in paragraphs(text, lo, hi) if a < end and start < b]
+    spans = sentence_spans(text, touching[0][0], touching[-1][1])
+    first, last = touched(spans, start, end)
     first = max(0, first - before) if before >= 0 else min(first - before, last)
     last = min(len(spans) - 1, last + after) if after >= 0 else max(last + after, first)
     return spans[first][0], spans[last][1]

@@ -179,23 +179,17 @@ def overlap_by_half(a: "Proposal | Passage", b: "Proposal | Passage") -> bool:
 class Suggestions:
     """By recommendation number (each of the report's numbers is a key of each): the carried
     proposals (word for word ones first, in report order, then the changed ones, most similar
-    first), the vanished quotes, and the ranked proposals, best first — `top` of them and one
-    more per carried proposal, so that `for_recommendation` can fill `top` places."""
+    first), the vanished quotes, and the ranked proposals, best first: `top` of them, none
+    overlapping a carried one by half (so that a page hiding the carried ones it has accepted
+    still shows `top` suggestions)."""
 
     carried: dict[int, list[Proposal]] = field(default_factory=dict)
     vanished: dict[int, list[Vanished]] = field(default_factory=dict)
     ranked: dict[int, list[Proposal]] = field(default_factory=dict)
 
     def for_recommendation(self, number: int, top: int = 10) -> list[Proposal]:
-        """Carried first, then ranked, leaving out ranked ones that overlap a carried one by
-        half or more; at most `top`."""
-        carried = self.carried.get(number, [])
-        ranked = [
-            proposal
-            for proposal in self.ranked.get(number, [])
-            if not any(overlap_by_half(proposal, kept) for kept in carried)
-        ]
-        return [*carried, *ranked][:top]
+        """Carried first, then ranked; at most `top`."""
+        return [*self.carried.get(number, []), *self.ranked.get(number, [])][:top]
 
 
 # --- the new chapter ----------------------------------------------------------------------

@@ -125,7 +125,9 @@ def workspace(report: Report, top: int = 10) -> Workspace:
             for p in suggestions.carried.get(number, [])
             if is_open(p, recommendation, items, declined)
         ]
-        ranked = [p for p in suggestions.for_recommendation(number, top) if p.origin == "ranked"]
+        # The ranking already passed over what a carried proposal covers; accepted carries
+        # are hidden below, so they take no place from the suggestions.
+        ranked = suggestions.ranked.get(number, [])[:top]
         rows.append(
             RecommendationWork(
                 recommendation,

@@ -255,6 +255,7 @@ def test_an_existing_quote_s_links_and_stances_change_and_unlink(coordinator_cli
         {
             "start": item.start_offset,
             "end": item.end_offset,
+            "seen": seen_in(page),
             "note": "Changed.",
             **{f"stance_{number}": "", f"stance_{other}": "CONTEXT"},
         },
@@ -265,6 +266,80 @@ def test_an_existing_quote_s_links_and_stances_change_and_unlink(coordinator_cli
     links = {(lk.recommendation.number, lk.stance) for lk in item.links.all()}
     assert links == {(other, "CONTEXT")}
     assert EvidenceLink.history.filter(evidence_id=item.pk, history_type="-").exists()
+
+
+def seen_in(page: str) -> str:
+    """The links and note the panel showed (its hidden `seen` field)."""
+    match = re.search(r'name="seen" value="([^"]*)"', page)
+    assert match, "the panel sends back what it showed"
+    return match.group(1)
+
+
+def test_a_panel_opened_before_someone_else_s_change_does_not_undo_it(coordinator_client, norway):
+    item = norway.evidence_items.order_by("pk").first()
+    url = f"/reports/norway-2024/source/evidence/{item.pk}/"
+    page = coordinator_client.get(url).content.decode()
+    stances_shown = {link.recommendation.number: link.stance for link in item.links.all()}
+    # Meanwhile another coordinator links the item to one more recommendation.
+    added = next(r for r in norway.recommendations.all() if r.number not in stances_shown)
+    EvidenceLink.objects.create(evidence=item, recommendation=added, stance=Stance.CONTEXT)
+    data = {f"stance_{n}": s for n, s in stances_shown.items()}
+    response = coordinator_client.post(
+        url,
+        {"start": item.start_offset, "end": item.end_offset, "seen": seen_in(page), **data},
+    )
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "Someone changed this quote" in page
+    assert re.search(
+        rf'name="stance_{added.number}"[^>]*>.*?<option value="CONTEXT" selected', page, re.S
+    )
+    assert item.links.filter(recommendation=added).exists()  # not undone
+
+
+def test_a_link_its_recommendation_cites_is_not_taken_away(coordinator_client, norway, people):
+    item = norway.evidence_items.order_by("pk").first()
+    link = item.links.order_by("pk").first()
+    make_assessment(link.recommendation, people["ngo"]).cited_evidence.add(item)
+    url = f"/reports/norway-2024/source/evidence/{item.pk}/"
+    page = coordinator_client.get(url).content.decode()
+    data = {f"stance_{lk.recommendation.number}": lk.stance for lk in item.links.all()}
+    data[f"stance_{link.recommendation.number}"] = ""
+    response = coordinator_client.post(
+        url, {"start": item.start_offset, "end": item.end_offset, "seen": seen_in(page), **data}
+    )
+    assert response.status_code == 422
+    assert f"stays linked to recommendation {link.recommendation.number}" in (
+        response.content.decode()
+    )
+    assert EvidenceLink.objects.filter(pk=link.pk).exists()
+
+
+def test_accepting_never_changes_a_stance_another_coordinator_chose(coordinator_client, norway):
+    item = norway.evidence_items.order_by("pk").first()
+    link = item.links.order_by("pk").first()
+    other = next(s for s in Stance.values if s != link.stance)
+    response = coordinator_client.post(
+        f"{WORKSPACE}accept/",
+        {
+            "number": link.recommendation.number,
+            "start": item.start_offset,
+            "end": item.end_offset,
+            "stance": other,
+        },
+        follow=True,
+    )
+    assert "is already linked to recommendation" in response.content.decode()
+    link.refresh_from_db()
+    assert link.stance != other
+
+
+def test_a_pasted_quote_loses_the_spaces_a_copy_picks_up(coordinator_client, norway):
+    start, end = unquoted_sentence(norway)
+    sentence = norway.source_text[start:end]
+    response = coordinator_client.get(QUOTE, {"quote": f"\n  {sentence} \n"})
+    assert f'name="start" value="{start}"' in response.content.decode()
+    assert f'name="end" value="{end}"' in response.content.decode()
 
 
 def test_an_uncited_quote_is_deleted_a_cited_one_stays(coordinator_client, norway, people):
@@ -283,10 +358,35 @@ def test_an_uncited_quote_is_deleted_a_cited_one_stays(coordinator_client, norwa
     assert not EvidenceItem.objects.filter(pk=uncited.pk).exists()
 
 
-def test_an_item_of_another_report_is_not_found_here(coordinator_client, norway):
+def test_an_item_of_another_report_is_not_found_here(coordinator_client, norway, veldoria):
     item = norway.evidence_items.first()
-    response = coordinator_client.get(f"/reports/no-such-report/source/evidence/{item.pk}/")
-    assert response.status_code == 404
+    for slug in ("no-such-report", "veldoria-2025"):
+        url = f"/reports/{slug}/source/evidence/{item.pk}/"
+        assert coordinator_client.get(url).status_code == 404
+        assert coordinator_client.post(url, {"delete": "1"}).status_code == 404
+    assert EvidenceItem.objects.filter(pk=item.pk).exists()
+
+
+def test_only_an_earlier_year_of_the_same_country_is_carried_from(
+    coordinator_client, norway, veldoria
+):
+    """A quote of another country, or of the same or a later year, is not found as the
+    earlier quote of a carry."""
+    start, end = section_sentences(veldoria[2024], SectionKind.PROSECUTION)[0]
+    later = veldoria[2025]
+    later_start, later_end = section_sentences(later, SectionKind.PROSECUTION)[0]
+    another_country = norway.evidence_items.first()
+    a_later_year = quote_in(later, later.source_text[later_start:later_end])
+    for earlier in (another_country, a_later_year):
+        accept = {"number": 1, "start": start, "end": end, "stance": "GAP"}
+        for url, data in (
+            ("/reports/veldoria-2024/evidence/accept/", accept),
+            ("/reports/veldoria-2024/evidence/decline/", {"number": 1}),
+        ):
+            response = coordinator_client.post(url, {**data, "from_evidence": earlier.pk})
+            assert response.status_code == 404
+    assert not EvidenceItem.objects.filter(report=veldoria[2024]).exists()
+    assert not DeclinedCarry.objects.exists()
 
 
 @pytest.mark.parametrize("who", ["ngo", "observer", "staff"])

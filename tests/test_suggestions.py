@@ -23,6 +23,7 @@ from recommendations.suggestions import (
     Chapter,
     Proposal,
     Suggestions,
+    overlap_by_half,
     suggest,
     terms,
 )
@@ -111,7 +112,7 @@ def test_snap_widens_a_selection_to_whole_sentences():
 def test_resize_adds_and_drops_whole_sentences_within_the_paragraph_and_bounds():
     text = "A one. B two. C three. D four.\n\nE five. F six."
     spans = sentence_spans(text)
-    a, b, c, d, e, f = spans
+    a, b, c, d, e, _ = spans
 
     def sized(span, **changes):
         return texts(text, [resize(text, *span, **changes)])[0]
@@ -122,7 +123,8 @@ def test_resize_adds_and_drops_whole_sentences_within_the_paragraph_and_bounds()
     assert sized((b[0], d[1]), before=-1) == "C three. D four."
     assert sized((b[0], d[1]), before=-1, after=-1) == "C three."
     assert sized((b[0], d[1]), before=-5, after=-5) == "D four."  # never fewer than one
-    assert sized((c[0], f[1])) == "C three. D four."  # cut to its first paragraph
+    assert sized((c[0], e[1])) == "C three. D four.\n\nE five."  # over two paragraphs, kept
+    assert sized((c[0], e[1]), before=1, after=1) == "B two. C three. D four.\n\nE five. F six."
     assert sized(b, before=2, lo=a[0] + 2) == "one. B two."  # never outside [lo, hi)
     assert sized(c, after=2, hi=d[0] + 4) == "C three. D fo"
 
@@ -398,31 +400,30 @@ def test_the_report_s_own_evidence_never_changes_the_suggestions(norway):
     assert (command_output(), command_output("--json")) == outputs
 
 
-def test_carried_proposals_come_first_and_ranked_ones_that_repeat_them_are_left_out():
+def test_carried_proposals_come_first_then_the_ranked_ones_up_to_top():
     def proposal(start: int, end: int, origin: str = RANKED) -> Proposal:
         return Proposal(1, 1, start, end, 1.0, origin)
 
     carried = proposal(100, 200, CARRIED)
-    suggestions = Suggestions(
-        carried={1: [carried]},
-        vanished={1: []},
-        ranked={
-            1: [
-                proposal(150, 200),  # half of the carried one: left out
-                proposal(50, 140),  # 40 of its 90 characters over the carried: kept
-                proposal(180, 400),  # 20 over the carried, of 220: kept
-                proposal(400, 500),
-            ]
-        },
-    )
-    assert suggestions.for_recommendation(1) == [
-        carried,
-        proposal(50, 140),
-        proposal(180, 400),
-        proposal(400, 500),
-    ]
+    ranked = [proposal(50, 140), proposal(180, 400), proposal(400, 500)]
+    suggestions = Suggestions(carried={1: [carried]}, vanished={1: []}, ranked={1: ranked})
+    assert suggestions.for_recommendation(1) == [carried, *ranked]
     assert suggestions.for_recommendation(1, top=2) == [carried, proposal(50, 140)]
     assert suggestions.for_recommendation(2) == []
+
+
+def test_the_ranking_passes_over_what_a_carried_proposal_covers_and_keeps_the_rest():
+    text = (
+        "Police investigated ten trafficking cases. Police charged three suspects. "
+        "Courts convicted two traffickers."
+    )
+    chapter = Chapter(text, [Section(kind="PROSECUTION", start_offset=0, end_offset=len(text))])
+    weights = dict.fromkeys(terms("police trafficking cases"), 1.0)
+    best, _ = chapter.rank(weights, None, 3)[0]
+    carried = Proposal(1, 1, best.start, best.end, 1.0, CARRIED)
+    again = [passage for passage, _ in chapter.rank(weights, None, 3, [carried])]
+    assert again, "the other sentences about the police are still ranked"
+    assert not any(overlap_by_half(passage, carried) for passage in again)
 
 
 # --- the command ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ with a stance, carrying an earlier year's quote forward, declining to (docs/desi
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from hashlib import sha256
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -58,7 +59,11 @@ def passage(report: Report, start: int, end: int) -> Passage:
 
 def pasted_passage(report: Report, quote: str, start: int | None = None) -> Passage:
     """Where a pasted quote stands (locate_quote: verbatim, one occurrence or the one at
-    `start`, one section); ValidationError naming what is wrong."""
+    `start`, one section), without the spaces and line breaks a copy picks up at its ends;
+    ValidationError naming what is wrong."""
+    quote = quote.strip()
+    if not quote:
+        raise ValidationError(gettext("The passage holds no words."))
     return _passage(locate_quote(report, quote, start), quote)
 
 
@@ -144,28 +149,55 @@ def quote(
             changed.append("carried_from")
         if changed:
             item.save(update_fields=changed)
-    _set_links(item, linked)
+    _set_links(item, linked, restance=False)
     return item
 
 
 @transaction.atomic
-def relink(item: EvidenceItem, stances: Mapping[Recommendation, str], *, note: str) -> None:
-    """Set the item's links to exactly these stances (NOT_LINKED unlinks) and its note."""
+def relink(
+    item: EvidenceItem, stances: Mapping[Recommendation, str], *, note: str, seen: str
+) -> None:
+    """Set the item's links to exactly these stances (NOT_LINKED unlinks) and its note.
+    ValidationError, changing nothing, when the links or note changed since `seen`
+    (links_seen), or when a link to take away is cited by that recommendation's assessments or
+    comments (they could no longer cite it)."""
     _recommendations_of(item.report, stances)
     item = EvidenceItem.objects.select_for_update().get(pk=item.pk)
+    if links_seen(item) != seen:
+        raise ValidationError(
+            gettext(
+                "Someone changed this quote's links or note meanwhile; they are shown as they "
+                "are now. Make your change again."
+            ),
+            code="stale",
+        )
+    kept = [r for r, s in stances.items() if s != NOT_LINKED]
+    stale = list(EvidenceLink.objects.filter(evidence=item).exclude(recommendation__in=kept))
+    for link in stale:
+        if citing := _cited_on(item, link.recommendation_id):
+            raise ValidationError(
+                gettext("%(label)s stays linked to recommendation %(number)s: %(citing)s cite it.")
+                % {
+                    "label": item.label,
+                    "number": link.recommendation.number,
+                    "citing": ", ".join(citing),
+                }
+            )
     if item.note != note:
         item.note = note
         item.full_clean()
         item.save(update_fields=["note"])
-    _set_links(item, {r: s for r, s in stances.items() if s != NOT_LINKED})
-    stale = EvidenceLink.objects.filter(evidence=item).exclude(
-        recommendation__in=[r for r, s in stances.items() if s != NOT_LINKED]
-    )
+    _set_links(item, {r: s for r, s in stances.items() if s != NOT_LINKED}, restance=True)
     for link in stale:
         link.delete()  # one by one, so that each is in the audit history
 
 
-def _set_links(item: EvidenceItem, stances: Mapping[Recommendation, str]) -> None:
+def _set_links(
+    item: EvidenceItem, stances: Mapping[Recommendation, str], *, restance: bool
+) -> None:
+    """Link the item to each recommendation with its stance. A link that exists keeps its
+    stance unless `restance` (the item's own panel, which shows it): accepting a proposal never
+    silently changes what another coordinator chose."""
     current = {link.recommendation_id: link for link in item.links.all()}
     for recommendation, stance in stances.items():
         link = current.get(recommendation.pk)
@@ -173,9 +205,40 @@ def _set_links(item: EvidenceItem, stances: Mapping[Recommendation, str]) -> Non
             link = EvidenceLink(evidence=item, recommendation=recommendation, stance=stance)
             link.full_clean()
             link.save()
+        elif link.stance != stance and not restance:
+            raise ValidationError(
+                gettext(
+                    "%(label)s is already linked to recommendation %(number)s as "
+                    "%(stance)s; change that in its own panel."
+                )
+                % {
+                    "label": item.label,
+                    "number": recommendation.number,
+                    "stance": link.get_stance_display(),
+                }
+            )
         elif link.stance != stance:
             link.stance = stance
             link.save(update_fields=["stance"])
+
+
+def links_seen(item: EvidenceItem) -> str:
+    """The item's links and note as a panel shows them: sent back with a change, so that a
+    change made meanwhile by someone else is not undone unseen."""
+    links = sorted(item.links.values_list("recommendation_id", "stance"))
+    return sha256(repr((links, item.note)).encode()).hexdigest()[:16]
+
+
+def _cited_on(item: EvidenceItem, recommendation_id: int) -> list[str]:
+    assessments = item.citing_assessments.filter(recommendation_id=recommendation_id)
+    comments = item.comments.filter(recommendation_id=recommendation_id)
+    return [
+        *(
+            gettext("assessment #%(pk)s") % {"pk": pk}
+            for pk in assessments.values_list("pk", flat=True)
+        ),
+        *(gettext("comment #%(pk)s") % {"pk": pk} for pk in comments.values_list("pk", flat=True)),
+    ]
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import ProtectedError
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -166,7 +167,7 @@ def evidence_panel(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse
         if "delete" in request.POST:
             try:
                 curation.delete_quote(item)
-            except ValidationError:
+            except (ValidationError, ProtectedError):  # cited, perhaps a moment ago
                 messages.error(
                     request, _("%(label)s is cited, so it stays.") % {"label": item.label}
                 )
@@ -176,21 +177,39 @@ def evidence_panel(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse
         form = CurationForm(request.POST, recommendations=recommendations)
         if form.is_valid():
             try:
-                curation.relink(item, form.stances(), note=form.cleaned_data["note"])
+                curation.relink(
+                    item,
+                    form.stances(),
+                    note=form.cleaned_data["note"],
+                    seen=form.cleaned_data["seen"],
+                )
             except ValidationError as error:
+                if error.code == "stale":  # show what is there now, with why
+                    form = CurationForm(
+                        _as_stored(item, recommendations), recommendations=recommendations
+                    )
+                    form.is_valid()
                 form.add_error(None, error.messages)
             else:
                 messages.success(request, _("%(label)s saved.") % {"label": item.label})
                 return _finish(request, _reader(report, item))
         return _panel(request, context | {"form": form}, status=422)
-    stances = {link.recommendation_id: link.stance for link in item.links.all()}
-    initial: dict = {"start": item.start_offset, "end": item.end_offset, "note": item.note}
-    for recommendation in recommendations:
-        initial[CurationForm.stance_field(recommendation)] = stances.get(
-            recommendation.pk, NOT_LINKED
-        )
-    form = CurationForm(initial=initial, recommendations=recommendations)
+    form = CurationForm(initial=_as_stored(item, recommendations), recommendations=recommendations)
     return _panel(request, context | {"form": form})
+
+
+def _as_stored(item: EvidenceItem, recommendations: list[Recommendation]) -> dict:
+    """The panel's fields for the item as stored: its links' stances, its note."""
+    stances = {link.recommendation_id: link.stance for link in item.links.all()}
+    data = {
+        "start": item.start_offset,
+        "end": item.end_offset,
+        "note": item.note,
+        "seen": curation.links_seen(item),
+    }
+    for recommendation in recommendations:
+        data[CurationForm.stance_field(recommendation)] = stances.get(recommendation.pk, NOT_LINKED)
+    return data
 
 
 @require_GET
@@ -245,7 +264,11 @@ def accept_verbatim(request: HtmxHttpRequest, slug: str) -> HttpResponseBase:
     """Accept every open proposal that carries an earlier quote forward word for word."""
     report = get_object_or_404(Report, slug=slug)
     require_curator(request.user)
-    accepted = curation.accept_verbatim(report, workspace(report).verbatim())
+    try:
+        accepted = curation.accept_verbatim(report, workspace(report).verbatim())
+    except ValidationError as error:  # another coordinator linked one of them meanwhile
+        messages.error(request, " ".join(error.messages))
+        return redirect(_workspace_address(report))
     messages.success(
         request,
         ngettext(

@@ -35,6 +35,12 @@
     }, 100);
   }
 
+  /* What the live region says in the page's language (base.html sets it on #announcer). */
+  function said(name) {
+    const region = document.getElementById("announcer");
+    return (region && region.dataset[name]) || "";
+  }
+
   /* The words of an error: a summary's own text; a field's, the error it is described by. */
   function errorText(element) {
     if (!element.matches('[aria-invalid="true"]')) {
@@ -131,7 +137,7 @@
       return;
     }
     if (failed) {
-      announce(options.errorMessage ? `${options.errorMessage} reload the page and try again.` : "");
+      announce(options.errorMessage ? `${options.errorMessage} ${said("reload")}` : "");
       return;
     }
     if (options.resultFocus) {
@@ -161,10 +167,10 @@
 
   // A refusal HTMX does not swap in (a 403, a 500, the server unreachable) is said aloud.
   document.addEventListener("htmx:responseError", () => {
-    announce("That did not work: the page was not updated. Reload it and try again.");
+    announce(said("failed"));
   });
   document.addEventListener("htmx:sendError", () => {
-    announce("The tracker could not be reached: the page was not updated. Try again.");
+    announce(said("unreachable"));
   });
 
   // The form of a page that came back with errors (no HTMX): start at the first error.

@@ -20,7 +20,7 @@
   button.className = "quote-this";
   button.textContent = article.dataset.quoteLabel || "Quote this";
   button.hidden = true;
-  document.body.appendChild(button);
+  article.after(button); // next in the tab order after the text it quotes
   let selected = null;
 
   function offsetInReport(node, offset) {
