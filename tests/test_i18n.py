@@ -345,6 +345,17 @@ def test_every_page_under_nb_shows_no_english_interface_words(client, people, no
     client.force_login(people["coordinator"])
     assert_norwegian_only(client, "/admin/recommendations/report/")
     assert_norwegian_only(client, "/admin/recommendations/report/import/")
+    # Curating evidence: the reader with its quote form, the quote panels, the workspace.
+    from .test_curation import unquoted_sentence
+
+    item = EvidenceItem.objects.filter(report__slug="norway-2024").first()
+    assert_norwegian_only(client, f"{report}/source/")
+    start, end = unquoted_sentence(item.report)
+    assert_norwegian_only(client, f"{report}/source/quote/?start={start}&end={end}")
+    assert_norwegian_only(client, f"{report}/source/quote/?quote=xyzzy", status=422)
+    assert_norwegian_only(client, f"{report}/source/evidence/{item.pk}/")
+    assert_norwegian_only(client, f"{report}/evidence/")
+    assert_norwegian_only(client, "/reports/veldoria-2025/evidence/")
 
 
 def test_the_pages_without_a_log_in_under_nb_show_no_english(client, people):
