@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from recommendations.mail import Topic, unsubscribe_token
 from recommendations.models import DeclinedCarry, EvidenceItem, Report, Snapshot
 from recommendations.publishing.snapshots import publish_snapshot
+from recommendations.rules.curation import links_seen
 from recommendations.rules.writing import assess
 from recommendations.sentences import sentence_spans
 
@@ -73,6 +74,13 @@ def passage(role: str) -> dict:
     return {"start": start, "end": end, "stance_1": "CONTEXT", "note": ""}
 
 
+def relinked(role: str) -> dict:
+    """The first evidence item's panel, sent back with the links it showed."""
+    item = EvidenceItem.objects.order_by("pk").first()
+    data = {"start": item.start_offset, "end": item.end_offset, "seen": links_seen(item)}
+    return data | {"stance_1": "CONTEXT", "note": ""}
+
+
 def accepted(role: str) -> dict:
     data = passage(role)
     return {"number": 1, "start": data["start"], "end": data["end"], "stance": "GAP"}
@@ -100,7 +108,7 @@ EXPECTED = {
         ),
         "POST": (passage, curators(REDIRECT)),
     },
-    "evidence_panel": {"GET": (None, curators(200)), "POST": (passage, curators(REDIRECT))},
+    "evidence_panel": {"GET": (None, curators(200)), "POST": (relinked, curators(REDIRECT))},
     "evidence_workspace": {"GET": (None, curators(200))},
     "accept_proposal": {"POST": (accepted, curators(REDIRECT))},
     "accept_verbatim": {"POST": (None, curators(REDIRECT))},
