@@ -687,13 +687,19 @@ class EvidenceItem(SourceSpan):
         comments = self.comments.select_related("organization", "recommendation")
         return [
             *(
-                f"Assessment #{a.pk} by {a.organization} of recommendation "
-                f"{a.recommendation.number} cites it"
+                gettext(
+                    "Assessment #%(pk)s by %(organization)s of recommendation %(number)s "
+                    "cites it"
+                )
+                % {"pk": a.pk, "organization": a.organization, "number": a.recommendation.number}
                 for a in assessments.order_by("pk")
             ),
             *(
-                f"Comment #{c.pk} by {c.organization} on recommendation "
-                f"{c.recommendation.number} refers to it"
+                gettext(
+                    "Comment #%(pk)s by %(organization)s on recommendation %(number)s refers "
+                    "to it"
+                )
+                % {"pk": c.pk, "organization": c.organization, "number": c.recommendation.number}
                 for c in comments.order_by("pk")
             ),
         ]
