@@ -688,16 +688,14 @@ class EvidenceItem(SourceSpan):
         return [
             *(
                 gettext(
-                    "Assessment #%(pk)s by %(organization)s of recommendation %(number)s "
-                    "cites it"
+                    "Assessment #%(pk)s by %(organization)s of recommendation %(number)s cites it"
                 )
                 % {"pk": a.pk, "organization": a.organization, "number": a.recommendation.number}
                 for a in assessments.order_by("pk")
             ),
             *(
                 gettext(
-                    "Comment #%(pk)s by %(organization)s on recommendation %(number)s refers "
-                    "to it"
+                    "Comment #%(pk)s by %(organization)s on recommendation %(number)s refers to it"
                 )
                 % {"pk": c.pk, "organization": c.organization, "number": c.recommendation.number}
                 for c in comments.order_by("pk")
