@@ -46,6 +46,8 @@ class Passage:
 def passage(report: Report, start: int, end: int) -> Passage:
     """The passage at [start, end) of the report; ValidationError naming what is wrong."""
     length = len(report.source_text)
+    if end <= start:
+        raise ValidationError(gettext("The passage must end after it starts."))
     if not 0 <= start < end <= length:
         raise ValidationError(
             gettext("Characters %(start)s–%(end)s are not in the report (it has %(length)s).")
