@@ -1,6 +1,14 @@
 """A recommendation's status over time, by organization (issue 13): the geometry of a
-server-rendered SVG step chart, worked out here in plain Python from two queries, so that the
-template `_timeline.html` only draws what it is given.
+server-rendered SVG step chart, worked out here in plain Python from a fixed number of queries,
+so that the template `_timeline.html` only draws what it is given.
+
+The chart draws one point per change of an organization's status (its first assessment
+included), never one per assessment: the database finds the changes (a window function compares
+each assessment with the organization's one before), and only the newest `MAX_CHANGES` are
+drawn. With more, the chart begins at the oldest change it draws; organizations that held a
+status before then enter from the left edge, and the note under the chart links to the history
+page where the earlier assessments are. So the page's size and work stay the same however long
+the history grows (issue 24).
 
 The chart has a fixed viewBox that CSS scales to the column. Its text is sized by container
 queries in user units (larger when the chart is drawn small), so everything that must fit beside
@@ -13,13 +21,15 @@ from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from typing import TypedDict
 
+from django.db.models import F, Q, QuerySet, Value, Window
+from django.db.models.functions import Lag
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 
-from .models import OrganizationKind, Recommendation, ReviewCycle
+from .models import Assessment, OrganizationKind, Recommendation, ReviewCycle
 from .status import Status, status_label
 
 WIDTH = 560
@@ -49,6 +59,7 @@ DASHES: dict[str, str] = {OrganizationKind.GOVERNMENT: "none", OrganizationKind.
 OTHER_DASH = "2 4"
 SHAPES = ("circle", "square", "diamond", "triangle", "triangle-down", "plus")
 TICK_STEPS = (1, 2, 3, 6, 12, 24, 60)  # months between labelled ticks
+MAX_CHANGES = 50  # the most status changes one chart draws
 
 
 def text_width(text: str, font: float = FIT_FONT) -> float:
@@ -104,6 +115,17 @@ class TimelinePoint:
     at: datetime
     marker: str
     title: str
+    is_first: bool  # the organization's first assessment (not a change from an earlier status)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """The status an organization held when the chart begins (its line enters from the left
+    edge): the chart shows only the newest changes, and this one came before them."""
+
+    status: str
+    label: str
+    y: float
 
 
 @dataclass
@@ -120,50 +142,57 @@ class TimelineSeries:
     shape: str
     offset: float  # drawn this far off its status's line, so that lines on one status stay apart
     points: list[TimelinePoint] = field(default_factory=list)
+    entry: TimelineEntry | None = None  # set when the line enters from the left edge
     path: str = ""
     swatch_marker: str = ""  # the marker in the legend's sample of the line
 
     @property
-    def first(self) -> TimelinePoint:
-        return self.points[0]
-
-    @property
-    def current(self) -> TimelinePoint:
-        return self.points[-1]
+    def current_status(self) -> str:
+        return self.points[-1].status if self.points else self.entry.status  # type: ignore[union-attr]
 
     @property
     def changes(self) -> int:
-        """How many times its status changed (a repeated status is not a change)."""
-        return sum(1 for a, b in pairwise(self.points) if a.status != b.status)
+        """How many times its status changed on the chart (a first assessment is not a
+        change)."""
+        return sum(1 for point in self.points if not point.is_first)
+
+    @property
+    def rows(self) -> int:
+        """Its rows in the chart's table: the status it entered with, then each point."""
+        return len(self.points) + (self.entry is not None)
 
     @property
     def summary(self) -> str:
-        first, current = self.first, self.current
-        words = {
-            "who": f"{self.name} ({self.kind_label})",
-            "first": first.label,
-            "first_date": _day(first.at),
-            "current": current.label,
-            "current_date": _day(current.at),
-            "changes": self.changes,
-            "count": len(self.points),
-        }
-        if len(self.points) == 1:
-            return _("%(who)s: %(first)s since %(first_date)s, assessed once.") % words
-        if not self.changes:
+        words = {"who": f"{self.name} ({self.kind_label})", "changes": self.changes}
+        if self.entry is not None:
+            words["first"] = self.entry.label
+        else:
+            words["first"] = self.points[0].label
+            words["first_date"] = _day(self.points[0].at)
+        if self.points:
+            words["current"] = self.points[-1].label
+            words["current_date"] = _day(self.points[-1].at)
+        if self.entry is not None and not self.points:
+            return _("%(who)s: %(first)s throughout.") % words
+        if self.entry is not None:
             return (
-                _(
-                    "%(who)s: %(first)s on %(first_date)s → %(current)s on %(current_date)s, "
-                    "no change of status in %(count)s assessments."
+                ngettext(
+                    "%(who)s: %(first)s at the start → %(current)s on %(current_date)s, "
+                    "%(changes)d change of status.",
+                    "%(who)s: %(first)s at the start → %(current)s on %(current_date)s, "
+                    "%(changes)d changes of status.",
+                    self.changes,
                 )
                 % words
             )
+        if not self.changes:
+            return _("%(who)s: %(first)s since %(first_date)s.") % words
         return (
             ngettext(
                 "%(who)s: %(first)s on %(first_date)s → %(current)s on %(current_date)s, "
-                "%(changes)d change of status in %(count)s assessments.",
+                "%(changes)d change of status.",
                 "%(who)s: %(first)s on %(first_date)s → %(current)s on %(current_date)s, "
-                "%(changes)d changes of status in %(count)s assessments.",
+                "%(changes)d changes of status.",
                 self.changes,
             )
             % words
@@ -206,6 +235,9 @@ class Timeline:
     start: datetime | None = None
     end: datetime | None = None
     description: str = ""
+    # Set when older changes were left off: the history page that holds the assessments just
+    # before the chart begins.
+    earlier_history_page: int | None = None
     width: int = WIDTH
     height: int = HEIGHT
     plot_left: float = PLOT_LEFT
@@ -251,7 +283,9 @@ class _Row(TypedDict):
     organization__name: str
     organization__kind: str
     status: str
+    previous: str  # "" before the organization's first assessment
     created_at: datetime
+    pk: int
 
 
 def _offsets(count: int) -> list[float]:
@@ -277,8 +311,8 @@ class _Scale:
         return PLOT_LEFT + share * (PLOT_RIGHT - PLOT_LEFT)
 
     def x_of_day(self, day: date) -> float:
-        """Where the day begins."""
-        return self.x(_midnight(day))
+        """Where the day begins (the chart's left edge if it begins later that day)."""
+        return max(PLOT_LEFT, self.x(_midnight(day)))
 
 
 def _month_ticks(start_day: date, end_day: date, scale: _Scale, step: int) -> list[TimelineTick]:
@@ -339,40 +373,93 @@ def _bands(
     return bands
 
 
+def status_changes(recommendation: Recommendation) -> QuerySet[Assessment]:
+    """The recommendation's assessments that changed their organization's status (each
+    organization's first included, with `previous` ""), found by the database in one pass
+    however long the history: newest first."""
+    return (
+        recommendation.assessments.annotate(
+            previous=Window(
+                Lag("status", default=Value("")),
+                partition_by=[F("organization_id")],
+                order_by=[F("created_at").asc(), F("pk").asc()],
+            )
+        )
+        .filter(~Q(previous=F("status")))
+        .order_by("-created_at", "-pk")
+    )
+
+
 def status_timeline(
     recommendation: Recommendation,
     today: date | None = None,
     cycles: Sequence[ReviewCycle] | None = None,
+    limit: int = MAX_CHANGES,
 ) -> Timeline:
-    """The chart of every organization's status on the recommendation, from the first
-    assessment's month to today. No assessments: a timeline without series (and no query for
-    cycles). `cycles`, every review cycle when the caller has them already, saves reading them."""
-    rows: list[_Row] = list(
-        recommendation.assessments.order_by("created_at", "pk").values(
-            "organization_id", "organization__name", "organization__kind", "status", "created_at"
-        )
+    """The chart of every organization's status on the recommendation: its newest `limit`
+    status changes, to today. From the first assessment's month when they are all of them;
+    otherwise from the oldest change drawn. No assessments: a timeline without series (and no
+    query for cycles). `cycles`, every review cycle when the caller has them already, saves
+    reading them. Two queries, or four when older changes are left off."""
+    newest: list[_Row] = list(
+        status_changes(recommendation).values(
+            "organization_id",
+            "organization__name",
+            "organization__kind",
+            "status",
+            "previous",
+            "created_at",
+            "pk",
+        )[: limit + 1]
     )
-    if not rows:
+    if not newest:
         return Timeline(series=[])
+    truncated = len(newest) > limit
+    rows = list(reversed(newest[:limit]))
     today = today or timezone.localdate()
-    first_day = timezone.localtime(rows[0]["created_at"]).date()
     last_day = max(today, timezone.localdate(rows[-1]["created_at"]))
     end_day = last_day + timedelta(days=1)  # the chart ends at the end of today
-    start_day = date(first_day.year, first_day.month, 1)
-    if end_day - start_day < MINIMUM_SPAN:
-        earlier = end_day - MINIMUM_SPAN
-        start_day = date(earlier.year, earlier.month, 1)
-    start, end = _midnight(start_day), _midnight(end_day)
+    end = _midnight(end_day)
+    entries: dict[int, tuple[str, str, str]] = {}  # organization → (name, kind, status)
+    if truncated:
+        start = rows[0]["created_at"]
+        start_day = timezone.localdate(start)
+        for row in rows:
+            if row["previous"] and row["organization_id"] not in entries:
+                entries[row["organization_id"]] = (
+                    row["organization__name"],
+                    row["organization__kind"],
+                    row["previous"],
+                )
+        shown = {row["organization_id"] for row in rows}
+        # Those that changed nothing in the period held their current position throughout.
+        held = Assessment.objects.current_positions(recommendation).exclude(organization__in=shown)
+        for position in held.values(
+            "organization_id", "organization__name", "organization__kind", "status"
+        ):
+            entries[position["organization_id"]] = (
+                position["organization__name"],
+                position["organization__kind"],
+                position["status"],
+            )
+    else:
+        first_day = timezone.localdate(rows[0]["created_at"])
+        start_day = date(first_day.year, first_day.month, 1)
+        if end_day - start_day < MINIMUM_SPAN:
+            earlier = end_day - MINIMUM_SPAN
+            start_day = date(earlier.year, earlier.month, 1)
+        start = _midnight(start_day)
     scale = _Scale(start, end)
 
     organizations = sorted(
         {(r["organization__kind"], r["organization__name"], r["organization_id"]) for r in rows}
+        | {(kind, name, pk) for pk, (name, kind, _status) in entries.items()}
     )
     offsets = _offsets(len(organizations))
     series: dict[int, TimelineSeries] = {}
     for index, (kind, name, organization_id) in enumerate(organizations):
         shape = SHAPES[index % len(SHAPES)]
-        series[organization_id] = TimelineSeries(
+        line = TimelineSeries(
             organization_id=organization_id,
             name=name,
             kind=kind,
@@ -383,6 +470,12 @@ def status_timeline(
             offset=offsets[index],
             swatch_marker=marker_path(shape, 22, 8, 5),
         )
+        if organization_id in entries:
+            status = entries[organization_id][2]
+            line.entry = TimelineEntry(
+                status, status_label(status), level_y(Status.rank(status)) + line.offset
+            )
+        series[organization_id] = line
     for row in rows:
         line = series[row["organization_id"]]
         rank = Status.rank(row["status"])
@@ -398,34 +491,52 @@ def status_timeline(
                 at=row["created_at"],
                 marker=marker_path(line.shape, x, y),
                 title=f"{line.name}: {label}, {_day(row['created_at'])}",
+                is_first=not row["previous"],
             )
         )
     for line in series.values():
-        steps = [f"M{_number(line.first.x)} {_number(line.first.y)}"]
-        for point in line.points[1:]:
+        if line.entry is not None:
+            steps = [f"M{_number(PLOT_LEFT)} {_number(line.entry.y)}"]
+            later = line.points
+        else:
+            steps = [f"M{_number(line.points[0].x)} {_number(line.points[0].y)}"]
+            later = line.points[1:]
+        for point in later:
             steps.append(f"H{_number(point.x)}V{_number(point.y)}")
         steps.append(f"H{_number(PLOT_RIGHT)}")
         line.path = "".join(steps)
 
     if cycles is None:
         cycles = list(ReviewCycle.objects.order_by("starts_on"))
-    shown = sorted(
+    shown_cycles = sorted(
         (c for c in cycles if c.starts_on < end_day and c.ends_on >= start_day),
         key=lambda c: c.starts_on,
     )
-    bands = _bands(shown, start_day, end_day, scale)
+    bands = _bands(shown_cycles, start_day, end_day, scale)
     levels = [
         TimelineLevel(value, str(label), level_y(rank), level_y(rank) - LEVEL_LABEL_RAISE)
         for rank, (value, label) in reversed(list(enumerate(Status.choices)))
     ]
     ordered = list(series.values())
-    description = " ".join(
-        [
-            _("From %(start)s to %(end)s.")
-            % {"start": _day(start), "end": _day(end - timedelta(seconds=1))},
-            *(line.summary for line in ordered),
-        ]
-    )
+    sentences = [
+        _("From %(start)s to %(end)s.")
+        % {"start": _day(start), "end": _day(end - timedelta(seconds=1))}
+    ]
+    earlier_history_page = None
+    if truncated:
+        sentences.append(
+            _("Only the latest %(count)s changes of status are drawn.") % {"count": limit}
+        )
+        oldest = newest[limit - 1]
+        # The oldest change drawn is this far down the history (newest first); the
+        # assessments before it start on the next entry.
+        place = recommendation.assessments.filter(
+            Q(created_at__gt=oldest["created_at"])
+            | Q(created_at=oldest["created_at"], pk__gte=oldest["pk"])
+        ).count()
+        earlier_history_page = place // Recommendation.HISTORY_PAGE_SIZE + 1
+    sentences += [line.summary for line in ordered]
+    description = " ".join(sentences)
     if bands:
         shaded = ", ".join(b.name for b in bands)
         description += " " + _("Review cycles shaded: %(cycles)s.") % {"cycles": shaded}
@@ -437,4 +548,5 @@ def status_timeline(
         start=start,
         end=end,
         description=description,
+        earlier_history_page=earlier_history_page,
     )

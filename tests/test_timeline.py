@@ -15,6 +15,7 @@ from recommendations.models import Organization, Recommendation, Status
 from recommendations.status import STATUS_LABELS
 from recommendations.timeline import (
     LINE_COLOURS,
+    MAX_CHANGES,
     PLOT_LEFT,
     PLOT_RIGHT,
     WIDTH,
@@ -75,7 +76,7 @@ def test_the_steps_follow_the_assessments(people, norway):
         xs = [p.x for p in line.points]
         assert xs == sorted(xs) and len(set(xs)) == len(xs)
         assert xs[0] >= PLOT_LEFT and xs[-1] <= PLOT_RIGHT
-        # One horizontal run per assessment, at its status; the last runs on to today.
+        # One horizontal run per change of status, at it; the last runs on to today.
         assert path_ys(line.path) == pytest.approx([p.y for p in line.points], abs=0.05)
         assert line.path.endswith(f"H{PLOT_RIGHT:.1f}")
     # Higher status, higher on the chart (smaller y).
@@ -191,7 +192,7 @@ def test_one_assessment_makes_a_sensible_chart(people, norway):
     assert len(timeline.ticks) >= 2
     assert timeline.description == (
         "From 1 Jan 2026 to 15 Mar 2026. "
-        "Nettverk mot menneskehandel (NGO): In progress since 15 Mar 2026, assessed once. "
+        "Nettverk mot menneskehandel (NGO): In progress since 15 Mar 2026. "
         "Review cycles shaded: 2025–26."
     )
 
@@ -204,12 +205,10 @@ def test_the_description_names_each_organizations_current_status(people, norway)
 
     assert (
         "Justisdepartementet (Government): No progress on 10 May 2025 → "
-        "Partially implemented on 20 Jan 2026, 2 changes of status in 3 assessments."
+        "Partially implemented on 20 Jan 2026, 2 changes of status."
     ) in description
-    assert (
-        "Nettverk mot menneskehandel (NGO): Regressed on 1 Jun 2025 → "
-        "Regressed on 1 Nov 2025, no change of status in 2 assessments."
-    ) in description
+    # Assessed twice, at the same status: no change, one point.
+    assert "Nettverk mot menneskehandel (NGO): Regressed since 1 Jun 2025." in description
 
 
 def test_the_page_shows_the_chart_with_its_words_and_its_table(client, people, norway):
@@ -224,11 +223,13 @@ def test_the_page_shows_the_chart_with_its_words_and_its_table(client, people, n
     assert 'role="img" aria-labelledby="timeline-title timeline-desc"' in figure
     assert '<title id="timeline-title">' in figure and '<desc id="timeline-desc">' in figure
     assert figure.count('class="timeline-line kind-') == 2
-    assert figure.count('<path class="timeline-point') == len(WRITES)
+    # One point per change of status: the NGO's second Regressed is not one.
+    assert figure.count('<path class="timeline-point') == len(WRITES) - 1
     assert "<summary>Show as a table</summary>" in figure
     groups = re.findall(r'<th scope="rowgroup" rowspan="(\d)">([^<]+)</th>', figure)
-    assert groups == [("3", "Justisdepartementet"), ("2", "Nettverk mot menneskehandel")]
-    assert figure.count('<td class="timeline-date">') == len(WRITES)
+    assert groups == [("3", "Justisdepartementet"), ("1", "Nettverk mot menneskehandel")]
+    assert figure.count('<td class="timeline-date">') == len(WRITES) - 1
+    assert "Earlier assessments in the history" not in figure
     # Outside the part HTMX swaps after an assessment, before the comments.
     assert html.index('id="history-heading"') < html.index('id="timeline-heading"')
     assert html.index('id="timeline-heading"') < html.index('id="comments-heading"')
@@ -245,22 +246,121 @@ def test_without_assessments_there_is_no_chart(client, people, norway):
     assert "timeline-chart" not in html
 
 
-@pytest.mark.parametrize("count", [3, 60])
-def test_the_chart_costs_two_queries_however_long_the_history(people, norway, count):
+def long_history(recommendation: Recommendation, people: dict, count: int, seed: int) -> list:
+    """`count` assessments by four organizations, a few days apart, each keeping its status
+    half the time; returned oldest first as (organization id, status, when, pk)."""
+    random_ = random.Random(seed)
+    who = ["gov", "ngo", "other", "coordinator_org"]
+    people = {**people, "coordinator_org": make_user("fourth", make_organization("Fjerde"))}
+    held: dict[str, str] = {}
+    written = []
+    start = at(2023, 4, 5)
+    for i in range(count):
+        name = random_.choice(who)
+        status = held.get(name) if name in held and random_.random() < 0.5 else None
+        status = status or random_.choice(Status.values)
+        held[name] = status
+        assessment = make_assessment(
+            recommendation, people[name], status, created_at=start + timedelta(days=2 * i)
+        )
+        written.append((assessment.organization_id, status, assessment.created_at, assessment.pk))
+    return written
+
+
+def changes_of(written: list) -> list:
+    """(organization id, status, when) of each change of status, oldest first, worked out
+    here the slow way."""
+    held: dict[int, str] = {}
+    changes = []
+    for organization, status, when, _pk in written:
+        if held.get(organization) != status:
+            changes.append((organization, status, when))
+        held[organization] = status
+    return changes
+
+
+def drawn(timeline) -> list:
+    return sorted(
+        (
+            (line.organization_id, point.status, point.at)
+            for line in timeline.series
+            for point in line.points
+        ),
+        key=lambda change: change[2],
+    )
+
+
+def test_the_points_are_exactly_the_status_changes(people, norway):
+    recommendation = norway.recommendations.get(number=1)
+    written = long_history(recommendation, people, 120, seed=24)
+    changes = changes_of(written)
+    assert 40 < len(changes) < 120  # repeats were written, and left out
+
+    everything = status_timeline(recommendation, today=TODAY, limit=1000)
+
+    assert drawn(everything) == changes
+    assert everything.earlier_history_page is None
+    assert all(line.entry is None for line in everything.series)
+
+
+def test_a_long_history_draws_only_the_latest_changes(client, people, norway):
+    recommendation = norway.recommendations.get(number=1)
+    written = long_history(recommendation, people, 400, seed=7)
+    changes = changes_of(written)
+    assert len(changes) > MAX_CHANGES
+
+    timeline = status_timeline(recommendation, today=TODAY)
+
+    assert drawn(timeline) == changes[-MAX_CHANGES:]
+    start = changes[-MAX_CHANGES][2]
+    assert timeline.start == start
+    # Each organization enters with the status it held just before the chart begins.
+    before = {}
+    for organization, status, when, _pk in written:
+        if when < start:
+            before[organization] = status
+    entered = {line.organization_id: line.entry.status for line in timeline.series if line.entry}
+    assert entered == before
+    for line in timeline.series:
+        if line.entry:
+            assert path_ys(line.path)[0] == pytest.approx(line.entry.y, abs=0.05)
+            assert line.path.startswith(f"M{PLOT_LEFT:.1f} ")
+    # One click away: the history page whose entries continue just before the chart.
+    page = timeline.earlier_history_page
+    entries, _total = recommendation.history_entries(page)
+    newest_first = list(reversed(written))
+    place = next(i for i, w in enumerate(newest_first) if w[2] == start)
+    assert (page - 1) * Recommendation.HISTORY_PAGE_SIZE <= place + 1 < page * 20
+    assert newest_first[place + 1][3] in [entry.pk for entry in entries]
+    assert "Only the latest 50 changes of status are drawn." in timeline.description
+
+    client.force_login(people["observer"])
+    html = client.get(rec_url("recommendation")).content.decode()
+    figure = html.split('<figure class="timeline-figure">')[1].split("</figure>")[0]
+    assert figure.count('<path class="timeline-point') == MAX_CHANGES
+    assert (
+        f'href="?history_page={page}#history-heading">Earlier assessments in the history' in figure
+    )
+
+
+@pytest.mark.parametrize("count", [3, 60, 600])
+def test_the_chart_costs_a_fixed_number_of_queries_however_long_the_history(people, norway, count):
     recommendation = norway.recommendations.get(number=1)
     organizations = [people["gov"], people["ngo"], people["other"]]
-    start = at(2025, 4, 5)
+    start = at(2023, 4, 5)
     for i in range(count):
         make_assessment(
             recommendation,
             organizations[i % 3],
             Status.values[i % 5],
-            created_at=start + timedelta(days=5 * i),
+            created_at=start + timedelta(days=i),
         )
 
     with CaptureQueriesContext(connection) as queries:
         timeline = status_timeline(recommendation, today=TODAY)
 
-    assert len(queries) == 2  # the assessments, the review cycles
-    assert sum(len(line.points) for line in timeline.series) == count
+    # The changes and the review cycles; when some are left off, also the positions of those
+    # that did not change in the period and the place in the history.
+    assert len(queries) == (2 if count <= MAX_CHANGES else 4)
+    assert sum(len(line.points) for line in timeline.series) == min(count, MAX_CHANGES)
     assert Organization.objects.count() >= 3
