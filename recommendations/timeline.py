@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from typing import TypedDict
 
-from django.db.models import F, Q, QuerySet, Value, Window
+from django.db.models import F, Q, Value, Window
 from django.db.models.functions import Lag
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
@@ -373,23 +373,6 @@ def _bands(
     return bands
 
 
-def status_changes(recommendation: Recommendation) -> QuerySet[Assessment]:
-    """The recommendation's assessments that changed their organization's status (each
-    organization's first included, with `previous` ""), found by the database in one pass
-    however long the history: newest first."""
-    return (
-        recommendation.assessments.annotate(
-            previous=Window(
-                Lag("status", default=Value("")),
-                partition_by=[F("organization_id")],
-                order_by=[F("created_at").asc(), F("pk").asc()],
-            )
-        )
-        .filter(~Q(previous=F("status")))
-        .order_by("-created_at", "-pk")
-    )
-
-
 def status_timeline(
     recommendation: Recommendation,
     today: date | None = None,
@@ -401,8 +384,21 @@ def status_timeline(
     otherwise from the oldest change drawn. No assessments: a timeline without series (and no
     query for cycles). `cycles`, every review cycle when the caller has them already, saves
     reading them. Two queries, or four when older changes are left off."""
+    # The assessments that changed their organization's status (each organization's first
+    # included, with `previous` ""), newest first: the database finds them in one pass.
+    changes = (
+        recommendation.assessments.annotate(
+            previous=Window(
+                Lag("status", default=Value("")),
+                partition_by=[F("organization_id")],
+                order_by=[F("created_at").asc(), F("pk").asc()],
+            )
+        )
+        .filter(~Q(previous=F("status")))
+        .order_by("-created_at", "-pk")
+    )
     newest: list[_Row] = list(
-        status_changes(recommendation).values(
+        changes.values(
             "organization_id",
             "organization__name",
             "organization__kind",
