@@ -1,9 +1,9 @@
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import Case, F, Q, Value, When
-from django.db.models.expressions import OrderBy
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -17,12 +17,15 @@ from .models import (
     Recommendation,
     RecommendationQuerySet,
     ReviewCycle,
+    attach_positions,
 )
 from .rules.access import membership_of
 from .status import NOT_ASSESSED, status_choices_with_not_assessed
 
-# The queryset the filters receive: recommendations annotated by with_positions().
+# The queryset the filters receive.
 type Rows = RecommendationQuerySet[Recommendation]
+# A condition on a recommendation's positions (set by attach_positions()), tested in Python.
+type PositionTest = Callable[[Recommendation], bool]
 
 # The sides a dashboard filter or sort can name (kind → the prefix of their annotations).
 SIDES: dict[str, str] = {kind: side for side, kind in POSITION_SIDES.items()}
@@ -65,22 +68,22 @@ SORT_CHOICES = [
 ]
 
 
-def sort_expression(column: str) -> Case | F:
+def sort_value(column: str, recommendation: Recommendation) -> int | None:
+    """What a recommendation sorts by in a column (None: no value, sorted last)."""
     match column:
         case "pillar":
-            return Case(
-                *(When(pillar=value, then=Value(i)) for i, value in enumerate(Pillar.values)),
-                default=None,
-            )
+            return Pillar.values.index(recommendation.pillar)
         case "government" | "ngo":
             # A side sorts by its least advanced position.
-            return F(f"{column}_low")
+            return getattr(recommendation, f"{column}_low")
         case "evidence":
-            return F("evidence_total")
+            return recommendation.evidence_total
         case "comments":
-            return F("comment_total")
+            return recommendation.comment_total
+        case "divergence":
+            return recommendation.divergence
         case _:
-            return F(column)
+            return recommendation.number
 
 
 def few_enough_words(value: str) -> None:
@@ -91,7 +94,10 @@ def few_enough_words(value: str) -> None:
 
 
 class RecommendationFilter(django_filters.FilterSet):
-    """Dashboard filters; expects a queryset annotated by with_positions()."""
+    """Dashboard filters. Those on words, pillar and responsibility filter the queryset in SQL;
+    those on positions (status, side, divergence, overdue) are tested in Python on the rows
+    that attach_positions() gave their positions, as of moment(): rows() does both, and
+    sorts."""
 
     q = django_filters.CharFilter(
         method="search",
@@ -129,7 +135,7 @@ class RecommendationFilter(django_filters.FilterSet):
         label=_("My organization's"),
         widget=django_filters.widgets.BooleanWidget,
     )
-    # The moment the positions are shown as of (applied by with_positions(), see moment()).
+    # The moment the positions are shown as of (applied by rows(), see moment()).
     as_of = django_filters.DateFilter(method="keep_rows", label=_("As of"))
     cycle = django_filters.ModelChoiceFilter(
         queryset=lambda request: ReviewCycle.objects.filter(ends_on__lt=timezone.localdate()),
@@ -161,6 +167,7 @@ class RecommendationFilter(django_filters.FilterSet):
 
     def __init__(self, *args: object, organization: Organization | None = None, **kwargs: object):
         super().__init__(*args, **kwargs)
+        self.position_tests: list[PositionTest] = []
         self.organization = organization
         if organization is None and self.request is not None:
             membership = membership_of(self.request.user)
@@ -213,17 +220,37 @@ class RecommendationFilter(django_filters.FilterSet):
             return self.form.cleaned_data.get("sort") or DEFAULT_SORT
         return DEFAULT_SORT
 
-    def order(self, queryset: Rows) -> Rows:
-        """The rows in the requested order (needs with_positions() and with_counts())."""
+    def filter_queryset(self, queryset: Rows) -> Rows:
+        self.position_tests = []
+        return super().filter_queryset(queryset)
+
+    def rows(self, recommendations: Rows | None = None) -> list[Recommendation]:
+        """The recommendations the filters select (of `recommendations`, by default the
+        filterset's queryset), with their positions as of moment() and, with a review cycle,
+        as they stood when it began; in the requested order (needs with_counts() to sort by
+        the counts). None when the filters are refused."""
+        if recommendations is not None:
+            self.queryset = recommendations
+            self.__dict__.pop("_qs", None)
+        selected = self.qs  # runs the filters, which collect position_tests
+        rows = attach_positions(
+            list(selected.select_related("responsibility").order_by("number")),
+            self.moment(),
+            since=self.cycle_start(),
+        )
+        rows = [r for r in rows if all(test(r) for test in self.position_tests)]
+        return self.order(rows)
+
+    def order(self, rows: list[Recommendation]) -> list[Recommendation]:
+        """The rows (in number order) in the requested order: rows without a value last
+        either way, then by number."""
         sort = self.sorting()
         column = sort.removeprefix("-")
-        expression = sort_expression(column)
-        first: OrderBy = (
-            expression.desc(nulls_last=True)
-            if sort.startswith("-")
-            else expression.asc(nulls_last=True)
-        )
-        return queryset.order_by(first, "number")
+        valued = [r for r in rows if sort_value(column, r) is not None]
+        unvalued = [r for r in rows if sort_value(column, r) is None]
+        # A stable sort, also reversed: equal values stay in number order.
+        valued.sort(key=lambda r: sort_value(column, r), reverse=sort.startswith("-"))  # type: ignore[arg-type, return-value]
+        return valued + unvalued
 
     def keep_order(self, queryset: Rows, name: str, value: str) -> Rows:
         return queryset
@@ -244,25 +271,31 @@ class RecommendationFilter(django_filters.FilterSet):
     def filter_status(self, queryset: Rows, name: str, value: str) -> Rows:
         """Some organization of the side(s) holds the status; `Not assessed`: no organization
         of the side has a position (of either side, when no side is chosen)."""
+        sides = self.sides()
         if value == NOT_ASSESSED:
-            condition = Q()
-            for side in self.sides():
-                condition |= Q(**{f"{side}_count": 0})
-            return queryset.filter(condition)
-        kind = self.form.cleaned_data.get("kind")
-        kinds = [kind] if kind else list(SIDES)
-        matching = queryset.none()
-        for side_kind in kinds:
-            matching |= queryset.held_by(side_kind, value, self.moment())
-        return queryset.filter(pk__in=matching.values("pk"))
+            self.position_tests.append(
+                lambda r: any(getattr(r, f"{side}_count") == 0 for side in sides)
+            )
+            return queryset
+        kinds = {POSITION_SIDES[side] for side in sides}
+        self.position_tests.append(
+            lambda r: any(
+                a.status == value and a.organization.kind in kinds for a in r.standing.values()
+            )
+        )
+        return queryset
 
     def filter_kind(self, queryset: Rows, name: str, value: str) -> Rows:
         if self.form.cleaned_data.get("status"):
             return queryset  # the status filter already looks at this side only
-        return queryset.filter(**{f"{SIDES[value]}_count__gt": 0})
+        side = SIDES[value]
+        self.position_tests.append(lambda r: getattr(r, f"{side}_count") > 0)
+        return queryset
 
     def filter_overdue(self, queryset: Rows, name: str, value: bool | None) -> Rows:
-        return queryset.filter(overdue=True) if value else queryset  # type: ignore[misc]
+        if value:
+            self.position_tests.append(lambda r: r.overdue)
+        return queryset
 
     def filter_mine(self, queryset: Rows, name: str, value: bool | None) -> Rows:
         """What the user's organization leads or supports, or has not assessed in the cycle
@@ -279,6 +312,7 @@ class RecommendationFilter(django_filters.FilterSet):
         return queryset.filter(pk__in=Recommendation.objects.filter(responsible).values("pk"))
 
     def filter_divergent(self, queryset: Rows, name: str, value: bool | None) -> Rows:
-        if not value:
-            return queryset
-        return queryset.divergent()
+        """Government and NGO positions differ (attach_positions() defines divergence)."""
+        if value:
+            self.position_tests.append(lambda r: bool(r.divergence))
+        return queryset

@@ -8,22 +8,17 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import (
-    Case,
     Count,
-    Exists,
     F,
-    Max,
-    Min,
     OuterRef,
     Q,
     StringAgg,
     Subquery,
     Value,
-    When,
     Window,
 )
 from django.db.models.deletion import ProtectedError
-from django.db.models.functions import Cast, Coalesce, Greatest, Length, Trim
+from django.db.models.functions import Cast, Coalesce, Length, RowNumber, Trim
 from django.db.models.lookups import Exact, GreaterThan
 from django.db.models.signals import m2m_changed, pre_delete, pre_save
 from django.dispatch import receiver
@@ -264,126 +259,12 @@ class Pillar(models.TextChoices):
     CROSS_CUTTING = "CROSS_CUTTING", _("Cross-cutting")
 
 
-STANDINGS = ("standing_id", "standing_status", "standing_rank")
-
-
-def standing_statuses(
-    kind: str | None = None, at: datetime | None = None, only: Sequence[str] = STANDINGS
-) -> "QuerySet":
-    """Organizations (of `kind`, or all) annotated with `standing_id`, `standing_status` and
-    `standing_rank` (or `only` those of them a caller reads: each is a subquery that Django
-    copies whenever the query is nested, so building the position SQL with all three where one
-    is read took twice as long): their newest assessment of the outer query's recommendation
-    made before `at` (now when None), NULL where they have none. For use inside a
-    Recommendation subquery: one index lookup per organization, however long the history."""
-    newest = Assessment.objects.filter(
-        recommendation=OuterRef(OuterRef("pk")), organization=OuterRef("pk")
-    )
-    if at is not None:
-        newest = newest.filter(created_at__lt=at)
-    newest = newest.order_by("-created_at", "-pk")
-    organizations = Organization.objects.all()
-    if kind is not None:
-        organizations = organizations.filter(kind=kind)
-    annotations = {
-        "standing_id": lambda: Subquery(newest.values("pk")[:1]),
-        "standing_status": lambda: Subquery(newest.values("status")[:1]),
-        "standing_rank": lambda: Subquery(
-            newest.annotate(rank=Status.rank_expression("status")).values("rank")[:1]
-        ),
-    }
-    return organizations.annotate(**{name: annotations[name]() for name in only})
-
-
-def aggregate_of(organizations: "QuerySet", aggregate: models.Aggregate) -> Subquery:
-    """One aggregate over the rows of a standing_statuses() subquery."""
-    return Subquery(
-        organizations.order_by()
-        .annotate(one=Value(1))
-        .values("one")
-        .annotate(v=aggregate)
-        .values("v")
-    )
-
-
 # The sides positions are compared between (side → kind of organization): the prefix of their
 # with_positions() annotations, and what the dashboard's filters and sorting can name.
 POSITION_SIDES = {"government": OrganizationKind.GOVERNMENT, "ngo": OrganizationKind.NGO}
 
 
 class RecommendationQuerySet(models.QuerySet):
-    def with_positions(self, at: datetime | None = None, since: datetime | None = None) -> Self:
-        """Annotate every organization's position on each recommendation as it stood before
-        `at` (now when None), and the divergence between government and NGOs.
-
-        Adds `position_ids` (the standing assessments' ids, comma-separated; read by
-        attach_positions()), and per side (`government_`, `ngo_`): `_low` and `_high` (the
-        lowest and highest rank on the status scale among that side's positions) and `_count`
-        (how many organizations of that side have a position). `divergence` is the largest gap
-        between any government position and any NGO position, in steps on the scale (None
-        until both sides have assessed): independent of the order the positions were written.
-        This is the one definition of divergence: the dashboard, its "divergent only" filter
-        and every export read it. With `since`, `start_position_ids` holds the positions as
-        they stood then (for the change since a cycle began).
-
-        `overdue`: a target date before `at` (today when None) and a lead body that had not
-        assessed the recommendation Implemented by then.
-        """
-        annotations: dict[str, Any] = {
-            "position_ids": aggregate_of(
-                standing_statuses(at=at, only=["standing_id"]),
-                StringAgg(Cast("standing_id", models.CharField()), Value(",")),
-            )
-        }
-        if since is not None:
-            annotations["start_position_ids"] = aggregate_of(
-                standing_statuses(at=since, only=["standing_id"]),
-                StringAgg(Cast("standing_id", models.CharField()), Value(",")),
-            )
-        for side, kind in POSITION_SIDES.items():
-            ranks = standing_statuses(kind, at, only=["standing_rank"])
-            annotations[f"{side}_low"] = aggregate_of(ranks, Min("standing_rank"))
-            annotations[f"{side}_high"] = aggregate_of(ranks, Max("standing_rank"))
-            annotations[f"{side}_count"] = aggregate_of(
-                standing_statuses(kind, at, only=["standing_id"]), Count("standing_id")
-            )
-        lead_newest = Assessment.objects.filter(
-            recommendation=OuterRef("pk"), organization=OuterRef("responsibility__lead")
-        )
-        if at is not None:
-            lead_newest = lead_newest.filter(created_at__lt=at)
-        annotations["lead_status"] = Subquery(
-            lead_newest.order_by("-created_at", "-pk").values("status")[:1]
-        )
-        day = timezone.localdate(at) if at is not None else timezone.localdate()
-        return self.annotate(**annotations).annotate(
-            divergence=Greatest(
-                F("government_high") - F("ngo_low"), F("ngo_high") - F("government_low")
-            ),
-            target_date=F("responsibility__target_date"),
-            lead_organization_id=F("responsibility__lead"),
-            overdue=Case(
-                When(
-                    Q(responsibility__target_date__lt=day)
-                    & (Q(lead_status__isnull=True) | ~Q(lead_status=Status.IMPLEMENTED)),
-                    then=Value(True),
-                ),
-                default=Value(False),
-                output_field=models.BooleanField(),
-            ),
-        )
-
-    def divergent(self) -> Self:
-        """Recommendations on which some government and some NGO position differ (after
-        with_positions)."""
-        return self.filter(divergence__gt=0)
-
-    def held_by(self, kind: str, status: str, at: datetime | None = None) -> Self:
-        """Recommendations on which some organization of `kind` holds `status` (its position
-        before `at`)."""
-        holding = standing_statuses(kind, at, only=["standing_status"])
-        return self.filter(Exists(holding.filter(standing_status=status)))
-
     def with_counts(self) -> Self:
         """Annotate `evidence_total` and `comment_total` without multiplying rows."""
 
@@ -418,27 +299,92 @@ class RecommendationQuerySet(models.QuerySet):
         ).annotate(needs_evidence=Q(gap_links=0))
 
 
-def id_list(ids: str | None) -> list[int]:
-    return [int(pk) for pk in (ids or "").split(",") if pk]
+def standing_assessments(
+    recommendations: "Iterable[int] | QuerySet[Recommendation]",
+    at: datetime | None = None,
+) -> "QuerySet[Assessment]":
+    """Every organization's standing assessment on each of the recommendations: its newest made
+    before `at` (now when None). One query, set-based: a window function numbers each
+    organization's assessments of each recommendation newest first and keeps the first, so the
+    cost grows with the recommendations' history, never with a lookup per organization. The
+    dashboard's matrix, the recommendation page and every export read positions through it."""
+    assessments = Assessment.objects.filter(recommendation__in=recommendations)
+    if at is not None:
+        assessments = assessments.filter(created_at__lt=at)
+    return assessments.annotate(
+        newest=Window(
+            RowNumber(),
+            partition_by=[F("recommendation_id"), F("organization_id")],
+            order_by=[F("created_at").desc(), F("pk").desc()],
+        )
+    ).filter(newest=1)
 
 
-def attach_positions(recommendations: list["Recommendation"]) -> list["Recommendation"]:
-    """Set `standing` (organization id → Assessment) and, when with_positions() had `since`,
-    `standing_then` on rows annotated by with_positions(), fetching all of them in one query."""
-    ids = {
-        pk
-        for r in recommendations
-        for pk in id_list(r.position_ids) + id_list(getattr(r, "start_position_ids", None))
-    }
-    assessments = Assessment.objects.select_related("author", "organization").in_bulk(ids)
+def attach_positions(
+    recommendations: list["Recommendation"],
+    at: datetime | None = None,
+    since: datetime | None = None,
+    authors: bool = False,
+) -> list["Recommendation"]:
+    """Set every organization's position on each recommendation as it stood before `at` (now
+    when None), and what follows from them: one query (two with `since`), however many
+    organizations and however long the history.
+
+    Sets `standing` (organization id → Assessment, with its organization, and with its author
+    when `authors`) and, with
+    `since`, `standing_then` (the positions as they stood then, for the change since a cycle
+    began); per side (`government_`, `ngo_`): `_low` and `_high` (the lowest and highest rank on
+    the status scale among that side's positions) and `_count` (how many organizations of that
+    side have a position). `divergence` is the largest gap between any government position and
+    any NGO position, in steps on the scale (None until both sides have assessed): independent
+    of the order the positions were written. This is the one definition of divergence: the
+    dashboard, its "divergent only" filter and every export read it.
+
+    `overdue`: a target date before `at` (today when None) and a lead body that had not
+    assessed the recommendation Implemented by then (`lead_status`). Needs each recommendation's
+    responsibility (select_related, or one query each)."""
+
+    def standing_at(moment: datetime | None) -> dict[int, dict[int, Assessment]]:
+        by_recommendation: dict[int, dict[int, Assessment]] = {r.pk: {} for r in recommendations}
+        if recommendations:
+            standing = standing_assessments([r.pk for r in recommendations], moment)
+            related = ["organization", "author"] if authors else ["organization"]
+            for assessment in standing.select_related(*related):
+                by_recommendation[assessment.recommendation_id][assessment.organization_id] = (
+                    assessment
+                )
+        return by_recommendation
+
+    now = standing_at(at)
+    then = standing_at(since) if since is not None else {}
+    day = timezone.localdate(at) if at is not None else timezone.localdate()
     for r in recommendations:
-        r.standing = {
-            a.organization_id: a for a in (assessments[pk] for pk in id_list(r.position_ids))
-        }
-        r.standing_then = {
-            a.organization_id: a
-            for a in (assessments[pk] for pk in id_list(getattr(r, "start_position_ids", None)))
-        }
+        r.standing = now[r.pk]
+        r.standing_then = then.get(r.pk, {})
+        for side, kind in POSITION_SIDES.items():
+            ranks = [
+                Status.rank(a.status) for a in r.standing.values() if a.organization.kind == kind
+            ]
+            setattr(r, f"{side}_low", min(ranks, default=None))
+            setattr(r, f"{side}_high", max(ranks, default=None))
+            setattr(r, f"{side}_count", len(ranks))
+        if r.government_count and r.ngo_count:
+            r.divergence = max(
+                r.government_high - r.ngo_low,  # type: ignore[operator]
+                r.ngo_high - r.government_low,  # type: ignore[operator]
+            )
+        else:
+            r.divergence = None
+        responsibility = getattr(r, "responsibility", None)
+        r.target_date = responsibility.target_date if responsibility else None
+        r.lead_organization_id = responsibility.lead_id if responsibility else None
+        lead = r.standing.get(r.lead_organization_id) if r.lead_organization_id else None
+        r.lead_status = lead.status if lead else None
+        r.overdue = (
+            r.target_date is not None
+            and r.target_date < day
+            and r.lead_status != Status.IMPLEMENTED
+        )
     return recommendations
 
 
@@ -475,9 +421,7 @@ class Recommendation(SourceSpan):
 
     objects = RecommendationQuerySet.as_manager()
 
-    # Set on rows of with_positions(), with_counts() and attach_positions().
-    position_ids: str | None
-    start_position_ids: str | None
+    # Set by attach_positions() and with_counts().
     government_low: int | None
     government_high: int | None
     government_count: int | None
@@ -549,9 +493,15 @@ class Recommendation(SourceSpan):
         return entries, self.assessments.count() if page > 1 else 0
 
     def positions(self) -> list["Assessment"]:
-        """Each organization's current position, government first, then by name."""
-        newest = Assessment.objects.current_positions(self).select_related("author", "organization")
-        return sorted(newest, key=lambda a: (a.organization.kind, a.organization.name))
+        """Each organization's current position, government first, then by name (set by
+        attach_positions(), or read in one query)."""
+        standing = getattr(self, "standing", None)
+        if standing is None:
+            standing = {
+                a.organization_id: a
+                for a in standing_assessments([self.pk]).select_related("author", "organization")
+            }
+        return sorted(standing.values(), key=lambda a: (a.organization.kind, a.organization.name))
 
     def citable_evidence(self) -> "QuerySet[EvidenceItem]":
         """The evidence an assessment or a comment on this recommendation may cite: the items
@@ -981,22 +931,6 @@ class AssessmentQuerySet(AppendOnlyQuerySet):
             created_at__lt=OuterRef("created_at"),
         ).order_by("-created_at")
         return self.annotate(previous_status=Subquery(earlier.values("status")[:1]))
-
-    def current_positions(self, recommendation: "Recommendation") -> Self:
-        """Each organization's newest assessment of the recommendation: the organizations that
-        assessed it, then one index lookup each (not a pass over the whole history)."""
-        newest = Assessment.objects.filter(
-            recommendation=recommendation, organization=OuterRef("pk")
-        ).order_by("-created_at", "-pk")
-        assessed = Assessment.objects.filter(recommendation=recommendation).values(
-            "organization_id"
-        )
-        organizations = (
-            Organization.objects.filter(pk__in=assessed)
-            .annotate(newest=Subquery(newest.values("pk")[:1]))
-            .values("newest")
-        )
-        return self.filter(pk__in=organizations)
 
 
 class Assessment(AppendOnlyModel):

@@ -22,14 +22,20 @@ from itertools import pairwise
 from typing import TypedDict
 
 from django.db.models import F, Q, Value, Window
-from django.db.models.functions import Lag
+from django.db.models.functions import Lag, RowNumber
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 
-from .models import Assessment, OrganizationKind, Recommendation, ReviewCycle
+from .models import (
+    Assessment,
+    OrganizationKind,
+    Recommendation,
+    ReviewCycle,
+    standing_assessments,
+)
 from .status import Status, status_label
 
 WIDTH = 560
@@ -285,7 +291,7 @@ class _Row(TypedDict):
     status: str
     previous: str  # "" before the organization's first assessment
     created_at: datetime
-    pk: int
+    history_place: int  # 1 for the newest assessment
 
 
 def _offsets(count: int) -> list[float]:
@@ -378,12 +384,14 @@ def status_timeline(
     today: date | None = None,
     cycles: Sequence[ReviewCycle] | None = None,
     limit: int = MAX_CHANGES,
+    positions: Sequence[Assessment] | None = None,
 ) -> Timeline:
     """The chart of every organization's status on the recommendation: its newest `limit`
     status changes, to today. From the first assessment's month when they are all of them;
     otherwise from the oldest change drawn. No assessments: a timeline without series (and no
     query for cycles). `cycles`, every review cycle when the caller has them already, saves
-    reading them. Two queries, or four when older changes are left off."""
+    reading them; so do `positions`, every organization's current one (with its organization),
+    when older changes are left off. At most three queries, however long the history."""
     # The assessments that changed their organization's status (each organization's first
     # included, with `previous` ""), newest first: the database finds them in one pass.
     changes = (
@@ -392,7 +400,9 @@ def status_timeline(
                 Lag("status", default=Value("")),
                 partition_by=[F("organization_id")],
                 order_by=[F("created_at").asc(), F("pk").asc()],
-            )
+            ),
+            # Its place in the history, which lists every assessment newest first.
+            history_place=Window(RowNumber(), order_by=[F("created_at").desc(), F("pk").desc()]),
         )
         .filter(~Q(previous=F("status")))
         .order_by("-created_at", "-pk")
@@ -405,7 +415,7 @@ def status_timeline(
             "status",
             "previous",
             "created_at",
-            "pk",
+            "history_place",
         )[: limit + 1]
     )
     if not newest:
@@ -429,15 +439,17 @@ def status_timeline(
                 )
         shown = {row["organization_id"] for row in rows}
         # Those that changed nothing in the period held their current position throughout.
-        held = Assessment.objects.current_positions(recommendation).exclude(organization__in=shown)
-        for position in held.values(
-            "organization_id", "organization__name", "organization__kind", "status"
-        ):
-            entries[position["organization_id"]] = (
-                position["organization__name"],
-                position["organization__kind"],
-                position["status"],
+        if positions is None:
+            positions = list(
+                standing_assessments([recommendation.pk]).select_related("organization")
             )
+        for position in positions:
+            if position.organization_id not in shown:
+                entries[position.organization_id] = (
+                    position.organization.name,
+                    position.organization.kind,
+                    position.status,
+                )
     else:
         first_day = timezone.localdate(rows[0]["created_at"])
         start_day = date(first_day.year, first_day.month, 1)
@@ -523,13 +535,8 @@ def status_timeline(
         sentences.append(
             _("Only the latest %(count)s changes of status are drawn.") % {"count": limit}
         )
-        oldest = newest[limit - 1]
-        # The oldest change drawn is this far down the history (newest first); the
-        # assessments before it start on the next entry.
-        place = recommendation.assessments.filter(
-            Q(created_at__gt=oldest["created_at"])
-            | Q(created_at=oldest["created_at"], pk__gte=oldest["pk"])
-        ).count()
+        # The assessments before the oldest change drawn start on the history's next entry.
+        place = newest[limit - 1]["history_place"]
         earlier_history_page = place // Recommendation.HISTORY_PAGE_SIZE + 1
     sentences += [line.summary for line in ordered]
     description = " ".join(sentences)

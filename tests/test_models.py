@@ -2,7 +2,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from recommendations.models import (
@@ -22,6 +23,7 @@ from recommendations.models import (
     Status,
     attach_positions,
     sha256_hex,
+    standing_assessments,
 )
 from recommendations.validators import refuse_control_characters
 
@@ -198,7 +200,7 @@ def test_assessments_are_append_only(norway, cycle, people):
     assert Assessment.objects.get(pk=assessment.pk).status == Status.IN_PROGRESS
 
 
-def test_with_positions_gives_every_organizations_newest_position(norway, cycle, people):
+def test_attach_positions_gives_every_organizations_newest_position(norway, cycle, people):
     gov_user, a_user, b_user = people["gov"], people["ngo"], people["other"]
     first, second = norway.recommendations.order_by("number")[:2]
     now = timezone.now()
@@ -210,7 +212,7 @@ def test_with_positions_gives_every_organizations_newest_position(norway, cycle,
 
     rows = {
         r.number: r
-        for r in attach_positions(list(norway.recommendations.with_positions().order_by("number")))
+        for r in attach_positions(list(norway.recommendations.select_related("responsibility")))
     }
     assert {o: a.pk for o, a in rows[1].standing.items()} == {
         latest_gov.organization_id: latest_gov.pk,
@@ -229,10 +231,44 @@ def test_with_positions_gives_every_organizations_newest_position(norway, cycle,
     # As they stood two days ago: only the government's first position and one NGO's.
     then = {
         r.number: r
-        for r in norway.recommendations.with_positions(now - timedelta(days=2, hours=-1))
+        for r in attach_positions(
+            list(norway.recommendations.all()), now - timedelta(days=2, hours=-1)
+        )
     }
     assert then[1].government_high == ranks("NO_PROGRESS") and then[1].ngo_count == 1
     assert then[1].divergence == 0
+    assert {o: a.status for o, a in then[1].standing.items()} == {
+        latest_gov.organization_id: Status.NO_PROGRESS,
+        a_position.organization_id: Status.NO_PROGRESS,
+    }
+
+
+def test_positions_are_one_query_however_many_organizations_and_assessments(norway, people):
+    recommendations = list(norway.recommendations.select_related("responsibility"))
+    organizations = [make_organization(f"Organisasjon {i}", kind="NGO") for i in range(12)]
+    authors = [
+        make_user(f"reviewer{i}", organization) for i, organization in enumerate(organizations)
+    ]
+    now = timezone.now()
+    for i, recommendation in enumerate(recommendations[:4]):
+        for j, author in enumerate(authors):
+            for k in range(3):
+                make_assessment(
+                    recommendation,
+                    author,
+                    Status.values[(i + j + k) % 5],
+                    created_at=now - timedelta(hours=100 - k),
+                )
+
+    with CaptureQueriesContext(connection) as queries:
+        rows = attach_positions(recommendations)
+
+    assert len(queries) == 1
+    for i, r in enumerate(rows[:4]):
+        assert {a.organization.name: a.status for a in r.standing.values()} == {
+            organization.name: Status.values[(i + j + 2) % 5]
+            for j, organization in enumerate(organizations)
+        }
 
 
 def test_current_positions_are_each_organizations_newest(norway, cycle, people):
@@ -242,8 +278,8 @@ def test_current_positions_are_each_organizations_newest(norway, cycle, people):
     make_assessment(recommendation, user, Status.NO_PROGRESS, created_at=now - timedelta(1))
     newest = make_assessment(recommendation, user, Status.IN_PROGRESS, created_at=now)
     others = make_assessment(recommendation, other, Status.REGRESSED, created_at=now)
-    current = Assessment.objects.current_positions(recommendation)
-    assert set(current) == {newest, others}
+    assert set(recommendation.positions()) == {newest, others}
+    assert set(standing_assessments([recommendation.pk])) == {newest, others}
 
 
 def test_status_scale_is_ordinal():

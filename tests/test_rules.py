@@ -22,6 +22,7 @@ from recommendations.models import (
     Recommendation,
     ReviewCycle,
     Snapshot,
+    attach_positions,
 )
 from recommendations.publishing import pdf, render
 from recommendations.publishing.document import build_document
@@ -175,11 +176,11 @@ def test_divergence_is_one_definition_for_dashboard_filter_and_exports(norway, p
     make_assessment(second, people["ngo"], Status.IN_PROGRESS)
     make_assessment(third, people["gov"], Status.IN_PROGRESS)
 
-    rows = {r.number: r for r in norway.recommendations.with_positions()}
+    rows = {r.number: r for r in attach_positions(list(norway.recommendations.all()))}
     assert (rows[1].divergence, rows[2].divergence, rows[3].divergence) == (3, 0, None)
     divergent = RecommendationFilter(
-        {"divergent": "true"}, queryset=norway.recommendations.with_positions()
-    ).qs
+        {"divergent": "true"}, queryset=norway.recommendations.all()
+    ).rows()
     assert [r.number for r in divergent] == [1]
     document = build_document(norway, norway.recommendations.all(), generated_by=people["observer"])
     assert [r["divergence"] for r in document["recommendations"][:3]] == [3, 0, None]

@@ -199,10 +199,11 @@ def test_dashboard_and_recommendation_page_run_a_pinned_number_of_queries(
     # These pages only read: no transaction of their own (non_atomic_requests), so no
     # SAVEPOINT and RELEASE inside the test's transaction.
     # A miss: session, user, the data versions with the user's membership
-    # (recommendations/caching.py), report, review cycle, rows, position details, the
-    # matrix's organizations, recommendation count, the past cycles of the "as of" control,
-    # the other years of the report's country, the lineage of the country's recommendations
-    with django_assert_num_queries(12):
+    # (recommendations/caching.py), report, review cycle, rows, every organization's position
+    # now and when the cycle began (attach_positions: one set-based query each), the matrix's
+    # organizations, recommendation count, the past cycles of the "as of" control, the other
+    # years of the report's country, the lineage of the country's recommendations
+    with django_assert_num_queries(13):
         assert client.get("/reports/norway-2024/")["X-Cache"] == "miss"
     # A hit: session, user, the data versions with the membership
     with django_assert_num_queries(3):

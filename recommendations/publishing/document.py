@@ -195,7 +195,9 @@ def build_document(
     since = start_of_day(cycle.starts_on) if cycle else None
     selected = Recommendation.objects.filter(pk__in=recommendations.values("pk"))
     rows = attach_positions(
-        list(selected.with_positions(at, since=since).with_counts().order_by("number"))
+        list(selected.with_counts().select_related("responsibility").order_by("number")),
+        at,
+        since=since,
     )
     groups = matrix_groups(report, rows)
     zone = timezone.get_current_timezone()

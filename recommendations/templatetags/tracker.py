@@ -3,14 +3,15 @@ rather than included templates, which cost a template render each time."""
 
 import hashlib
 from datetime import date, datetime
+from functools import lru_cache
 
 from django import template
 from django.forms import BoundField
 from django.utils import dateformat, formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, ngettext, pgettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext, pgettext
 
 from recommendations.models import Stance
 from recommendations.presentation import MatrixCell, MatrixRow, SideSummary
@@ -96,19 +97,30 @@ def side_cell(side: SideSummary) -> SafeString:
 def matrix_cell(cell: MatrixCell) -> SafeString:
     """One organization's position in the matrix, with its move since the cycle began."""
     if cell.position is None:
+        return _matrix_cell(get_language(), None, 0, False, None)
+    day = timezone.localdate(cell.position.created_at)
+    return _matrix_cell(get_language(), cell.position.status, cell.change, cell.is_new, day)
+
+
+# A dashboard draws hundreds of cells, most of them alike: each distinct one is put together
+# once (per worker), not once per cell and per render (issue 24).
+@lru_cache(maxsize=4096)
+def _matrix_cell(
+    language: str | None, status: str | None, change: int, is_new: bool, day: date | None
+) -> SafeString:
+    if status is None or day is None:
         return format_html(
             '<span class="muted" aria-hidden="true">—</span>'
             '<span class="visually-hidden">{}</span>',
             NOT_ASSESSED_LABEL,
         )
-    local = timezone.localtime(cell.position.created_at)
     return format_html(
         '{}{}<span class="by"><time datetime="{}">{} {}</time></span>',
-        status_badge(cell.position.status),
-        change_mark(cell.change, cell.is_new),
-        local.isoformat(),
-        local.day,
-        dateformat.format(local, "M Y"),
+        status_badge(status),
+        change_mark(change, is_new),
+        day.isoformat(),
+        day.day,
+        dateformat.format(day, "M Y"),
     )
 
 

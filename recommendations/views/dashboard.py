@@ -113,17 +113,10 @@ def _render(
     valid = filterset.is_valid() if filterset.is_bound else True
     cycle = filterset.current_cycle()
     curating = may_curate(request.user)
-    recommendations = (
-        report.recommendations.with_positions(filterset.moment(), since=filterset.cycle_start())
-        .with_counts()
-        .order_by("number")
-    )
+    recommendations = report.recommendations.with_counts()
     if curating:
         recommendations = recommendations.with_coverage()
-    filterset.queryset = recommendations
-    rows = attach_positions(
-        list(filterset.order(filterset.qs) if valid else recommendations.none())
-    )
+    rows = filterset.rows(recommendations) if valid else []
     groups = matrix_groups(report, rows)
     for row in rows:
         row.matrix = matrix_row(row, groups)
@@ -162,7 +155,9 @@ def _render(
     if valid and not context["filtered"]:
         everything = rows
     else:
-        everything = attach_positions(list(recommendations))
+        everything = attach_positions(
+            list(report.recommendations.select_related("responsibility")), filterset.moment()
+        )
         groups = matrix_groups(report, everything)
     context["summary"] = [
         (

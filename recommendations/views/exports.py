@@ -65,10 +65,10 @@ def _download(
     if filterset.is_bound and not filterset.is_valid():
         problems = "; ".join(f"{field}: {' '.join(e)}" for field, e in filterset.errors.items())
         return bad_request(request, f"Some filters could not be used: {problems}")
-    filterset.queryset = report.recommendations.with_positions(filterset.moment())
+    selected = [r.pk for r in filterset.rows(report.recommendations.all())]
     return report_download(
         report,
-        filterset.qs,
+        report.recommendations.filter(pk__in=selected),
         extension,
         user=request.user,
         filters=filterset.applied_filters(),

@@ -19,7 +19,7 @@ from .. import caching
 from ..caching import CachedPage
 from ..forms import AssessmentForm, CommentForm, ascii_integer
 from ..lineage import lineage_panel
-from ..models import Recommendation, ReviewCycle
+from ..models import Recommendation, ReviewCycle, attach_positions
 from ..presentation import evidence_groups
 from ..rules import writing
 from ..rules.access import may_write, membership_of, writer_membership
@@ -32,13 +32,13 @@ from .following import described_follow_state, follow_button, follow_state, own_
 TEMPLATE = "recommendations/recommendation.html"
 
 
-def _recommendation(slug: str, number: int, *, standing: bool = True) -> Recommendation:
-    """The recommendation; with the annotations of its standing (overdue, the target date)
-    that the whole page shows, unless `standing` is False (what a POST re-renders needs none)."""
+def _recommendation(slug: str, number: int, *, positions: bool = True) -> Recommendation:
+    """The recommendation; with every organization's position (attach_positions(): the same
+    set-based query as the dashboard's) and what follows from them (overdue) that the whole
+    page shows, unless `positions` is False (a POST reads them after its write)."""
     recommendations = Recommendation.objects.select_related("report", "responsibility__lead")
-    if standing:
-        recommendations = recommendations.with_positions()
-    return get_object_or_404(recommendations, report__slug=slug, number=number)
+    recommendation = get_object_or_404(recommendations, report__slug=slug, number=number)
+    return attach_positions([recommendation], authors=True)[0] if positions else recommendation
 
 
 def _history_page_number(request: HtmxHttpRequest) -> int | None:
@@ -102,7 +102,7 @@ def _page_context(
 ) -> dict:
     context = _context(request, recommendation, assess_form, comment_form)
     context["evidence_groups"] = evidence_groups(recommendation)
-    context["timeline"] = status_timeline(recommendation)
+    context["timeline"] = status_timeline(recommendation, positions=context["positions"])
     writer = context["membership"] if context["can_write"] else None
     context["lineage"] = lineage_panel(recommendation, context["positions"], writer)
     return context
@@ -124,13 +124,13 @@ def _full_page(
     return render(request, TEMPLATE, context, status=status)
 
 
-def _timeline_swap(
-    recommendation: Recommendation, cycles: Sequence[ReviewCycle] | None = None
-) -> dict:
-    """The timeline changes with the positions: an HTMX answer that re-renders them also swaps
-    it (out of band)."""
-    timeline = status_timeline(recommendation, cycles=cycles)
-    return {"timeline": timeline, "timeline_oob": True}
+def _timeline_swap(context: dict, cycles: Sequence[ReviewCycle] | None = None) -> dict:
+    """The timeline changes with the positions: an HTMX answer that re-renders them (the
+    context of _context()) also swaps it (out of band)."""
+    timeline = status_timeline(
+        context["recommendation"], cycles=cycles, positions=context["positions"]
+    )
+    return context | {"timeline": timeline, "timeline_oob": True}
 
 
 # Reads only: no transaction of its own (two round trips fewer; on PostgreSQL each statement
@@ -200,7 +200,7 @@ def _stale_form(
 @require_POST
 @vary_on_headers("HX-Request")
 def assess(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
-    recommendation = _recommendation(slug, number, standing=False)
+    recommendation = _recommendation(slug, number, positions=False)
     writer_membership(request.user, recommendation.report)
     form = AssessmentForm(request.POST, recommendation=recommendation)
     # Read once for the timeline drawn after it.
@@ -221,13 +221,13 @@ def assess(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
             if wants_partial(request):
                 # The page is out of date: positions and history change with the form.
                 context = _context(request, recommendation, assess_form=form)
-                context |= _timeline_swap(recommendation, cycles)
+                context = _timeline_swap(context, cycles)
                 return render(request, f"{TEMPLATE}#activity", context, status=422)
         except ValidationError as error:
             form.add_error(None, error)
     if form.is_valid() and not form.errors:
         if wants_partial(request):
-            context = _context(request, recommendation) | _timeline_swap(recommendation, cycles)
+            context = _timeline_swap(_context(request, recommendation), cycles)
             return render(request, f"{TEMPLATE}#activity", context)
         messages.success(request, _("Assessment recorded."))
         return redirect(recommendation)
@@ -241,7 +241,7 @@ def assess(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
 @require_POST
 @vary_on_headers("HX-Request")
 def add_comment(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
-    recommendation = _recommendation(slug, number, standing=False)
+    recommendation = _recommendation(slug, number, positions=False)
     writer_membership(request.user, recommendation.report)
     form = CommentForm(request.POST, recommendation=recommendation)
     if form.is_valid():
