@@ -4,17 +4,23 @@
     .venv/bin/python bench/benchmark.py --page-cache off   # the same without the page cache
     .venv/bin/python bench/benchmark.py --smoke            # tiny data, a second per page (CI)
 
-It builds two throw-away PostgreSQL databases with `generate_dataset` — 1× (1,000 assessments)
-and 100× (100,000 assessments, 190 reports) — counts the queries of every page on both (the
-first request, which renders, and the second, which the page cache answers), starts gunicorn
+It builds three throw-away PostgreSQL databases with `generate_dataset` — 1× (1,000
+assessments), 10× and 100× (100,000 assessments, 190 reports; the long history 20, 200 and 2,000
+assessments) — counts the queries and bytes of every page on the 1× and 100× ones (the first
+request, which renders, and the second, which the page cache answers), times the uncached
+render of the dashboard and the long-history recommendation page on all three (the growth
+table), starts gunicorn
 on a loopback port over the 100× database with production settings, and drives each page and
 the trivial `/ping/` view (same middleware, same session check) alternately, in two rounds,
 with the same number of concurrent logged-in clients: pages that are read with wrk (Debian's
 package; when it is missing, with the Python clients below), writes and downloads with the
 Python clients. It prints throughput, p50/p95 latency, the ratio to the trivial view and the
 page cache's hit rate, the first (uncached) time of each download, the time and peak memory of
-streaming the whole history as CSV, and exits non-zero if a request failed or a page's query
-count differs between 1× and 100×.
+streaming the whole history as CSV. Last comes the mixed run: readers on one report (its
+dashboard and a recommendation page, alternately) while a writer records one assessment a second
+on it; it prints the readers' throughput, their p95, the hit rate and the p95 of each reader's
+first request after a write. It exits non-zero if a request failed or a page's query count
+differs between 1× and 100×.
 """
 
 import argparse
@@ -70,13 +76,43 @@ get_user_model().objects.create_superuser({ADMIN!r}, "", {PASSWORD!r})
 SCALES = {
     "full": {
         "1x": "--reports 2 --assessments 1000 --comments 300 --long-history 20",
+        "10x": "--reports 19 --assessments 10000 --comments 3000 --long-history 200",
         "100x": "",  # the generator's defaults: 190 reports, 100,000 assessments, 30,000 comments
     },
     "smoke": {
         "1x": "--reports 2 --assessments 100 --comments 30 --long-history 10",
+        "10x": "--reports 2 --assessments 1000 --comments 100 --long-history 100",
         "100x": "--reports 3 --assessments 10000 --comments 300 --long-history 1000",
     },
 }
+COUNTED = ("1x", "100x")  # the scales whose query counts must be equal
+
+# The mixed run: readers alternate between these while the writer assesses recommendation 3.
+MIXED_PAGES = [f"/reports/{REPORT}/", f"/reports/{REPORT}/recommendations/3/"]
+MIXED_WRITE = f"/reports/{REPORT}/recommendations/3/assess/"
+
+GROWTH_SCRIPT = """
+import json, statistics, time
+from django.contrib.auth import get_user_model
+from django.test import Client
+from recommendations.models import Recommendation
+
+client = Client(HTTP_HOST="127.0.0.1")
+client.force_login(get_user_model().objects.get(username="bench000"))
+history = Recommendation.objects.get(report__slug=LONG, number=1).assessments.count()
+result = {"history": history}
+pages = {"dashboard": f"/reports/{LONG}/", "recommendation": f"/reports/{LONG}/recommendations/1/"}
+for name, path in pages.items():
+    client.get(path)  # compiles the templates
+    times = []
+    for _ in range(7):
+        started = time.perf_counter()
+        response = client.get(path)
+        times.append(time.perf_counter() - started)
+        assert response.status_code == 200, (path, response.status_code)
+    result[name] = {"bytes": len(response.content), "ms": statistics.median(times) * 1000}
+print("GROWTH" + json.dumps(result))
+"""
 
 QUERY_COUNT_SCRIPT = """
 import json
@@ -91,12 +127,14 @@ user = get_user_model().objects.get(username="bench000")
 admin = Client(HTTP_HOST="127.0.0.1")
 admin.force_login(get_user_model().objects.get(username=ADMIN))
 counts = {}
+sizes = {}
 for name, method, path in PAGES:
     if path.startswith("/admin/"):
         with CaptureQueriesContext(connection) as queries:
             response = admin.get(path)
         assert response.status_code == 200, (path, response.status_code)
         counts[name] = [len(queries), len(queries)]
+        sizes[name] = len(response.content)
         continue
     client.force_login(user)
     if method == "POST":
@@ -122,7 +160,9 @@ for name, method, path in PAGES:
                     b"".join(response.streaming_content)
             counts[name].append(len(queries))
     assert response.status_code == 200, (path, response.status_code)
-print("COUNTS" + json.dumps(counts))
+    if not response.streaming:
+        sizes[name] = len(response.content)
+print("COUNTS" + json.dumps({"counts": counts, "sizes": sizes}))
 """
 
 STREAM_SCRIPT = """
@@ -176,6 +216,89 @@ def client_loop(args: tuple) -> tuple[list[float], int, int]:
         elif method == "POST":
             form["based_on"] = based_on(body.decode())  # the next one builds on this one
     return latencies, failures, len(latencies)
+
+
+def mixed_reader(args: tuple) -> list[tuple[float, float, bool]]:
+    """One reader of the mixed run: (started, seconds, answered from the cache) per request."""
+    port, username, index, start_at, deadline = args
+    session = Client(port)
+    session.log_in(username, PASSWORD)
+    while time.time() < start_at:
+        time.sleep(0.001)
+    requests = []
+    turn = index
+    while time.time() < deadline:
+        path = MIXED_PAGES[turn % len(MIXED_PAGES)]
+        turn += 1
+        started = time.time()
+        status, _, elapsed = session.request("GET", path)
+        if status != 200:
+            raise RuntimeError(f"{path}: HTTP {status}")
+        requests.append((started, elapsed, session.headers.get("X-Cache") == "hit"))
+    return requests
+
+
+def mixed_writer(args: tuple) -> list[float]:
+    """The writer of the mixed run: one assessment a second; when each was recorded."""
+    port, username, start_at, deadline = args
+    session = Client(port)
+    session.log_in(username, PASSWORD)
+    _, page, _ = session.request("GET", MIXED_WRITE.removesuffix("assess/"))
+    form = {
+        "status": "IN_PROGRESS",
+        "rationale": "the mixed run's writer",
+        "based_on": based_on(page.decode()),
+        "csrfmiddlewaretoken": csrf_token(page.decode()),
+    }
+    while time.time() < start_at:
+        time.sleep(0.001)
+    written = []
+    statuses = ["IN_PROGRESS", "PARTIALLY_IMPLEMENTED"]
+    while time.time() < deadline - 1:
+        tick = time.time()
+        form["status"] = statuses[len(written) % 2]
+        status, body, _ = session.request("POST", MIXED_WRITE, form, htmx=True)
+        if status != 200:
+            raise RuntimeError(f"the mixed run's write: HTTP {status}")
+        form["based_on"] = based_on(body.decode())
+        written.append(time.time())
+        time.sleep(max(0.0, tick + 1.0 - time.time()))
+    return written
+
+
+def mixed_run(pool, port: int, users: list[str], seconds: float) -> dict:
+    """Readers on one report while a writer records one assessment a second on it."""
+    start_at = time.time() + 3.0
+    deadline = start_at + seconds
+    readers = [(port, users[i], i, start_at, deadline) for i in range(len(users))]
+    writer = pool.apply_async(mixed_writer, ((port, users[0], start_at, deadline),))
+    per_reader = pool.map(mixed_reader, readers)
+    writes = writer.get()
+    reads = [r for requests in per_reader for r in requests]
+    # Each reader's first request after each write: the one that finds the pages changed.
+    firsts = []
+    for requests in per_reader:
+        for written in writes:
+            later = [elapsed for started, elapsed, _ in requests if started >= written]
+            if later:
+                firsts.append(later[0])
+    return {
+        "readers": len(users),
+        "requests": len(reads),
+        "throughput": len(reads) / seconds,
+        "p50": _percentile([elapsed for _, elapsed, _ in reads], 0.50),
+        "p95": _percentile([elapsed for _, elapsed, _ in reads], 0.95),
+        "hit_rate": sum(1 for *_, hit in reads if hit) / len(reads) if reads else 0.0,
+        "writes": len(writes),
+        "first_p50": _percentile(firsts, 0.50),
+        "first_p95": _percentile(firsts, 0.95),
+    }
+
+
+def _percentile(values: list[float], p: float) -> float:
+    """The p-th quantile of seconds, in milliseconds."""
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p))] * 1000 if values else float("nan")
 
 
 def measure(pool, port: int, users: list[str], page: tuple, seconds: float, clients: int) -> dict:
@@ -293,16 +416,25 @@ def main() -> int:
                 for scale, name in names.items()
             }
             counts = {}
+            sizes = {}
+            growth = {}
             for scale, env in envs.items():
                 manage(env, "migrate", "--no-input", "-v", "0")
                 started = time.perf_counter()
                 print(manage(env, "generate_dataset", *scales[scale].split(), capture=True).strip())
                 print(f"  ({scale}: {time.perf_counter() - started:.1f} s including start-up)")
                 manage(env, "shell", "--no-imports", "-c", ADMIN_SCRIPT)
-                script = f"PAGES = {[(n, m, p) for n, m, p, _ in [TRIVIAL, *PAGES]]!r}\n"
-                script += f"REPORT = {REPORT!r}\nADMIN = {ADMIN!r}\n" + QUERY_COUNT_SCRIPT
-                output = manage(env, "shell", "--no-imports", "-c", script, capture=True)
-                counts[scale] = json.loads(output.split("COUNTS", 1)[1])
+                if scale in COUNTED:
+                    script = f"PAGES = {[(n, m, p) for n, m, p, _ in [TRIVIAL, *PAGES]]!r}\n"
+                    script += f"REPORT = {REPORT!r}\nADMIN = {ADMIN!r}\n" + QUERY_COUNT_SCRIPT
+                    output = manage(env, "shell", "--no-imports", "-c", script, capture=True)
+                    measured = json.loads(output.split("COUNTS", 1)[1])
+                    counts[scale], sizes[scale] = measured["counts"], measured["sizes"]
+                # Rendered afresh every time, whatever --page-cache says: what a write costs.
+                script = f"LONG = {LONG!r}\n" + GROWTH_SCRIPT
+                uncached = {**env, "PAGE_CACHE": "0"}
+                output = manage(uncached, "shell", "--no-imports", "-c", script, capture=True)
+                growth[scale] = json.loads(output.split("GROWTH", 1)[1])
 
             env = envs["100x"]
             stream = manage(env, "shell", "--no-imports", "-c", STREAM_SCRIPT, capture=True)
@@ -314,7 +446,7 @@ def main() -> int:
             first_times: dict[str, float] = {}
             with (
                 gunicorn(env, options.workers) as port,
-                multiprocessing.Pool(options.clients) as pool,
+                multiprocessing.Pool(options.clients + 1) as pool,  # + the mixed run's writer
             ):
                 cookies = {"reader": session_cookie(port, users[0])}
                 cookies["admin"] = session_cookie(port, ADMIN)
@@ -344,6 +476,8 @@ def main() -> int:
                                     f"{r['name']}: {r['failures']} of {r['requests']} failed"
                                 )
                         print(f"  round {round_number}: measured {name}", flush=True)
+                mixed = mixed_run(pool, port, users, seconds * 2)
+                print("  measured the mixed run", flush=True)
     finally:
         shutil.rmtree(static_root, ignore_errors=True)
 
@@ -362,9 +496,10 @@ def main() -> int:
     say()
     say(
         "| page | round | tool | clients | req/s | p50 ms | p95 ms | trivial req/s "
-        "| trivial p95 ms | ratio to trivial | cache hits | queries 1× | queries 100× |"
+        "| trivial p95 ms | ratio to trivial | cache hits | queries 1× | queries 100× "
+        "| KB 100× |"
     )
-    say("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    say("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for round_number, result, trivial in rows_out:
         name = result["name"]
         ratio = result["throughput"] / trivial["throughput"] if trivial["throughput"] else 0
@@ -376,16 +511,43 @@ def main() -> int:
             f"{result['p50']:.1f} | {result['p95']:.1f} | {trivial['throughput']:.1f} | "
             f"{trivial['p95']:.1f} | {ratio:.0%} | {hit_rate} | "
             f"{'/'.join(map(str, counts['1x'][name]))} | "
-            f"{'/'.join(map(str, counts['100x'][name]))} |"
+            f"{'/'.join(map(str, counts['100x'][name]))} | "
+            f"{sizes['100x'].get(name, 0) / 1000:.0f} |"
         )
     say(
         f"| trivial view (`/ping/`) | | | | | | | | | | | {counts['1x'][TRIVIAL[0]][0]} | "
-        f"{counts['100x'][TRIVIAL[0]][0]} |"
+        f"{counts['100x'][TRIVIAL[0]][0]} | |"
     )
     say()
     say(
         "Queries: first request / second request (the second is answered from the page cache "
-        "when it is on). Cache hits: the share of wrk's responses marked `X-Cache: hit`."
+        "when it is on). Cache hits: the share of wrk's responses marked `X-Cache: hit`. KB: "
+        "the response body at 100×."
+    )
+    say()
+    say(
+        "Growth with the history's length (the long-history recommendation; rendered afresh, "
+        "no page cache; one process, median of 7):"
+    )
+    say()
+    say("| data | its history | dashboard KB | dashboard ms | recommendation KB | "
+        "recommendation ms |")  # fmt: skip
+    say("|---|---:|---:|---:|---:|---:|")
+    for scale, measured in growth.items():
+        dashboard, recommendation = measured["dashboard"], measured["recommendation"]
+        say(
+            f"| {scale} | {measured['history']:,} | {dashboard['bytes'] / 1000:.0f} | "
+            f"{dashboard['ms']:.1f} | {recommendation['bytes'] / 1000:.0f} | "
+            f"{recommendation['ms']:.1f} |"
+        )
+    say()
+    say(
+        f"Mixed run ({seconds * 2:g} s): {mixed['readers']} readers on `{REPORT}` (its "
+        "dashboard and recommendation 3, alternately) while a writer assesses recommendation 3 "
+        f"once a second ({mixed['writes']} writes): {mixed['throughput']:.1f} reads/s, p50 "
+        f"{mixed['p50']:.1f} ms, p95 {mixed['p95']:.1f} ms, {mixed['hit_rate']:.1%} from the "
+        f"cache; each reader's first request after a write: p50 {mixed['first_p50']:.1f} ms, "
+        f"p95 {mixed['first_p95']:.1f} ms."
     )
     say()
     for name, elapsed in first_times.items():
@@ -396,6 +558,8 @@ def main() -> int:
         f"{float(rss_peak):.0f} MB (the process held {float(rss_before):.0f} MB before "
         "streaming)."
     )
+    if not mixed["writes"] or not mixed["requests"]:
+        failed.append("the mixed run wrote or read nothing")
     for name in counts["1x"]:
         if counts["1x"][name] != counts["100x"][name]:
             failed.append(f"{name}: {counts['1x'][name]} queries at 1×, "

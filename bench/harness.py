@@ -118,6 +118,7 @@ class Client:
         self.port = port
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.cookies: dict[str, str] = {}
+        self.headers: dict[str, str] = {}  # of the last response
 
     def request(
         self, method: str, path: str, form: dict | None = None, htmx: bool = False
@@ -143,6 +144,7 @@ class Client:
             response = self.connection.getresponse()
         content = response.read()
         elapsed = time.perf_counter() - started
+        self.headers = dict(response.headers.items())
         for header in response.headers.get_all("Set-Cookie") or []:
             name, _, rest = header.partition("=")
             self.cookies[name.strip()] = rest.split(";", 1)[0]
