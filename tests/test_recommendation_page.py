@@ -140,3 +140,44 @@ def test_observers_see_evidence_labels_without_cite_controls(client, people, nor
     client.force_login(people["observer"])
     html = client.get(norway.recommendations.get(number=1).get_absolute_url()).content.decode()
     assert 'class="evidence-label"' in html and 'class="cite"' not in html
+
+
+def test_older_history_comes_by_htmx_and_the_pages_add_up_to_the_whole_history(client, people):
+    ngo, government = people["ngo"], people["gov"]
+    recommendation = Recommendation.objects.get(number=2)
+    start = timezone.now() - timedelta(days=100)
+    total = 2 * Recommendation.HISTORY_PAGE_SIZE + 7
+    for i in range(total):
+        make_assessment(
+            recommendation,
+            ngo if i % 3 else government,
+            status=Status.values[i // 2 % 5],
+            created_at=start + timedelta(hours=i),
+            rationale=f"entry {i:03d}",
+        )
+    client.force_login(ngo)
+    url = "/reports/norway-2024/recommendations/2/"
+
+    page = client.get(url).content.decode()
+    # Without JavaScript a link; with it, HTMX swaps the history section for the next page.
+    assert (
+        '<a href="?history_page=2#history-heading" hx-get="?history_page=2" hx-target="#history"'
+        in page
+    )
+    seen = []
+    number = 1
+    while number:
+        response = client.get(url, {"history_page": number}, headers={"HX-Request": "true"})
+        assert response.status_code == 200
+        assert response["Vary"] and "HX-Request" in response["Vary"]
+        part = response.content.decode()
+        assert part.lstrip().startswith('<section id="history"') and "<html" not in part
+        seen += re.findall(r"entry (\d{3})", part)
+        number = response.context["history_next"] if response.context else None
+        if response.context is None:  # answered from the page cache
+            more = re.search(r'href="\?history_page=(\d+)#history-heading"[^>]*>Older', part)
+            number = int(more.group(1)) if more else None
+    # Every assessment exactly once, newest first, whatever the pages.
+    assert seen == [f"{i:03d}" for i in reversed(range(total))]
+    # The whole page at the same address is still the whole page.
+    assert "<html" in client.get(url, {"history_page": 2}).content.decode()

@@ -89,6 +89,9 @@ def assess(
         # NO KEY: other transactions' foreign-key checks on it (a comment's, at COMMIT)
         # must not wait, or they deadlock with the data-version row this one waits for.
         Recommendation.objects.select_for_update(no_key=True).filter(pk=recommendation.pk).first()
+        # A statement of its own, after the lock: one statement sees the data as it was when
+        # it began, so a read in the locking one would miss what the writer it waited for
+        # committed.
         current = (
             recommendation.assessments.filter(organization=membership.organization)
             .order_by("-created_at", "-pk")

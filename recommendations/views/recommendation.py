@@ -16,7 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
 from .. import caching
-from ..caching import CachedPage
+from ..caching import CachedPage, CachedPartial
 from ..forms import AssessmentForm, CommentForm, ascii_integer
 from ..lineage import lineage_panel
 from ..models import Recommendation, ReviewCycle, attach_positions
@@ -47,6 +47,20 @@ def _history_page_number(request: HtmxHttpRequest) -> int | None:
     return number or None
 
 
+def _history_context(request: HtmxHttpRequest, recommendation: Recommendation) -> dict:
+    """The page of the history the request asks for (`?history_page=N`), newest first."""
+    page = _history_page_number(request) or 1
+    history, history_total = recommendation.history_entries(page)
+    page_size = recommendation.HISTORY_PAGE_SIZE
+    return {
+        "history": history,
+        "history_total": history_total,
+        "history_page": page,
+        "history_next": page + 1 if page * page_size < history_total else None,
+        "history_previous": page - 1 if page > 1 else None,
+    }
+
+
 def _context(
     request: HtmxHttpRequest,
     recommendation: Recommendation,
@@ -55,8 +69,6 @@ def _context(
 ) -> dict:
     membership = membership_of(request.user)
     can_write = may_write(request.user, recommendation.report)
-    page = _history_page_number(request) or 1
-    history, history_total = recommendation.history_entries(page)
     positions = recommendation.positions()
     own_position = None
     if membership is not None:
@@ -73,17 +85,11 @@ def _context(
         )
     if comment_form is None and can_write:
         comment_form = CommentForm(recommendation=recommendation)
-    page_size = recommendation.HISTORY_PAGE_SIZE
-    return {
+    return _history_context(request, recommendation) | {
         "report": recommendation.report,
         "recommendation": recommendation,
         "membership": membership,
         "can_write": can_write,
-        "history": history,
-        "history_total": history_total,
-        "history_page": page,
-        "history_next": page + 1 if page * page_size < history_total else None,
-        "history_previous": page - 1 if page > 1 else None,
         "positions": positions,
         "own_position": own_position,
         "assess_form": assess_form,
@@ -137,10 +143,20 @@ def _timeline_swap(context: dict, cycles: Sequence[ReviewCycle] | None = None) -
 # sees what was committed before it either way). See recommendations/caching.py.
 @transaction.non_atomic_requests
 @require_GET
+@vary_on_headers("HX-Request")
 def recommendation_detail(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponseBase:
     history_page = _history_page_number(request)
     if history_page is None:
         return bad_request(request, "history_page must be a page number (1, 2, …).")
+    if wants_partial(request):
+        # Another page of the history, asked for by its pager's links (HTMX).
+        return caching.serve(
+            request,
+            page="recommendation",
+            report_slug=slug,
+            parts=(str(number), str(history_page), "history"),
+            build=lambda: _render_history(request, slug, number),
+        )
 
     @cache
     def chosen() -> bool | None:
@@ -184,6 +200,13 @@ def _render(request: HtmxHttpRequest, slug: str, number: int) -> CachedPage:
     )
 
 
+def _render_history(request: HtmxHttpRequest, slug: str, number: int) -> CachedPartial:
+    recommendation = _recommendation(slug, number, positions=False)
+    context = {"report": recommendation.report, "recommendation": recommendation}
+    context |= _history_context(request, recommendation)
+    return CachedPartial(content=caching.render_piece(request, f"{TEMPLATE}#history", context))
+
+
 def _stale_form(
     request: HtmxHttpRequest, recommendation: Recommendation, stale: StaleAssessment
 ) -> AssessmentForm:
@@ -203,11 +226,11 @@ def assess(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
     recommendation = _recommendation(slug, number, positions=False)
     writer_membership(request.user, recommendation.report)
     form = AssessmentForm(request.POST, recommendation=recommendation)
-    # Read once for the timeline drawn after it.
+    # Read once: for the cycle the assessment is filed under, and the timeline drawn after it.
     cycles = list(ReviewCycle.objects.order_by("starts_on"))
     if form.is_valid():
         try:
-            # Filed under ReviewCycle.current(): the cycle ReviewCycle.containing() today.
+            # Filed under ReviewCycle.current(): the cycle that contains today.
             writing.assess(
                 recommendation,
                 author=request.user,
@@ -215,6 +238,7 @@ def assess(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
                 rationale=form.cleaned_data["rationale"],
                 evidence=form.cleaned_data["evidence"],
                 based_on_id=form.cleaned_data["based_on"],
+                cycle=ReviewCycle.current(among=cycles),
             )
         except StaleAssessment as stale:
             form = _stale_form(request, recommendation, stale)
