@@ -299,6 +299,11 @@ class RecommendationQuerySet(models.QuerySet):
         ).annotate(needs_evidence=Q(gap_links=0))
 
 
+def id_list(ids: str | None) -> list[int]:
+    """The ids of a comma-separated aggregate (StringAgg)."""
+    return [int(pk) for pk in (ids or "").split(",") if pk]
+
+
 def standing_assessments(
     recommendations: "Iterable[int] | QuerySet[Recommendation]",
     at: datetime | None = None,
@@ -476,18 +481,36 @@ class Recommendation(SourceSpan):
 
     HISTORY_PAGE_SIZE = 20
 
-    def history_entries(self, page: int) -> tuple[Sequence["Assessment"], int]:
+    def history_entries(
+        self, page: int, citable: Sequence["EvidenceItem"] = ()
+    ) -> tuple[Sequence["Assessment"], int]:
         """One page (from 1) of the assessment history, newest first, each entry with the
-        `previous_status` of its organization; and the length of the whole history, counted
-        by the same query (or by a second one for a page past the end)."""
+        `previous_status` of its organization and the evidence it cites (`cited`); and the
+        length of the whole history, counted by the same query (or by a second one for a page
+        past the end). What is cited is found among `citable` (this recommendation's
+        citable_evidence(), which the page has read already): only what is not there costs a
+        query."""
         start = (page - 1) * self.HISTORY_PAGE_SIZE
+        joined = StringAgg(Cast("cited_evidence__id", models.CharField()), Value(","))
+        cited = Assessment.objects.filter(pk=OuterRef("pk")).order_by().values("pk")
         entries = list(
             self.assessments.with_previous_status()
-            .annotate(history_total=Window(Count("pk")))
+            .annotate(
+                history_total=Window(Count("pk")),
+                cited_ids=Subquery(cited.annotate(ids=joined).values("ids")),
+            )
             .select_related("author", "organization", "cycle")
-            .prefetch_related("cited_evidence")
             .order_by("-created_at", "-pk")[start : start + self.HISTORY_PAGE_SIZE]
         )
+        known = {item.pk: item for item in citable}
+        missing = {pk for a in entries for pk in id_list(a.cited_ids) if pk not in known}
+        if missing:
+            known |= EvidenceItem.objects.in_bulk(missing)
+        for a in entries:
+            a.cited = sorted(
+                (known[pk] for pk in id_list(a.cited_ids)),
+                key=lambda i: (i.report_id, i.start_offset, i.pk),  # EvidenceItem's ordering
+            )
         if entries:
             return entries, entries[0].history_total
         return entries, self.assessments.count() if page > 1 else 0
@@ -983,6 +1006,10 @@ class Assessment(AppendOnlyModel):
     )
 
     objects = AssessmentQuerySet.as_manager()
+
+    # Set on the entries of Recommendation.history_entries().
+    previous_status: str | None
+    cited: list[EvidenceItem]
 
     class Meta:
         verbose_name = _("assessment")

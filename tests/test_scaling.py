@@ -208,12 +208,13 @@ def test_dashboard_and_recommendation_page_run_a_pinned_number_of_queries(
     # A hit: session, user, the data versions with the membership
     with django_assert_num_queries(3):
         assert client.get("/reports/norway-2024/")["X-Cache"] == "hit"
-    # A miss: session, user, the data versions with the membership, recommendation, history
-    # page with its length, current positions, its cited evidence, paragraphs, evidence links,
-    # evidence choices of the assess form, comments, evidence choices of the comment form, the
-    # timeline's assessments and its review cycles, the lineage of the country's
-    # recommendations, why the organization follows it, whether the user chose to
-    with django_assert_num_queries(17):
+    # A miss: session, user, the data versions with the membership, recommendation, every
+    # organization's position, the citable evidence (the assessment form's choices and what
+    # the history cites), history page with its length, paragraphs, evidence links, comments,
+    # evidence choices of the comment form, the timeline's changes and its review cycles, the
+    # lineage of the country's recommendations, why the organization follows it, whether the
+    # user chose to
+    with django_assert_num_queries(16):
         assert client.get("/reports/norway-2024/recommendations/1/")["X-Cache"] == "miss"
     # A hit: session, user, the data versions with the membership, whether the user follows it
     with django_assert_num_queries(4):

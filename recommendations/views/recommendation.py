@@ -19,7 +19,7 @@ from .. import caching
 from ..caching import CachedPage, CachedPartial
 from ..forms import AssessmentForm, CommentForm, ascii_integer
 from ..lineage import lineage_panel
-from ..models import Recommendation, ReviewCycle, attach_positions
+from ..models import EvidenceItem, Recommendation, ReviewCycle, attach_positions
 from ..presentation import evidence_groups
 from ..rules import writing
 from ..rules.access import may_write, membership_of, writer_membership
@@ -47,10 +47,12 @@ def _history_page_number(request: HtmxHttpRequest) -> int | None:
     return number or None
 
 
-def _history_context(request: HtmxHttpRequest, recommendation: Recommendation) -> dict:
+def _history_context(
+    request: HtmxHttpRequest, recommendation: Recommendation, citable: Sequence[EvidenceItem] = ()
+) -> dict:
     """The page of the history the request asks for (`?history_page=N`), newest first."""
     page = _history_page_number(request) or 1
-    history, history_total = recommendation.history_entries(page)
+    history, history_total = recommendation.history_entries(page, citable)
     page_size = recommendation.HISTORY_PAGE_SIZE
     return {
         "history": history,
@@ -85,7 +87,10 @@ def _context(
         )
     if comment_form is None and can_write:
         comment_form = CommentForm(recommendation=recommendation)
-    return _history_context(request, recommendation) | {
+    # Read once: the assessment form's choices, and what the history's entries cite.
+    citable = list(recommendation.citable_evidence())
+    return _history_context(request, recommendation, citable) | {
+        "citable": citable,
         "report": recommendation.report,
         "recommendation": recommendation,
         "membership": membership,
