@@ -11,8 +11,6 @@ and the PDF. See docs/design.md, "Status scale".
 from dataclasses import dataclass
 
 from django.db import models
-from django.db.models import Case, Value, When
-from django.db.models.expressions import Combinable
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -31,19 +29,16 @@ class Status(models.TextChoices):
 
     @classmethod
     def rank(cls, value: str) -> int:
-        """0 for the worst status, 4 for the best."""
-        return cls.values.index(value)
-
-    @classmethod
-    def rank_expression(cls, field: str | Combinable) -> Case:
-        """The rank of a status column in SQL (NULL where there is no status)."""
-        return Case(
-            *(When(**{str(field): value}, then=Value(i)) for i, value in enumerate(cls.values)),
-            default=None,
-            output_field=models.IntegerField(),
-        )
+        """0 for the worst status, 4 for the best (ValueError for what is not a status)."""
+        # A dictionary, not Status.values.index(): pages rank every position they show, and
+        # each Status.values builds the list of choices anew.
+        try:
+            return _RANKS[value]
+        except KeyError:
+            raise ValueError(f"{value!r} is not a status") from None
 
 
+_RANKS = {value: rank for rank, value in enumerate(Status.values)}
 NOT_ASSESSED = "NOT_ASSESSED"  # never stored: the absence of an assessment
 NOT_ASSESSED_LABEL = _("Not assessed")
 STATUS_LABELS: dict[str, Label] = dict(Status.choices)

@@ -18,6 +18,7 @@ text — tick spacing, cycle names — is measured at the largest of those sizes
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from itertools import pairwise
 from typing import TypedDict
 
@@ -26,8 +27,8 @@ from django.db.models.functions import Lag, RowNumber
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
 from django.utils.formats import date_format
+from django.utils.translation import get_language, ngettext, pgettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext, pgettext
 
 from .models import (
     Assessment,
@@ -36,7 +37,7 @@ from .models import (
     ReviewCycle,
     standing_assessments,
 )
-from .status import Status, status_label
+from .status import Status
 
 WIDTH = 560
 PLOT_LEFT = 14.0
@@ -266,13 +267,22 @@ class Timeline:
         return self.plot_bottom + 6
 
 
+TOP_RANK = len(Status.values) - 1
+
+
 def level_y(rank: int) -> float:
     """The y of a status's line: Regressed (0) at the bottom, Implemented (4) at the top."""
-    return LEVEL_TOP + (len(Status.values) - 1 - rank) * LEVEL_STEP
+    return LEVEL_TOP + (TOP_RANK - rank) * LEVEL_STEP
 
 
 def _day(moment: datetime) -> str:
-    return date_format(timezone.localtime(moment), pgettext("short date format", "j M Y"))
+    return _day_text(timezone.localdate(moment), get_language())
+
+
+@lru_cache(maxsize=4096)
+def _day_text(day: date, language: str | None) -> str:
+    """A day as the chart writes it, in the language (each day formatted once per worker)."""
+    return date_format(day, pgettext("short date format", "j M Y"))
 
 
 def _midnight(day: date) -> datetime:
@@ -463,6 +473,9 @@ def status_timeline(
         {(r["organization__kind"], r["organization__name"], r["organization_id"]) for r in rows}
         | {(kind, name, pk) for pk, (name, kind, _status) in entries.items()}
     )
+    # Each label translated once, not once per point.
+    labels = {value: str(label) for value, label in Status.choices}
+    kind_labels = {value: str(label) for value, label in OrganizationKind.choices}
     offsets = _offsets(len(organizations))
     series: dict[int, TimelineSeries] = {}
     for index, (kind, name, organization_id) in enumerate(organizations):
@@ -471,7 +484,7 @@ def status_timeline(
             organization_id=organization_id,
             name=name,
             kind=kind,
-            kind_label=str(OrganizationKind(kind).label),
+            kind_label=kind_labels[kind],
             colour=LINE_COLOURS[index % len(LINE_COLOURS)],
             dash=DASHES.get(kind, OTHER_DASH),
             shape=shape,
@@ -481,14 +494,14 @@ def status_timeline(
         if organization_id in entries:
             status = entries[organization_id][2]
             line.entry = TimelineEntry(
-                status, status_label(status), level_y(Status.rank(status)) + line.offset
+                status, labels[status], level_y(Status.rank(status)) + line.offset
             )
         series[organization_id] = line
     for row in rows:
         line = series[row["organization_id"]]
         rank = Status.rank(row["status"])
         x, y = scale.x(row["created_at"]), level_y(rank) + line.offset
-        label = status_label(row["status"])
+        label = labels[row["status"]]
         line.points.append(
             TimelinePoint(
                 x=x,
@@ -522,8 +535,8 @@ def status_timeline(
     )
     bands = _bands(shown_cycles, start_day, end_day, scale)
     levels = [
-        TimelineLevel(value, str(label), level_y(rank), level_y(rank) - LEVEL_LABEL_RAISE)
-        for rank, (value, label) in reversed(list(enumerate(Status.choices)))
+        TimelineLevel(value, labels[value], level_y(rank), level_y(rank) - LEVEL_LABEL_RAISE)
+        for rank, value in reversed(list(enumerate(labels)))
     ]
     ordered = list(series.values())
     sentences = [

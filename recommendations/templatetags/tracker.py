@@ -18,6 +18,7 @@ from recommendations.presentation import MatrixCell, MatrixRow, SideSummary
 from recommendations.publishing.tables import group_text as describe_group
 from recommendations.status import NOT_ASSESSED, NOT_ASSESSED_LABEL, STATUS_LABELS, stylesheet
 from recommendations.status import status_label as label_of_status
+from recommendations.timeline import TimelineSeries
 
 register = template.Library()
 
@@ -146,6 +147,48 @@ def change_mark(change: int, is_new: bool) -> SafeString:
             _("first assessed this cycle"),
         )
     return mark_safe("")
+
+
+@register.simple_tag
+def timeline_points(line: TimelineSeries) -> SafeString:
+    """A timeline series' points: one SVG path each, filled in its status's colour."""
+    return format_html_join(
+        "",
+        '<path class="timeline-point fill-{}" d="{}" stroke="{}"><title>{}</title></path>',
+        ((point.status, point.marker, line.colour, point.title) for point in line.points),
+    )
+
+
+@register.simple_tag
+def timeline_rows(line: TimelineSeries, start: datetime) -> SafeString:
+    """A timeline series' rows in the chart's table: the status it entered with (when the
+    chart begins after it), then each point."""
+    rows = []
+    heading = format_html('<th scope="rowgroup" rowspan="{}">{}</th>', line.rows, line.name)
+    if line.entry is not None:
+        before = _("before %(start)s") % {"start": day_time(timezone.localtime(start))}
+        rows.append(
+            format_html(
+                '<tr>{}<td class="timeline-date">{}</td><td>{}</td></tr>',
+                heading,
+                before,
+                status_badge(line.entry.status),
+            )
+        )
+    for point in line.points:
+        local = timezone.localtime(point.at)
+        rows.append(
+            format_html(
+                '<tr>{}<td class="timeline-date"><time datetime="{}"><span>{}</span> {}</time>'
+                "</td><td>{}</td></tr>",
+                heading if not rows else "",
+                local.isoformat(),
+                dateformat.format(local, "j M"),
+                local.year,
+                status_badge(point.status),
+            )
+        )
+    return mark_safe("\n".join(rows))
 
 
 @register.simple_tag
