@@ -241,6 +241,19 @@ class RecommendationFilter(django_filters.FilterSet):
         rows = [r for r in rows if all(test(r) for test in self.position_tests)]
         return self.order(rows)
 
+    def selection(self, recommendations: Rows) -> Rows:
+        """The recommendations the filters select, as a queryset in no particular order (for
+        the exports, which read positions themselves): positions are read here only when a
+        filter is on them."""
+        self.queryset = recommendations
+        self.__dict__.pop("_qs", None)
+        selected = self.qs  # runs the filters, which collect position_tests
+        if not self.position_tests:
+            return selected
+        rows = attach_positions(list(selected.select_related("responsibility")), self.moment())
+        kept = [r.pk for r in rows if all(test(r) for test in self.position_tests)]
+        return recommendations.filter(pk__in=kept)
+
     def order(self, rows: list[Recommendation]) -> list[Recommendation]:
         """The rows (in number order) in the requested order: rows without a value last
         either way, then by number."""

@@ -65,10 +65,9 @@ def _download(
     if filterset.is_bound and not filterset.is_valid():
         problems = "; ".join(f"{field}: {' '.join(e)}" for field, e in filterset.errors.items())
         return bad_request(request, f"Some filters could not be used: {problems}")
-    selected = [r.pk for r in filterset.rows(report.recommendations.all())]
     return report_download(
         report,
-        report.recommendations.filter(pk__in=selected),
+        filterset.selection(report.recommendations.all()),
         extension,
         user=request.user,
         filters=filterset.applied_filters(),
