@@ -6,6 +6,7 @@ Like Chromium, it is skipped when missing locally and required under CI (`CI=tru
 """
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 from django.test import RequestFactory
+from django.utils import timezone
 
 from recommendations.mail import Topic, unsubscribe_token
 from recommendations.models import EvidenceItem, Recommendation, Report, Status
@@ -170,6 +172,15 @@ def test_every_page_passes_axe(live_server):
         make_user("axe.veldoria", make_organization("Axe Veldoria", country="Veldoria")),
         Status.IN_PROGRESS,
     )
+    # A long history: the timeline draws only the latest changes, the history comes in pages.
+    second = Recommendation.objects.get(report=report, number=2)
+    for i in range(70):
+        make_assessment(
+            second,
+            (government, reviewer)[i % 2],
+            Status.values[i // 2 % 5],
+            created_at=timezone.now() - timedelta(days=140 - 2 * i),
+        )
     base = live_server.url
     slug = f"{base}/reports/norway-2024"
 
@@ -228,6 +239,15 @@ def test_every_page_passes_axe(live_server):
         expect(follow).to_have_attribute("aria-pressed", "false")
         expect(follow).to_be_focused()
         audit("recommendation, unfollowed with HTMX")
+
+        page.goto(f"{slug}/recommendations/2/")
+        expect(page.locator(".timeline")).to_contain_text("Earlier assessments in the history")
+        audit("recommendation, a long history")
+        page.locator("#history").get_by_role("link", name="Older →").click()
+        expect(page.locator("#history-heading")).to_contain_text("page 2")
+        expect(page.locator("#history-heading")).to_be_focused()
+        assert page.url.endswith("?history_page=2#history-heading")
+        audit("recommendation, older history by HTMX")
 
         page.goto(f"{slug}/snapshots/{newer.pk}/")
         audit("snapshot")
@@ -314,5 +334,5 @@ def test_every_page_passes_axe(live_server):
     assert not audit.violations, (
         f"{len(audit.violations)} accessibility violation(s):\n" + "\n".join(audit.violations)
     )
-    assert len(audit.audited) == 36
+    assert len(audit.audited) == 38
     assert not refused, refused

@@ -21,7 +21,7 @@ from recommendations.models import (
 )
 from recommendations.publishing.pdf import status_report_html
 
-from .conftest import EXPORT, HTMX, assess_all, download, make_assessment, publish
+from .conftest import EXPORT, HTMX, assess_all, download, make_assessment, publish, rec_url
 
 
 @pytest.fixture
@@ -256,3 +256,27 @@ def test_snapshot_pages_queries_do_not_grow_with_assessments_and_snapshots(clien
         client.get("/reports/norway-2024/snapshots/")
         client.get(first.get_absolute_url())
     assert len(many) == len(few)
+
+
+def test_the_htmx_assessment_runs_a_pinned_number_of_queries(
+    client, people, norway, django_assert_num_queries
+):
+    fill(norway, people, 6)
+    user = people["ngo"]
+    client.force_login(user)
+    recommendation = norway.recommendations.get(number=1)
+    current = recommendation.assessments.filter(organization=user.membership.organization)
+    based_on = current.order_by("-created_at", "-pk").values_list("pk", flat=True).first()
+    # Session, user; the request's transaction opens (SAVEPOINT inside the test's, BEGIN in
+    # production), recommendation, membership, the review cycles (read once: the cycle the
+    # assessment is filed under and the timeline's bands), the row lock, the organization's
+    # current position, the INSERT; then what the answer shows: every organization's position,
+    # the citable evidence, the history page and the timeline's changes; the transaction ends.
+    with django_assert_num_queries(14, exact=True):
+        response = client.post(
+            rec_url("assess"),
+            {"status": "IN_PROGRESS", "rationale": "pinned", "based_on": based_on},
+            **HTMX,
+        )
+    assert response.status_code == 200
+    assert "pinned" in response.content.decode()
