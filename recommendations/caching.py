@@ -16,6 +16,11 @@ per user, and CSRF tokens, the title, the content, the address and a view's own 
 follow button) are slots filled on the way out (NUL-delimited: no form, import or admin field
 lets a NUL into the text).
 
+After a write, the readers who ask for the same page at once do not all render it: the first
+takes a short lock in the cache (`build_once`) and renders, the others wait for what it stores
+(with a cache shared by several app servers, Redis, that spares them a render each; with the
+cache in each process's memory, each process renders its own as before).
+
 The cache is an optimisation, never a dependency: when it fails (Redis stopped, or hanging
 past its short timeouts: tracker/settings.py) a page is rendered without it, the failure is
 logged once per interval, and the cache is left alone for a few seconds so that a hanging
@@ -61,6 +66,11 @@ logger = logging.getLogger(__name__)
 # After a cache error this process renders without the cache for this long before trying it
 # again: a server that accepts connections but never answers would otherwise cost each request
 # a timeout per cache call.
+# A render in progress holds this lock at most so long (a renderer that died frees it), and
+# others wait for it at most so long before they render themselves; they look every POLL.
+RENDER_LOCK_SECONDS = 30
+RENDER_WAIT_SECONDS = 10.0
+RENDER_POLL_SECONDS = 0.01
 PAUSE_AFTER_ERROR_SECONDS = 5.0
 # An outage is logged once per interval per process, not once per request.
 LOG_INTERVAL_SECONDS = 60.0
@@ -144,11 +154,9 @@ def serve(
     built = fetch(key) if stored else None
     hit = built is not None
     if built is None:
-        built = build()
+        built, hit = build_once(key, build) if stored else (build(), False)
         if isinstance(built, HttpResponseBase):
             return _with_etag(built, tag, hit=False)
-        if stored:
-            store(key, built)
     match built:
         case CachedFile():
             return built.response(hit, tag)
@@ -158,6 +166,45 @@ def serve(
             slots = personalise(built) if personalise is not None else {}
             return _page_response(request, built, hit, key, tag, **slots)
     raise TypeError(f"not something the page cache keeps: {built!r}")
+
+
+def build_once[T](key: str | None, build: Callable[[], T]) -> tuple[T, bool]:
+    """What `build` makes, stored under the key (unless it is a response, which is never
+    kept), and False; or, when another request is already building it, what that one stores,
+    and True (it was not built here). Whoever holds the key's lock builds; the others look for
+    the result until the lock is gone or RENDER_WAIT_SECONDS have passed, then build it
+    themselves. A cache that fails is left out, as everywhere."""
+    lock = f"{key}:building"
+    try:
+        building_here = (
+            key is None or cache_outage.paused() or cache.add(lock, 1, RENDER_LOCK_SECONDS)
+        )
+    except Exception as error:
+        cache_outage.failed(error)
+        building_here = True
+    if not building_here:
+        deadline = time.monotonic() + RENDER_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(RENDER_POLL_SECONDS)
+            if (built := fetch(key)) is not None:
+                return built, True
+            try:
+                if cache_outage.paused() or cache.get(lock) is None:
+                    break  # the other request is done, and stored nothing: build it here
+            except Exception as error:
+                cache_outage.failed(error)
+                break
+    try:
+        built = build()
+        if not isinstance(built, HttpResponseBase):
+            store(key, built)
+        return built, False
+    finally:
+        if building_here and key is not None and not cache_outage.paused():
+            try:
+                cache.delete(lock)
+            except Exception as error:
+                cache_outage.failed(error)
 
 
 def versions_and_membership(request: HttpRequest, report_slug: str) -> str | None:

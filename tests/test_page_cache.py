@@ -334,3 +334,60 @@ def test_a_page_revalidated_after_following_shows_the_new_button(client, assesse
     assert again["ETag"] != first["ETag"]
     unchanged = client.get(RECOMMENDATION, headers={"If-None-Match": again["ETag"]})
     assert unchanged.status_code == 304
+
+
+# --- one render per page after a write ------------------------------------------------------
+
+
+@pytest.fixture
+def empty_cache():
+    """The test's own cache (own_page_cache gives each test a fresh key prefix)."""
+    from django.core.cache import cache
+
+    return cache
+
+
+def test_the_first_request_builds_stores_and_frees_the_lock(empty_cache):
+    from recommendations.caching import build_once
+
+    built, hit = build_once("page:one", lambda: "rendered")
+
+    assert (built, hit) == ("rendered", False)
+    assert empty_cache.get("page:one") == "rendered"
+    assert empty_cache.get("page:one:building") is None
+
+
+def test_a_request_waits_for_the_one_already_building_instead_of_building_too(empty_cache):
+    import threading
+
+    from recommendations.caching import build_once
+
+    empty_cache.add("page:two:building", 1)  # another request is rendering the page
+    builds = []
+
+    def other_request_finishes() -> None:
+        empty_cache.set("page:two", "rendered there")
+        empty_cache.delete("page:two:building")
+
+    timer = threading.Timer(0.05, other_request_finishes)
+    timer.start()
+    built, hit = build_once("page:two", lambda: builds.append(1) or "rendered here")
+    timer.join()
+
+    assert (built, hit) == ("rendered there", True)
+    assert builds == []
+
+
+def test_a_request_builds_itself_when_the_other_stored_nothing_or_died(empty_cache, monkeypatch):
+    from recommendations import caching
+
+    # The other request ended without storing (a refusal, an error): the lock is gone.
+    built, hit = caching.build_once("page:three", lambda: "rendered here")
+    assert (built, hit) == ("rendered here", False)
+
+    # The other request died holding the lock: after the wait, build it here.
+    monkeypatch.setattr(caching, "RENDER_WAIT_SECONDS", 0.05)
+    empty_cache.add("page:four:building", 1)
+    built, hit = caching.build_once("page:four", lambda: "rendered here")
+    assert (built, hit) == ("rendered here", False)
+    assert empty_cache.get("page:four") == "rendered here"
