@@ -269,10 +269,10 @@ def test_the_htmx_assessment_runs_a_pinned_number_of_queries(
     based_on = current.order_by("-created_at", "-pk").values_list("pk", flat=True).first()
     # Session, user; the request's transaction opens (SAVEPOINT inside the test's, BEGIN in
     # production), recommendation, membership, the review cycles (read once: the cycle the
-    # assessment is filed under and the timeline's bands), the row lock, the organization's
-    # current position, the INSERT; then what the answer shows: every organization's position,
+    # assessment is filed under and the timeline's bands), the row lock, every organization's
+    # position (the writer's is the current one; the answer shows them all), the INSERT; then
     # the citable evidence, the history page and the timeline's changes; the transaction ends.
-    with django_assert_num_queries(14, exact=True):
+    with django_assert_num_queries(13, exact=True):
         response = client.post(
             rec_url("assess"),
             {"status": "IN_PROGRESS", "rationale": "pinned", "based_on": based_on},

@@ -16,6 +16,7 @@ from ..models import (
     Lineage,
     Recommendation,
     ReviewCycle,
+    standing_assessments,
 )
 from ..status import Status
 from .access import writer_membership
@@ -89,14 +90,16 @@ def assess(
         # NO KEY: other transactions' foreign-key checks on it (a comment's, at COMMIT)
         # must not wait, or they deadlock with the data-version row this one waits for.
         Recommendation.objects.select_for_update(no_key=True).filter(pk=recommendation.pk).first()
-        # A statement of its own, after the lock: one statement sees the data as it was when
-        # it began, so a read in the locking one would miss what the writer it waited for
-        # committed.
-        current = (
-            recommendation.assessments.filter(organization=membership.organization)
-            .order_by("-created_at", "-pk")
-            .first()
+        # Every organization's position, in a statement of its own after the lock (a statement
+        # sees the data as it was when it began, so a read in the locking one would miss what
+        # the writer it waited for committed). This organization's is the current one; the
+        # recommendation keeps them all as they stand after the write (`standing`, which its
+        # positions() reads), so that the page drawn next needs no second read.
+        positions = standing_assessments([recommendation.pk]).select_related(
+            "author", "organization"
         )
+        standing = {position.organization_id: position for position in positions}
+        current = standing.get(membership.organization_id)
         if current is not None and current.pk != based_on_id:
             newer = current
         else:
@@ -114,6 +117,8 @@ def assess(
                 Citation.objects.bulk_create(
                     Citation(assessment=assessment, evidenceitem=item) for item in evidence
                 )
+            standing[membership.organization_id] = assessment
+    recommendation.standing = standing
     if newer is not None:
         raise StaleAssessment(newer)
     return assessment
