@@ -883,15 +883,11 @@ class ReviewCycle(models.Model):
         return self.starts_on <= day <= self.ends_on
 
     @classmethod
-    def current(cls, among: "Sequence[ReviewCycle] | None" = None) -> "ReviewCycle":
-        """The cycle containing today (of `among`, every cycle, when the caller has read them
-        already); ValidationError when there is none, so that nothing is filed under a cycle
-        it does not belong to."""
+    def current(cls) -> "ReviewCycle":
+        """The cycle containing today; ValidationError when there is none, so that nothing is
+        filed under a cycle it does not belong to."""
         today = timezone.localdate()
-        if among is None:
-            cycle = cls.containing(today)
-        else:
-            cycle = next((c for c in among if c.contains(today)), None)
+        cycle = cls.containing(today)
         if cycle is None:
             raise ValidationError(
                 gettext(

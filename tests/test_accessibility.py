@@ -227,6 +227,10 @@ def test_every_page_passes_axe(live_server):
         page.get_by_label("Rationale").fill("Training has begun.")
         page.get_by_role("button", name="Record assessment").click()
         expect(page.locator(".history-item").first).to_contain_text("Training has begun.")
+        # The timeline asks for itself again once the positions changed (HX-Trigger).
+        ours = page.locator("#timeline .timeline-legend li", has_text="Axe Network")
+        expect(ours).to_contain_text("In progress")
+        expect(page.locator("#positions-heading")).to_be_focused()
         audit("recommendation, HTMX submit recorded")
         page.get_by_role("textbox", name="Comment").fill("   ")
         page.get_by_role("button", name="Add comment").click()

@@ -29,9 +29,17 @@ def test_htmx_assessment_returns_activity_partial(client, people, norway):
     assert response.status_code == 200
     assert "<html" not in html and 'id="activity"' in html
     assert "Steps were taken." in html
-    # The timeline changes with the positions, so it is swapped too (out of band).
-    assert 'hx-swap-oob="true" data-swapped-aside' in html and 'id="timeline"' in html
-    assert "No assessments yet, so no timeline." not in html
+    # The timeline changes with the positions: the answer tells the page, and the timeline
+    # asks for itself again.
+    assert response["HX-Trigger"] == '{"positions-changed": {}}'
+    assert 'id="timeline"' not in html
+    timeline = client.get(rec_url("recommendation"), {"part": "timeline"}, **HTMX)
+    part = timeline.content.decode()
+    assert timeline.status_code == 200 and "<html" not in part
+    assert part.lstrip().startswith('<section class="card timeline" id="timeline"')
+    assert 'hx-trigger="positions-changed from:body"' in part
+    assert "No assessments yet, so no timeline." not in part
+    assert 'class="timeline-point' in part
     assessment = Assessment.objects.get()
     assert assessment.organization == people["ngo"].membership.organization
     assert assessment.author == people["ngo"]

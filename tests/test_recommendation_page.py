@@ -97,6 +97,9 @@ def test_long_histories_come_in_pages_with_transitions_across_the_page_break(cli
         response = client.get(url, {"history_page": bad})
         assert response.status_code == 400
         assert "history_page must be a page number" in response.content.decode()
+    response = client.get(url, {"part": "comments"}, headers={"HX-Request": "true"})
+    assert response.status_code == 400
+    assert "part must be history or timeline" in response.content.decode()
 
 
 def test_evidence_has_one_label_on_its_card_in_the_form_in_the_history_and_the_exports(

@@ -13,13 +13,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import reswap, retarget
+from django_htmx.http import reswap, retarget, trigger_client_event
 
 from .. import caching
 from ..caching import CachedPage, CachedPartial
 from ..forms import AssessmentForm, CommentForm, ascii_integer
 from ..lineage import lineage_panel
-from ..models import EvidenceItem, Recommendation, ReviewCycle, attach_positions
+from ..models import EvidenceItem, Recommendation, attach_positions
 from ..presentation import evidence_groups
 from ..rules import writing
 from ..rules.access import may_write, membership_of, writer_membership
@@ -30,6 +30,7 @@ from ._shared import HtmxHttpRequest, bad_request, wants_partial
 from .following import described_follow_state, follow_button, follow_state, own_choice
 
 TEMPLATE = "recommendations/recommendation.html"
+TIMELINE_TEMPLATE = "recommendations/_timeline.html"
 
 
 def _recommendation(slug: str, number: int, *, positions: bool = True) -> Recommendation:
@@ -135,13 +136,11 @@ def _full_page(
     return render(request, TEMPLATE, context, status=status)
 
 
-def _timeline_swap(context: dict, cycles: Sequence[ReviewCycle] | None = None) -> dict:
-    """The timeline changes with the positions: an HTMX answer that re-renders them (the
-    context of _context()) also swaps it (out of band)."""
-    timeline = status_timeline(
-        context["recommendation"], cycles=cycles, positions=context["positions"]
-    )
-    return context | {"timeline": timeline, "timeline_oob": True}
+def _positions_changed(response: HttpResponse) -> HttpResponse:
+    """The timeline changes with the positions: an HTMX answer that re-renders them tells the
+    page, and the timeline asks for itself again (`?part=timeline`, cached like the page)."""
+    trigger_client_event(response, "positions-changed")
+    return response
 
 
 # Reads only: no transaction of its own (two round trips fewer; on PostgreSQL each statement
@@ -153,14 +152,18 @@ def recommendation_detail(request: HtmxHttpRequest, slug: str, number: int) -> H
     history_page = _history_page_number(request)
     if history_page is None:
         return bad_request(request, "history_page must be a page number (1, 2, …).")
+    part = request.GET.get("part", "history")
+    if part not in PARTS:
+        return bad_request(request, "part must be history or timeline.")
     if wants_partial(request):
-        # Another page of the history, asked for by its pager's links (HTMX).
+        # Another page of the history, asked for by its pager's links; or the timeline, which
+        # asks for itself when an assessment has changed the positions (HTMX).
         return caching.serve(
             request,
             page="recommendation",
             report_slug=slug,
-            parts=(str(number), str(history_page), "history"),
-            build=lambda: _render_history(request, slug, number),
+            parts=(str(number), str(history_page), part),
+            build=lambda: PARTS[part](request, slug, number),
         )
 
     @cache
@@ -212,6 +215,20 @@ def _render_history(request: HtmxHttpRequest, slug: str, number: int) -> CachedP
     return CachedPartial(content=caching.render_piece(request, f"{TEMPLATE}#history", context))
 
 
+def _render_timeline(request: HtmxHttpRequest, slug: str, number: int) -> CachedPartial:
+    recommendation = _recommendation(slug, number)
+    context = {
+        "report": recommendation.report,
+        "recommendation": recommendation,
+        "timeline": status_timeline(recommendation, positions=recommendation.positions()),
+    }
+    return CachedPartial(content=caching.render_piece(request, TIMELINE_TEMPLATE, context))
+
+
+# The pieces of the page an HTMX request can ask for alone (`?part=`).
+PARTS = {"history": _render_history, "timeline": _render_timeline}
+
+
 def _stale_form(
     request: HtmxHttpRequest, recommendation: Recommendation, stale: StaleAssessment
 ) -> AssessmentForm:
@@ -231,11 +248,9 @@ def assess(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
     recommendation = _recommendation(slug, number, positions=False)
     writer_membership(request.user, recommendation.report)
     form = AssessmentForm(request.POST, recommendation=recommendation)
-    # Read once: for the cycle the assessment is filed under, and the timeline drawn after it.
-    cycles = list(ReviewCycle.objects.order_by("starts_on"))
     if form.is_valid():
         try:
-            # Filed under ReviewCycle.current(): the cycle that contains today.
+            # Filed under ReviewCycle.current(): the cycle ReviewCycle.containing() today.
             writing.assess(
                 recommendation,
                 author=request.user,
@@ -243,21 +258,20 @@ def assess(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
                 rationale=form.cleaned_data["rationale"],
                 evidence=form.cleaned_data["evidence"],
                 based_on_id=form.cleaned_data["based_on"],
-                cycle=ReviewCycle.current(among=cycles),
             )
         except StaleAssessment as stale:
             form = _stale_form(request, recommendation, stale)
             if wants_partial(request):
                 # The page is out of date: positions and history change with the form.
                 context = _context(request, recommendation, assess_form=form)
-                context = _timeline_swap(context, cycles)
-                return render(request, f"{TEMPLATE}#activity", context, status=422)
+                response = render(request, f"{TEMPLATE}#activity", context, status=422)
+                return _positions_changed(response)
         except ValidationError as error:
             form.add_error(None, error)
     if form.is_valid() and not form.errors:
         if wants_partial(request):
-            context = _timeline_swap(_context(request, recommendation), cycles)
-            return render(request, f"{TEMPLATE}#activity", context)
+            response = render(request, f"{TEMPLATE}#activity", _context(request, recommendation))
+            return _positions_changed(response)
         messages.success(request, _("Assessment recorded."))
         return redirect(recommendation)
     if wants_partial(request):
