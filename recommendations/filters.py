@@ -224,35 +224,37 @@ class RecommendationFilter(django_filters.FilterSet):
         self.position_tests = []
         return super().filter_queryset(queryset)
 
-    def rows(self, recommendations: Rows | None = None) -> list[Recommendation]:
-        """The recommendations the filters select (of `recommendations`, by default the
-        filterset's queryset), with their positions as of moment() and, with a review cycle,
-        as they stood when it began; in the requested order (needs with_counts() to sort by
-        the counts). None when the filters are refused."""
-        if recommendations is not None:
-            self.queryset = recommendations
-            self.__dict__.pop("_qs", None)
-        selected = self.qs  # runs the filters, which collect position_tests
+    def rows(self, recommendations: Rows) -> list[Recommendation]:
+        """The recommendations the filters select (of `recommendations`; a valid filterset),
+        with their positions as of moment() and, with a review cycle, as they stood when it
+        began; in the requested order (needs with_counts() to sort by the counts)."""
         rows = attach_positions(
-            list(selected.select_related("responsibility").order_by("number")),
+            list(self._filtered(recommendations).select_related("responsibility")),
             self.moment(),
             since=self.cycle_start(),
         )
-        rows = [r for r in rows if all(test(r) for test in self.position_tests)]
-        return self.order(rows)
+        return self.order([r for r in rows if self._holds(r)])
 
     def selection(self, recommendations: Rows) -> Rows:
         """The recommendations the filters select, as a queryset in no particular order (for
         the exports, which read positions themselves): positions are read here only when a
         filter is on them."""
-        self.queryset = recommendations
-        self.__dict__.pop("_qs", None)
-        selected = self.qs  # runs the filters, which collect position_tests
+        selected = self._filtered(recommendations)
         if not self.position_tests:
             return selected
         rows = attach_positions(list(selected.select_related("responsibility")), self.moment())
-        kept = [r.pk for r in rows if all(test(r) for test in self.position_tests)]
-        return recommendations.filter(pk__in=kept)
+        return recommendations.filter(pk__in=[r.pk for r in rows if self._holds(r)])
+
+    def _filtered(self, recommendations: Rows) -> Rows:
+        """`recommendations` through the filters that run in SQL, in number order; the others
+        are collected in position_tests."""
+        self.queryset = recommendations
+        self.__dict__.pop("_qs", None)  # django-filter keeps the filtered queryset
+        return self.qs.order_by("number")
+
+    def _holds(self, recommendation: Recommendation) -> bool:
+        """Whether the positions attached to the recommendation pass the position filters."""
+        return all(test(recommendation) for test in self.position_tests)
 
     def order(self, rows: list[Recommendation]) -> list[Recommendation]:
         """The rows (in number order) in the requested order: rows without a value last
