@@ -336,9 +336,8 @@ def attach_positions(
     organizations and however long the history.
 
     Sets `standing` (organization id → Assessment, with its organization, and with its author
-    when `authors`) and, with
-    `since`, `standing_then` (the positions as they stood then, for the change since a cycle
-    began); per side (`government_`, `ngo_`): `_low` and `_high` (the lowest and highest rank on
+    when `authors`) and, with `since`, `standing_then` (the positions as they stood then, for
+    the change since a cycle began); per side (`government_`, `ngo_`): `_low` and `_high` (the lowest and highest rank on
     the status scale among that side's positions) and `_count` (how many organizations of that
     side have a position). `divergence` is the largest gap between any government position and
     any NGO position, in steps on the scale (None until both sides have assessed): independent
