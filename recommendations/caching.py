@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from functools import cache as cache_in_process
 from hashlib import sha256
 from typing import Any, cast
+from uuid import uuid4
 
 import django
 from django.conf import settings
@@ -63,14 +64,16 @@ PATH_SLOT = "\x00path\x00"
 
 logger = logging.getLogger(__name__)
 
+# A render in progress holds its lock at most so long (a renderer that died frees it), and
+# others wait for it at most so long before they render themselves; they look again after
+# POLL, then after twice as long each time, up to the longest.
+RENDER_LOCK_SECONDS = 60
+RENDER_WAIT_SECONDS = 10.0
+RENDER_POLL_SECONDS = 0.01
+RENDER_POLL_LONGEST_SECONDS = 0.1
 # After a cache error this process renders without the cache for this long before trying it
 # again: a server that accepts connections but never answers would otherwise cost each request
 # a timeout per cache call.
-# A render in progress holds this lock at most so long (a renderer that died frees it), and
-# others wait for it at most so long before they render themselves; they look every POLL.
-RENDER_LOCK_SECONDS = 30
-RENDER_WAIT_SECONDS = 10.0
-RENDER_POLL_SECONDS = 0.01
 PAUSE_AFTER_ERROR_SECONDS = 5.0
 # An outage is logged once per interval per process, not once per request.
 LOG_INTERVAL_SECONDS = 60.0
@@ -170,41 +173,52 @@ def serve(
 
 def build_once[T](key: str | None, build: Callable[[], T]) -> tuple[T, bool]:
     """What `build` makes, stored under the key (unless it is a response, which is never
-    kept), and False; or, when another request is already building it, what that one stores,
-    and True (it was not built here). Whoever holds the key's lock builds; the others look for
-    the result until the lock is gone or RENDER_WAIT_SECONDS have passed, then build it
-    themselves. A cache that fails is left out, as everywhere."""
-    lock = f"{key}:building"
-    try:
-        building_here = (
-            key is None or cache_outage.paused() or cache.add(lock, 1, RENDER_LOCK_SECONDS)
-        )
-    except Exception as error:
-        cache_outage.failed(error)
-        building_here = True
-    if not building_here:
-        deadline = time.monotonic() + RENDER_WAIT_SECONDS
-        while time.monotonic() < deadline:
-            time.sleep(RENDER_POLL_SECONDS)
+    kept), and False; or, when another request is building it, what that one stores, and
+    True (it was not built here). Whoever takes the key's lock builds; the others look for the
+    result until the lock is gone or RENDER_WAIT_SECONDS have passed, then build it
+    themselves. The lock holds a token of its own, so a builder frees only its own lock. A
+    cache that fails is left out, as everywhere."""
+    if key is None:
+        return _build_and_store(key, build), False
+    lock, token = f"{key}:building", uuid4().hex
+    if _cache_call(lambda: cache.add(lock, token, RENDER_LOCK_SECONDS), default=True):
+        try:
+            # Another request may have stored it between this one's first look and the lock.
             if (built := fetch(key)) is not None:
                 return built, True
-            try:
-                if cache_outage.paused() or cache.get(lock) is None:
-                    break  # the other request is done, and stored nothing: build it here
-            except Exception as error:
-                cache_outage.failed(error)
-                break
+            return _build_and_store(key, build), False
+        finally:
+            if _cache_call(lambda: cache.get(lock), default=None) == token:
+                _cache_call(lambda: cache.delete(lock), default=None)
+    deadline, pause = time.monotonic() + RENDER_WAIT_SECONDS, RENDER_POLL_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(pause)
+        pause = min(2 * pause, RENDER_POLL_LONGEST_SECONDS)
+        if (built := fetch(key)) is not None:
+            return built, True
+        if _cache_call(lambda: cache.get(lock), default=None) is None:
+            break  # the other request is done (or the cache failed)
+    if (built := fetch(key)) is not None:  # stored just before the lock went
+        return built, True
+    return _build_and_store(key, build), False
+
+
+def _build_and_store[T](key: str | None, build: Callable[[], T]) -> T:
+    built = build()
+    if not isinstance(built, HttpResponseBase):
+        store(key, built)
+    return built
+
+
+def _cache_call[V](call: Callable[[], V], default: V) -> V:
+    """A call to the cache, or `default` when the cache is paused or fails (then paused)."""
+    if cache_outage.paused():
+        return default
     try:
-        built = build()
-        if not isinstance(built, HttpResponseBase):
-            store(key, built)
-        return built, False
-    finally:
-        if building_here and key is not None and not cache_outage.paused():
-            try:
-                cache.delete(lock)
-            except Exception as error:
-                cache_outage.failed(error)
+        return call()
+    except Exception as error:
+        cache_outage.failed(error)
+        return default
 
 
 def versions_and_membership(request: HttpRequest, report_slug: str) -> str | None:

@@ -259,8 +259,8 @@ class Pillar(models.TextChoices):
     CROSS_CUTTING = "CROSS_CUTTING", _("Cross-cutting")
 
 
-# The sides positions are compared between (side → kind of organization): the prefix of their
-# with_positions() annotations, and what the dashboard's filters and sorting can name.
+# The sides positions are compared between (side → kind of organization): the prefix of what
+# attach_positions() sets on each side, and what the dashboard's filters and sorting can name.
 POSITION_SIDES = {"government": OrganizationKind.GOVERNMENT, "ngo": OrganizationKind.NGO}
 
 
@@ -331,21 +331,22 @@ def attach_positions(
     since: datetime | None = None,
     authors: bool = False,
 ) -> list["Recommendation"]:
-    """Set every organization's position on each recommendation as it stood before `at` (now
-    when None), and what follows from them: one query (two with `since`), however many
-    organizations and however long the history.
+    """Set every organization's position on each recommendation as it stood before `at` (now when
+    None), and what follows from them: one query (two with `since`), however many organizations
+    and however long the history.
 
     Sets `standing` (organization id → Assessment, with its organization, and with its author
     when `authors`) and, with `since`, `standing_then` (the positions as they stood then, for
-    the change since a cycle began); per side (`government_`, `ngo_`): `_low` and `_high` (the lowest and highest rank on
-    the status scale among that side's positions) and `_count` (how many organizations of that
-    side have a position). `divergence` is the largest gap between any government position and
-    any NGO position, in steps on the scale (None until both sides have assessed): independent
-    of the order the positions were written. This is the one definition of divergence: the
-    dashboard, its "divergent only" filter and every export read it.
+    the change since a cycle began); per side (`government_`, `ngo_`): `_low` and `_high` (the
+    lowest and highest rank on the status scale among that side's positions) and `_count` (how
+    many organizations of that side have a position). `divergence` is the largest gap between
+    any government position and any NGO position, in steps on the scale (None until both sides
+    have assessed): independent of the order the positions were written. This is the one
+    definition of divergence: the dashboard, its "divergent only" filter and every export read
+    it.
 
-    `overdue`: a target date before `at` (today when None) and a lead body that had not
-    assessed the recommendation Implemented by then (`lead_status`). Needs each recommendation's
+    `overdue`: a target date before `at` (today when None) and a lead body that had not assessed
+    the recommendation Implemented by then (`lead_status`). Needs each recommendation's
     responsibility (select_related, or one query each)."""
 
     def standing_at(moment: datetime | None) -> dict[int, dict[int, Assessment]]:

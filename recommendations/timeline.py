@@ -357,13 +357,16 @@ def _extent(tick: TimelineTick) -> tuple[float, float]:
 
 def _ticks(start_day: date, end_day: date, scale: _Scale) -> list[TimelineTick]:
     """Month ticks, as many as fit side by side at the largest font: every 1, 2, 3, 6, …
-    months."""
+    months. A chart that holds no first of a month (the latest changes, all within weeks) is
+    labelled with the day it begins."""
     gap = FIT_FONT * CHARACTER_WIDTH
     for step in TICK_STEPS:
         ticks = _month_ticks(start_day, end_day, scale, step)
         extents = [_extent(tick) for tick in ticks]
         if all(right + gap <= left for (_, right), (left, _) in pairwise(extents)):
-            return ticks
+            break
+    if not ticks:
+        ticks = [TimelineTick(PLOT_LEFT, _day_text(start_day, get_language()), "start")]
     return ticks
 
 

@@ -391,3 +391,19 @@ def test_a_request_builds_itself_when_the_other_stored_nothing_or_died(empty_cac
     built, hit = caching.build_once("page:four", lambda: "rendered here")
     assert (built, hit) == ("rendered here", False)
     assert empty_cache.get("page:four") == "rendered here"
+
+
+def test_a_builder_frees_only_its_own_lock_and_looks_again_before_building(empty_cache):
+    from recommendations.caching import build_once
+
+    def build_while_lock_is_retaken() -> str:
+        # This render outlived its lock, and another request took it meanwhile.
+        empty_cache.set("page:five:building", "someone else's")
+        return "rendered here"
+
+    assert build_once("page:five", build_while_lock_is_retaken) == ("rendered here", False)
+    assert empty_cache.get("page:five:building") == "someone else's"
+
+    # Stored by another request between the first look (serve's) and taking the lock.
+    empty_cache.set("page:six", "rendered there")
+    assert build_once("page:six", lambda: "rendered here") == ("rendered there", True)

@@ -343,6 +343,25 @@ def test_a_long_history_draws_only_the_latest_changes(client, people, norway):
     )
 
 
+def test_the_latest_changes_within_days_still_have_a_date_on_the_axis(people, norway):
+    recommendation = norway.recommendations.get(number=1)
+    organizations = [people["gov"], people["ngo"], people["other"]]
+    for i in range(MAX_CHANGES + 10):
+        make_assessment(
+            recommendation,
+            organizations[i % 3],
+            Status.values[i % 5],
+            created_at=at(2026, 3, 2) + timedelta(hours=3 * i),
+        )
+
+    timeline = status_timeline(recommendation, today=date(2026, 3, 12))
+
+    assert timeline.earlier_history_page  # only the latest are drawn, all in early March
+    assert timeline.ticks and timeline.ticks[0].label
+    (tick,) = timeline.ticks
+    assert (tick.x, tick.anchor, tick.label) == (PLOT_LEFT, "start", "3 Mar 2026")
+
+
 @pytest.mark.parametrize("count", [3, 60, 600])
 def test_the_chart_costs_a_fixed_number_of_queries_however_long_the_history(people, norway, count):
     recommendation = norway.recommendations.get(number=1)

@@ -47,8 +47,8 @@ def divergence_cell(
     divergence: int | None, government_assessed: object, ngo_assessed: object
 ) -> SafeString:
     """How far apart the government and NGO positions are, in words (the divergence rule is
-    RecommendationQuerySet.with_positions): the one wording of it, which the dashboard, the
-    snapshot page and the PDF share."""
+    models.attach_positions): the one wording of it, which the dashboard, the snapshot page
+    and the PDF share."""
     if divergence:
         apart = ngettext("%(count)d step apart", "%(count)d steps apart", divergence) % {
             "count": divergence

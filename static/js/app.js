@@ -165,12 +165,21 @@
     }
   });
 
-  // A refusal HTMX does not swap in (a 403, a 500, the server unreachable) is said aloud.
-  document.addEventListener("htmx:responseError", () => {
-    announce(said("failed"));
+  // A refusal HTMX does not swap in (a 403, a 500, the server unreachable) is said aloud;
+  // not a part that refreshes itself on the side (the timeline): what the person did worked.
+  function aside(event) {
+    const source = event.detail && event.detail.elt;
+    return source instanceof Element && source.hasAttribute("data-swapped-aside");
+  }
+  document.addEventListener("htmx:responseError", (event) => {
+    if (!aside(event)) {
+      announce(said("failed"));
+    }
   });
-  document.addEventListener("htmx:sendError", () => {
-    announce(said("unreachable"));
+  document.addEventListener("htmx:sendError", (event) => {
+    if (!aside(event)) {
+      announce(said("unreachable"));
+    }
   });
 
   // The form of a page that came back with errors (no HTMX): start at the first error.
