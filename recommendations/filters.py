@@ -224,33 +224,26 @@ class RecommendationFilter(django_filters.FilterSet):
         self.position_tests = []
         return super().filter_queryset(queryset)
 
-    def rows(self, recommendations: Rows) -> list[Recommendation]:
-        """The recommendations the filters select (of `recommendations`; a valid filterset),
-        with their positions as of moment() and, with a review cycle, as they stood when it
-        began; in the requested order (needs with_counts() to sort by the counts)."""
+    def rows(self) -> list[Recommendation]:
+        """The recommendations the filters select (a valid filterset), with their positions as
+        of moment() and, with a review cycle, as they stood when it began; in the requested
+        order (the queryset needs with_counts() to sort by the counts)."""
         rows = attach_positions(
-            list(self._filtered(recommendations).select_related("responsibility")),
+            list(self.qs.order_by("number").select_related("responsibility")),
             self.moment(),
             since=self.cycle_start(),
         )
         return self.order([r for r in rows if self._holds(r)])
 
-    def selection(self, recommendations: Rows) -> Rows:
+    def selection(self) -> Rows:
         """The recommendations the filters select, as a queryset in no particular order (for
         the exports, which read positions themselves): positions are read here only when a
         filter is on them."""
-        selected = self._filtered(recommendations)
+        selected = self.qs  # the filters that run in SQL; the others collect position_tests
         if not self.position_tests:
             return selected
         rows = attach_positions(list(selected.select_related("responsibility")), self.moment())
-        return recommendations.filter(pk__in=[r.pk for r in rows if self._holds(r)])
-
-    def _filtered(self, recommendations: Rows) -> Rows:
-        """`recommendations` through the filters that run in SQL, in number order; the others
-        are collected in position_tests."""
-        self.queryset = recommendations
-        self.__dict__.pop("_qs", None)  # django-filter keeps the filtered queryset
-        return self.qs.order_by("number")
+        return self.queryset.filter(pk__in=[r.pk for r in rows if self._holds(r)])
 
     def _holds(self, recommendation: Recommendation) -> bool:
         """Whether the positions attached to the recommendation pass the position filters."""

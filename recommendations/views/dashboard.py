@@ -104,19 +104,17 @@ def _render(
     request: HtmxHttpRequest, slug: str, params: QueryDict, partial: bool, address: str
 ) -> CachedPage | CachedPartial:
     report = get_object_or_404(Report, slug=slug)
-    filterset = RecommendationFilter(
-        params or None, queryset=report.recommendations.all(), request=request
-    )
+    curating = may_curate(request.user)
+    recommendations = report.recommendations.with_counts()
+    if curating:
+        recommendations = recommendations.with_coverage()
+    filterset = RecommendationFilter(params or None, queryset=recommendations, request=request)
     other_years = list(
         Report.objects.filter(country=report.country).exclude(pk=report.pk).order_by("-year")
     )
     valid = filterset.is_valid() if filterset.is_bound else True
     cycle = filterset.current_cycle()
-    curating = may_curate(request.user)
-    recommendations = report.recommendations.with_counts()
-    if curating:
-        recommendations = recommendations.with_coverage()
-    rows = filterset.rows(recommendations) if valid else []
+    rows = filterset.rows() if valid else []
     groups = matrix_groups(report, rows)
     for row in rows:
         row.matrix = matrix_row(row, groups)

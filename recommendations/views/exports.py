@@ -67,7 +67,7 @@ def _download(
         return bad_request(request, f"Some filters could not be used: {problems}")
     return report_download(
         report,
-        filterset.selection(report.recommendations.all()),
+        filterset.selection(),
         extension,
         user=request.user,
         filters=filterset.applied_filters(),

@@ -216,11 +216,12 @@ def _render_history(request: HtmxHttpRequest, slug: str, number: int) -> CachedP
 
 
 def _render_timeline(request: HtmxHttpRequest, slug: str, number: int) -> CachedPartial:
-    recommendation = _recommendation(slug, number)
+    # The chart reads the positions itself, and only when it leaves older changes off.
+    recommendation = _recommendation(slug, number, positions=False)
     context = {
         "report": recommendation.report,
         "recommendation": recommendation,
-        "timeline": status_timeline(recommendation, positions=recommendation.positions()),
+        "timeline": status_timeline(recommendation),
     }
     return CachedPartial(content=caching.render_piece(request, TIMELINE_TEMPLATE, context))
 
