@@ -182,7 +182,7 @@ def timeline_rows(line: TimelineSeries, start: datetime) -> SafeString:
                 '<tr>{}<td class="timeline-date"><time datetime="{}"><span>{}</span> {}</time>'
                 "</td><td>{}</td></tr>",
                 heading if not rows else "",
-                local.isoformat(),
+                machine_time(local),
                 dateformat.format(local, "j M"),
                 local.year,
                 status_badge(point.status),
@@ -241,6 +241,13 @@ def long_day(value: date | datetime | None) -> str:
 def short_day(value: date | datetime | None) -> str:
     """ "25 Oct 2026" / "25. okt. 2026"."""
     return formats.date_format(value, pgettext("short date format", "j M Y")) if value else ""
+
+
+@register.filter(expects_localtime=True)
+def machine_time(value: datetime | None) -> str:
+    """A moment for a <time datetime="…"> attribute: ISO 8601 to the second (HTML allows at
+    most three digits of a fraction of a second, and the page shows none)."""
+    return value.isoformat(timespec="seconds") if value else ""
 
 
 @register.filter(expects_localtime=True)
