@@ -154,15 +154,24 @@
     }
   });
 
-  // A search box sends its request as the person types ("input changed"). The change event it
-  // fires again when they leave it would repeat that request, and its answer would replace the
-  // results between the press and the release of a click on one of them: the click is lost.
+  // A search box sends its request as the person types ("input changed", after a pause). The
+  // change event it fires when they leave it would repeat that request, and its answer would
+  // replace the results between the press and the release of a click on one of them: the click
+  // is lost. So the change is dropped when its words were already asked for. When they were not
+  // (the person left within the pause: HTMX then drops the pending request for the change), the
+  // change asks for them.
+  const searched = new WeakMap();
   document.addEventListener("htmx:confirm", (event) => {
     const trigger = event.detail && event.detail.triggeringEvent;
     const field = trigger && trigger.target;
-    if (trigger && trigger.type === "change" && field instanceof HTMLInputElement && field.type === "search") {
-      event.preventDefault();
+    if (!trigger || !(field instanceof HTMLInputElement) || field.type !== "search") {
+      return;
     }
+    if (trigger.type === "change" && searched.get(field) === field.value) {
+      event.preventDefault();
+      return;
+    }
+    searched.set(field, field.value);
   });
 
   // A refusal HTMX does not swap in (a 403, a 500, the server unreachable) is said aloud;
