@@ -12,12 +12,14 @@ class RecommendationsConfig(AppConfig):
         from . import (
             audit,  # noqa: F401  (connects the audit baseline signal)
             languages,  # noqa: F401  (connects the log-in signal)
+            prepared,
         )
         from .database_roles import grant_app_role
         from .groups import ensure_coordinators_group
         from .rules import privileges
 
         privileges.connect()
+        prepared.connect()
         # After auth has created this app's permissions (auth comes first in INSTALLED_APPS).
         post_migrate.connect(
             ensure_coordinators_group, sender=self, dispatch_uid="ensure-coordinators-group"

@@ -32,10 +32,15 @@ from .exact_json import Serializer as ExactJSONSerializer
 from .groups import ensure_coordinators_group
 from .integrity import integrity_errors
 
-# Recreated by `migrate`, or not worth keeping (sessions, log-in throttling records); the data
-# versions must never be restored: the old tokens would make pages cached since valid again.
-EXCLUDED_APPS = {"contenttypes", "sessions", "axes"}
-EXCLUDED_MODELS = {"auth.permission", "recommendations.dataversion"}
+# Recreated by `migrate`, or not worth keeping (sessions, log-in throttling records, the queue
+# of background tasks, the prepared downloads: made again on demand); the data versions must
+# never be restored: the old tokens would make pages cached since valid again.
+EXCLUDED_APPS = {"contenttypes", "sessions", "axes", "django_tasks_db"}
+EXCLUDED_MODELS = {
+    "auth.permission",
+    "recommendations.dataversion",
+    "recommendations.prepareddownload",
+}
 
 # Numbered by `migrate` in each database: referred to by natural key, never by id.
 NUMBERED_BY_MIGRATE: tuple[type[models.Model], ...] = (ContentType, Permission)

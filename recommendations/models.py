@@ -1749,3 +1749,33 @@ def refuse_saving_data_versions(sender: type, instance: DataVersion, **kwargs: o
         "Data versions are kept by the database's triggers; a fixture or backup must not "
         "hold recommendations.dataversion rows."
     )
+
+
+# --- downloads prepared ahead of the people who ask for them (recommendations/prepared.py) ----
+
+
+class PreparedDownload(models.Model):
+    """A report's whole status report as a file (the PDF: seconds to lay out), kept for the next
+    person who downloads it: one per report, language and format, replaced when the data it
+    shows changes. `version` says what it was made from (the report's data versions, the day,
+    the language, the code); it is served only while that is still what a render would use.
+
+    Derived data: neither backed up nor restored, and never shown in admin."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="+")
+    language = models.CharField(max_length=16)
+    extension = models.CharField(max_length=8)
+    version = models.CharField(max_length=64)
+    file_name = models.CharField(max_length=200)
+    body = models.BinaryField()
+    prepared_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "language", "extension"], name="one_prepared_download"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} {self.language} {self.extension} {self.version[:12]}"

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "simple_history",
     "axes",
+    "django_tasks_db",
     "recommendations",
 ]
 
@@ -149,6 +150,12 @@ else:
 # PAGE_CACHE=0 renders every page afresh (the benchmark's "before"; the freshness tests).
 PAGE_CACHE = env_bool("PAGE_CACHE", True)
 PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", str(24 * 3600)))
+
+# Work done after a write, away from the request (recommendations/prepared.py): tasks are kept in
+# the database and run by `manage.py db_worker`. PREPARED_DOWNLOADS=1 (with that worker running)
+# has every write bring the whole-report PDFs people download up to date in the background.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+PREPARED_DOWNLOADS = env_bool("PREPARED_DOWNLOADS")
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses logins while locked out

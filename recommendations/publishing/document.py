@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from ..filters import end_of_day, start_of_day
 from ..lineage import Link, backward, country_links, previous_report
@@ -35,6 +36,12 @@ def local_iso(moment: datetime, zone: tzinfo | None = None) -> str:
 
 def person_name(user: "User") -> str:
     return user.get_full_name() or user.get_username()
+
+
+def made_by(user: "User | None") -> str:
+    """Who a document says generated it: the person, or for a copy made once and served to
+    everyone who asks (recommendations/prepared.py), the tracker."""
+    return person_name(user) if user is not None else gettext("TIP recommendation tracker")
 
 
 ASSESSMENT_COLUMNS = (
@@ -181,7 +188,7 @@ def build_document(
     report: Report,
     recommendations: QuerySet[Recommendation],
     *,
-    generated_by: "User",
+    generated_by: "User | None",
     filters: dict[str, str] | None = None,
     day: date | None = None,
 ) -> dict:
@@ -264,7 +271,7 @@ def build_document(
         "format": DOCUMENT_FORMAT,
         "version": DOCUMENT_VERSION,
         "generated_at": local_iso(timezone.now()),
-        "generated_by": person_name(generated_by),
+        "generated_by": made_by(generated_by),
         "report": report_record(report),
         "as_of": day.isoformat() if day else None,
         "cycle": cycle_record(cycle),

@@ -6,7 +6,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
-from .. import caching
+from .. import caching, prepared
 from ..downloads import report_download, snapshot_download
 from ..filters import RecommendationFilter
 from ..models import Report
@@ -33,6 +33,15 @@ def export(request: HtmxHttpRequest, slug: str, extension: str) -> HttpResponseB
     table = _table(request, extension)
     if table is None:
         return bad_request(request, HISTORY_IS_CSV_ONLY)
+    if extension == prepared.PDF and table == "summary" and not any(request.GET.values()):
+        # The whole report as it stands: one file for everyone (recommendations/prepared.py).
+        return caching.serve(
+            request,
+            page="export",
+            report_slug=slug,
+            parts=(extension, "whole"),
+            build=lambda: prepared.whole_report_pdf(get_object_or_404(Report, slug=slug)),
+        )
     return caching.serve(
         request,
         page="export",
