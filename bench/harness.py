@@ -98,6 +98,22 @@ def gunicorn(env: dict, workers: int) -> Iterator[int]:
         process.wait(timeout=30)
 
 
+@contextmanager
+def task_worker(env: dict) -> Iterator[None]:
+    """The background worker (`manage.py db_worker`) beside the app, as in production."""
+    process = subprocess.Popen(
+        [PYTHON, "manage.py", "db_worker", "--no-reload", "--no-startup-delay",
+         "--interval", "0.2", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+    )  # fmt: skip
+    try:
+        yield
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)  # it finishes the task in hand first
+
+
 def csrf_token(page: str) -> str:
     match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
     if not match:
