@@ -100,10 +100,11 @@ def gunicorn(env: dict, workers: int) -> Iterator[int]:
 
 @contextmanager
 def task_worker(env: dict) -> Iterator[None]:
-    """The background worker (`manage.py db_worker`) beside the app, as in production."""
+    """The background worker (`manage.py db_worker`) beside the app, as in production: at a
+    lower priority than the app (`nice`), so that readers keep the CPU when it is scarce."""
     process = subprocess.Popen(
-        [PYTHON, "manage.py", "db_worker", "--no-reload", "--no-startup-delay",
-         "--interval", "0.2", "-v", "0"],
+        ["nice", "-n", "10", PYTHON, "manage.py", "db_worker", "--no-reload",
+         "--no-startup-delay", "--interval", "0.2", "-v", "0"],
         cwd=ROOT,
         env=env,
     )  # fmt: skip

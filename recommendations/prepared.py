@@ -9,24 +9,26 @@ and keeps it. Filtered PDFs, and every other format, are rendered on request as 
 
 With PREPARED_DOWNLOADS on, every write to what the report pages show (`connect`) enqueues,
 once its transaction commits, one `refresh_prepared_downloads` task (Django's tasks framework,
-kept in the database by django-tasks-db, run by `manage.py db_worker`). The task renders again
-every prepared download that is no longer current: only the reports and languages people have
-downloaded, once each however many writes came before it ran. A download never gets a file
-made from other data than it would render, whether or not the worker keeps up: a download that
-comes before the worker has finished renders its own.
+kept in the database by django-tasks-db, run by `manage.py db_worker`), to run
+PREPARED_DOWNLOADS_DELAY seconds later. The task renders again every prepared download that is
+no longer current (only the reports and languages people have downloaded), unless a later write
+has queued another: a burst of writes costs one render, after the last of them. A download never
+gets a file made from other data than it would render, whether or not the worker keeps up: a
+download that comes before the worker has finished renders its own.
 
 Not followed, as the page cache's versions do not follow them either: raw SQL and bulk updates
 (a download then renders its own), and the change of day (the first download of the day renders
 it).
 """
 
+from datetime import timedelta
 from hashlib import sha256
 
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse
-from django.tasks import task
+from django.tasks import TaskContext, TaskResult, TaskResultStatus, task
 from django.utils import timezone, translation
 from django.utils.http import content_disposition_header
 
@@ -131,8 +133,15 @@ def keep(report: Report, language: str, made_from: str, response: HttpResponse) 
     )
 
 
-@task()
-def refresh_prepared_downloads() -> int:
+@task(takes_context=True)
+def refresh_prepared_downloads(context: TaskContext) -> int:
+    """Render again every prepared download that is no longer current; how many were. Nothing
+    when a later write has queued another refresh, which will see its data too: the writes of
+    a burst (PREPARED_DOWNLOADS_DELAY seconds apart or less) cost one render, after the last."""
+    return 0 if _queued_after(context.task_result) else refresh()
+
+
+def refresh() -> int:
     """Render again every prepared download that is no longer current; how many were."""
     rendered = 0
     for prepared in PreparedDownload.objects.select_related("report").defer("body"):
@@ -148,8 +157,21 @@ def refresh_prepared_downloads() -> int:
     return rendered
 
 
+def _queued_after(result: TaskResult) -> bool:
+    """Whether another refresh was queued after this one and waits to run (in the database the
+    tasks are kept in, django-tasks-db's)."""
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(
+        task_path=refresh_prepared_downloads.module_path,
+        status=TaskResultStatus.READY,
+        enqueued_at__gt=result.enqueued_at,
+    ).exists()
+
+
 def _enqueue_refresh() -> None:
-    refresh_prepared_downloads.enqueue()
+    delay = timedelta(seconds=settings.PREPARED_DOWNLOADS_DELAY)
+    refresh_prepared_downloads.using(run_after=timezone.now() + delay).enqueue()
 
 
 def _enqueue_after_commit(**kwargs: object) -> None:

@@ -120,8 +120,39 @@ def test_a_write_enqueues_one_refresh_when_it_commits_and_the_worker_brings_the_
     assert len(renders) == 2
 
     # Run again with nothing changed, it renders nothing.
-    assert prepared.refresh_prepared_downloads.call() == 0
+    assert prepared.refresh() == 0
     assert len(renders) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_writes_costs_one_render_after_the_last(
+    client, people, norway, renders, settings
+):
+    settings.PREPARED_DOWNLOADS = True
+    pdf(client, people["observer"])
+    recommendation = norway.recommendations.get(number=4)
+    for status in (Status.NO_PROGRESS, Status.IN_PROGRESS, Status.IMPLEMENTED):
+        make_assessment(recommendation, people["ngo"], status)  # a transaction each
+    assert DBTaskResult.objects.count() == 3
+
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    returned = list(
+        DBTaskResult.objects.order_by("enqueued_at").values_list("return_value", flat=True)
+    )
+    assert returned == [0, 0, 1]  # the earlier two left it to the last
+    assert len(renders) == 2
+    assert PreparedDownload.objects.get().version == prepared.version(norway, "en-gb")
+
+
+def test_a_refresh_waits_the_delay_after_its_write(
+    people, norway, settings, django_capture_on_commit_callbacks
+):
+    settings.PREPARED_DOWNLOADS, settings.PREPARED_DOWNLOADS_DELAY = True, 30
+    before = datetime.datetime.now(datetime.UTC)
+    with django_capture_on_commit_callbacks(execute=True):
+        make_assessment(norway.recommendations.get(number=2), people["ngo"], Status.IN_PROGRESS)
+    waits = DBTaskResult.objects.get().run_after - before
+    assert datetime.timedelta(seconds=29) < waits < datetime.timedelta(seconds=40)
 
 
 def test_a_rolled_back_write_enqueues_nothing_and_the_next_one_does(
@@ -172,7 +203,7 @@ def test_a_copy_in_a_language_no_longer_offered_is_dropped(people, norway, setti
         body=b"%PDF",
         prepared_at=datetime.datetime.now(datetime.UTC),
     )
-    assert prepared.refresh_prepared_downloads.call() == 0
+    assert prepared.refresh() == 0
     assert not PreparedDownload.objects.exists()
 
 
