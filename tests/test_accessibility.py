@@ -5,7 +5,10 @@ axe-core comes from npm (package.json, pinned in package-lock.json); `make test`
 Like Chromium, it is skipped when missing locally and required under CI (`CI=true`).
 """
 
+import json
 import re
+import shutil
+import subprocess
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,16 @@ from .test_browser import chromium, require, watch_csp
 from .test_lineage import import_veldoria
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+VNU = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+# What the checker may report and the page keeps: htmx's attributes (HTML reserves data-* for a
+# page's own; htmx reads both spellings), and on admin pages `autocomplete="off"` on the hidden
+# inputs of inline formsets, which Django writes so that Firefox does not restore stale form
+# counts when a page comes back from its cache.
+HTMX_ATTRIBUTE = re.compile(r"^Attribute “hx-[a-z-]+” not allowed on element")
+DJANGO_HIDDEN_COUNTS = re.compile(
+    r"^An “input” element with a “type” attribute whose value is “hidden” must not have an "
+    r"“autocomplete” attribute"
+)
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 # Beyond WCAG's own tags: all content inside landmarks (axe's "region", a best practice).
 EXTRA_RULES = {"region": {"enabled": True}}
@@ -98,6 +111,7 @@ class Audit:
         self.source = source
         self.violations: list[str] = []
         self.audited: list[str] = []
+        self.documents: list[tuple[str, str, str]] = []  # name, address, the page's HTML
 
     def __call__(self, name: str) -> None:
         page = self.page
@@ -126,6 +140,41 @@ class Audit:
                 )
         page.set_viewport_size({"width": WIDTHS["desktop"][0], "height": WIDTHS["desktop"][1]})
         self.audited.append(name)
+        self.documents.append((name, page.url, page.content()))
+
+
+def html_errors(documents: list[tuple[str, str, str]], folder: Path) -> list[str]:
+    """What the W3C Nu HTML checker (vnu-jar from npm, run by Java) finds wrong in each page as
+    the browser holds it (after its scripts and HTMX swaps), but what `allowed` lets through."""
+    require(str(VNU), "the Nu HTML checker", "npm ci; make test runs it")
+    require(shutil.which("java") or "java", "Java", "apt-get install default-jre-headless")
+    names = {}
+    for number, (name, address, html) in enumerate(documents):
+        path = folder / f"page-{number:02d}.html"
+        path.write_text(html, encoding="utf-8")
+        names[path.name] = f"{name} ({address})"
+    pages = sorted(str(path) for path in folder.glob("page-*.html"))
+    command = ["java", "-jar", str(VNU), "--errors-only", "--format", "json", *pages]
+    checked = subprocess.run(command, capture_output=True, text=True, check=False)
+    messages = json.loads(checked.stderr or checked.stdout)["messages"]
+    return [
+        f"{names.get(page_of(message), message.get('url'))}, line {message.get('lastLine')}: "
+        f"{message['message']} ({message.get('extract', '').strip()})"
+        for message in messages
+        if not allowed(message, names.get(page_of(message), ""))
+    ]
+
+
+def page_of(message: dict) -> str:
+    """The file a message is about (the checker names it by a file: URL)."""
+    return message.get("url", "").rsplit("/", 1)[-1]
+
+
+def allowed(message: dict, page: str) -> bool:
+    text = message["message"]
+    return bool(HTMX_ATTRIBUTE.search(text)) or (
+        "/admin/" in page and bool(DJANGO_HIDDEN_COUNTS.search(text))
+    )
 
 
 def log_in(page: Any, base: str, username: str) -> None:
@@ -143,9 +192,10 @@ def serve_page(status: int, body: bytes) -> Any:
     )
 
 
-def test_every_page_passes_axe(live_server):
+def test_every_page_passes_axe(live_server, tmp_path):
     """Every page of the app, and the admin pages the project customises, in the states that
-    show errors and HTMX results, has no WCAG 2.0–2.2 A/AA violation axe can find."""
+    show errors and HTMX results, has no WCAG 2.0–2.2 A/AA violation axe can find, and is
+    valid HTML as the W3C Nu checker reads it."""
     from playwright.sync_api import expect
 
     source = axe_source()
@@ -340,3 +390,5 @@ def test_every_page_passes_axe(live_server):
     )
     assert len(audit.audited) == 38
     assert not refused, refused
+    errors = html_errors(audit.documents, tmp_path)
+    assert not errors, f"{len(errors)} HTML error(s):\n" + "\n".join(errors)
