@@ -28,7 +28,7 @@ axe: $(AXE)
 
 # A first run builds db.sqlite3 from the canonical fixtures and demo data; later runs keep it
 # (and whatever was edited in admin) and only apply new migrations. Delete it to start over.
-db: $(STAMP)
+db: $(STAMP) .env
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --no-input
 	@if [ -z "$$(DJANGO_DEBUG=1 $(BIN)/python manage.py shell --no-imports -v 0 -c 'from recommendations.models import Report; print(Report.objects.exists() or "")' 2>/dev/null)" ]; then \
 		set -e; \
@@ -39,8 +39,14 @@ db: $(STAMP)
 		echo "Database already holds data; keeping it (delete db.sqlite3 to start over)."; \
 	fi
 
+# Development settings for every command run in this checkout (tracker/settings.py reads .env;
+# the environment wins over it). Written once; edit it freely, it is not committed.
+.env:
+	printf '# Development settings (written by make run; see the README, Configuration).\nDJANGO_DEBUG=1\n' > $@
+
+PORT ?= 8000
 run: db
-	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
+	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

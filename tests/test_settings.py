@@ -20,7 +20,7 @@ def settings_probe(
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
-        env={**clean, **env},
+        env={**clean, "DJANGO_ENV_FILE": "", **env},  # not the checkout's .env, unless given
         capture_output=True,
         text=True,
         check=False,
@@ -76,3 +76,49 @@ def test_the_page_cache_is_in_local_memory_unless_redis_url_is_set():
     assert off.stdout.strip() == "False"
     bad = settings_probe(DJANGO_SECRET_KEY="x" * 50, PAGE_CACHE="sometimes")
     assert "PAGE_CACHE must be a boolean" in bad.stderr
+
+
+def test_an_env_file_sets_what_the_environment_does_not(tmp_path):
+    env_file = tmp_path / "tracker.env"
+    env_file.write_text(
+        "# development\n\nDJANGO_DEBUG=1\nDATABASE_URL = postgres://postgres@127.0.0.1/tracker\n",
+        encoding="utf-8",
+    )
+    result = settings_probe(DJANGO_ENV_FILE=str(env_file))
+    assert result.stdout.split() == ["True", "django.db.backends.postgresql"], result.stderr
+    # The environment wins over the file.
+    result = settings_probe(DJANGO_ENV_FILE=str(env_file), DJANGO_DEBUG="0")
+    assert result.returncode != 0 and "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_a_line_of_an_env_file_that_is_not_name_value_is_named(tmp_path):
+    env_file = tmp_path / "tracker.env"
+    env_file.write_text("DJANGO_DEBUG=1\nexport DJANGO_DEBUG\n", encoding="utf-8")
+    result = settings_probe(DJANGO_ENV_FILE=str(env_file))
+    assert result.returncode != 0
+    assert "tracker.env, line 2: not NAME=value: 'export DJANGO_DEBUG'" in result.stderr
+
+
+def test_the_readme_commands_run_as_written_in_a_checkout_make_run_set_up(tmp_path):
+    """`make run` writes .env (DJANGO_DEBUG=1); then `.venv/bin/python manage.py …` needs
+    nothing else (here with that file named, and a database of its own)."""
+    env_file = tmp_path / ".env"
+    env_file.write_text("DJANGO_DEBUG=1\n", encoding="utf-8")
+    ours = ("DJANGO_", "DATABASE_", "REDIS_", "PAGE_CACHE")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
+    database = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    for command in (
+        ["migrate", "-v", "0"],
+        ["send_digests", "--dry-run"],
+        ["backup_data", str(tmp_path / "backup.json")],
+    ):
+        result = subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=ROOT,
+            env={**clean, "DJANGO_ENV_FILE": str(env_file), "DATABASE_URL": database},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, (command, result.stderr[-2000:])
+    assert (tmp_path / "backup.json").stat().st_size > 0

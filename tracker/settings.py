@@ -16,6 +16,27 @@ from django.utils.csp import CSP
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+def read_env_file(path: Path) -> None:
+    """Variables from a file of NAME=value lines (# starts a comment) for what the environment
+    does not set already: a development checkout's DJANGO_DEBUG=1 (`make run` writes it), or a
+    server's settings kept beside the code, so that every command runs as written."""
+    if not path.is_file():
+        return
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, equals, value = line.partition("=")
+        if not equals or not name.strip().isidentifier():
+            raise ImproperlyConfigured(f"{path}, line {number}: not NAME=value: {line!r}")
+        os.environ.setdefault(name.strip(), value.strip())
+
+
+# DJANGO_ENV_FILE names another file; set empty, none is read (the tests read none).
+if env_file := os.environ.get("DJANGO_ENV_FILE", str(BASE_DIR / ".env")):
+    read_env_file(Path(env_file))
+
+
 def env_bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None or value == "":
@@ -156,6 +177,8 @@ PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", str(24 * 3600)))
 # has every write bring the whole-report PDFs people download up to date in the background.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 PREPARED_DOWNLOADS = env_bool("PREPARED_DOWNLOADS")
+# Seconds after a write before its refresh runs: later writes within them share its render.
+PREPARED_DOWNLOADS_DELAY = float(os.environ.get("PREPARED_DOWNLOADS_DELAY", "5"))
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses logins while locked out
