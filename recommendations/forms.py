@@ -103,6 +103,7 @@ class CommentForm(forms.Form):
         queryset=EvidenceItem.objects.none(),
         required=False,
         label=_("About evidence item (optional)"),
+        empty_label=_("None: about the recommendation as a whole"),
     )
 
     def __init__(self, *args: Any, recommendation: Recommendation, **kwargs: Any) -> None:

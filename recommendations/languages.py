@@ -15,8 +15,17 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils import translation
+from django.utils.translation import gettext_noop
 
 SESSION_KEY = "tracker_language"
+
+# Strings of Django's own that its Norwegian catalogue does not translate yet (new in 6.1): this
+# project's catalogue translates them, and a project's catalogue comes first.
+DJANGO_STRINGS = [
+    gettext_noop("- Select an option -"),
+    gettext_noop("Select all objects on this page for an action"),
+    gettext_noop("Select this object for an action - {}"),
+]
 
 
 def supported(code: str) -> bool:

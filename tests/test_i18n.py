@@ -1,5 +1,7 @@
 """The interface in English or Norwegian (bokmål), per user; the report's text stays English."""
 
+import csv
+import datetime
 import re
 import shutil
 import subprocess
@@ -9,7 +11,13 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from recommendations.models import EvidenceItem, Preferences, Recommendation, Status
+from recommendations.models import (
+    EvidenceItem,
+    Preferences,
+    Recommendation,
+    Responsibility,
+    Status,
+)
 from recommendations.rules.writing import add_comment
 
 from .conftest import rec_url
@@ -256,7 +264,10 @@ ENGLISH_WORDS = [
     *("since", "Change", "Compare", "Back", "Password", "Home", "Preview", "Upload", "Title"),
     *("Filters", "Government", "NGOs", "Tier", "Digest", "Reminder", "email", "emails", "Stop"),
     *("Try", "Nothing", "found", "request", "allowed", "Too", "the", "and", "with", "of", "by"),
+    *("Select", "option", "None", "yes", "no"),
 ]
+# A day written the English way ("6 Dec 2026", "1 Des 2026"): Norwegian writes "6. des. 2026".
+ENGLISH_DAY = re.compile(r"\b\d{1,2} [A-ZÆØÅ][a-zæøå]{2}\.? \d{4}\b")
 
 
 # Django's own admin strings that its nb catalogue (Django 6.1) does not translate yet.
@@ -267,10 +278,15 @@ EVIDENCE_EXCERPT = re.compile(r"E\d+ “[^”]*”")
 
 
 def english_words_in(html: str) -> list[str]:
-    text = EVIDENCE_EXCERPT.sub("", visible_text_outside_english(html))
+    """The English words, and the days written the English way, in the page's own text."""
+    return english_in_text(EVIDENCE_EXCERPT.sub("", visible_text_outside_english(html)))
+
+
+def english_in_text(text: str) -> list[str]:
     for phrase in DJANGO_UNTRANSLATED:
         text = text.replace(phrase, "")
-    return [word for word in ENGLISH_WORDS if re.search(rf"(?<![\w-]){word}(?![\w-])", text)]
+    found = [word for word in ENGLISH_WORDS if re.search(rf"(?<![\w-]){word}(?![\w-])", text)]
+    return found + ENGLISH_DAY.findall(text)
 
 
 def assert_norwegian_only(client, url: str, status: int = 200, method: str = "get", **data):
@@ -295,6 +311,11 @@ def norwegian_content(people) -> dict:
 
     EvidenceItem.objects.update(note="Merknad fra koordinatoren.")  # the fixture's are English
     recommendation = Recommendation.objects.get(report__slug="norway-2024", number=1)
+    Responsibility.objects.create(  # overdue: shown with its day
+        recommendation=recommendation,
+        lead=people["gov"].membership.organization,
+        target_date=datetime.date(2025, 12, 1),
+    )
     evidence = recommendation.citable_evidence().first()
     make_assessment(recommendation, people["gov"], Status.IN_PROGRESS, rationale="Tiltak pågår.")
     assessment = make_assessment(
@@ -449,6 +470,46 @@ def test_csv_and_xlsx_exports_under_nb_have_norwegian_headings(client, people):
         "Delvis gjennomført",
         "Gjennomført",
     }
+
+
+def test_exports_under_nb_say_yes_no_and_days_in_norwegian(client, people, norway):
+    import io
+
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    from .conftest import assess_all, download
+
+    assess_all(people)
+    overdue, later = norway.recommendations.filter(number__in=[1, 2]).order_by("number")
+    lead = people["gov"].membership.organization
+    for recommendation, day in (
+        (overdue, datetime.date(2025, 12, 1)),
+        (later, datetime.date(2099, 1, 31)),
+    ):
+        Responsibility.objects.create(recommendation=recommendation, lead=lead, target_date=day)
+    client.force_login(people["ngo"])
+    client.post(reverse("set_language"), {"language": "nb", "next": "/"})
+
+    rows = list(csv.reader(download(client, export_url("csv")).decode("utf-8-sig").splitlines()))
+    column = rows[0].index("Forfalt")
+    assert {row[column] for row in rows[1:]} == {"ja", "nei"}
+    assert rows[1][rows[0].index("Frist")] == "2025-12-01"  # CSV keeps days as ISO 8601
+
+    summary = load_workbook(io.BytesIO(download(client, export_url("xlsx"))))["Sammendrag"]
+    headings = [cell.value for cell in summary[1]]
+    target = summary.cell(row=2, column=headings.index("Frist") + 1)
+    assert target.value == datetime.datetime(2025, 12, 1) and target.is_date
+    assert target.number_format == "yyyy-mm-dd"
+    assert summary.cell(row=4, column=headings.index("Frist") + 1).value is None
+    assert {
+        row[headings.index("Forfalt")] for row in summary.iter_rows(min_row=2, values_only=True)
+    } == {"ja", "nei"}
+
+    pdf = PdfReader(io.BytesIO(download(client, export_url("pdf"))))
+    text = " ".join(page.extract_text() for page in pdf.pages)
+    assert "Frist: 1. desember 2025" in text
+    assert not ENGLISH_DAY.findall(text)
 
 
 def test_json_export_under_nb_keeps_codes_and_translates_labels(client, people):

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from ..models import Organization, Pillar, Stance, evidence_label
 from ..status import Label, status_label
 
+TARGET_DATE = _("Target date")
 SUMMARY_COLUMNS = [
     _("Number"),
     _("Short title"),
@@ -18,7 +19,7 @@ SUMMARY_COLUMNS = [
     _("Recommendation"),
     _("Lead"),
     _("Supporting"),
-    _("Target date"),
+    TARGET_DATE,
     _("Overdue"),
     _("Government positions"),
     _("NGO positions"),
@@ -111,7 +112,7 @@ def summary_rows(document: dict) -> Iterator[list]:
             responsible["lead"] or "",
             "; ".join(responsible["supporting"]),
             r["target_date"] or "",
-            "yes" if r["overdue"] else "no",
+            gettext("yes") if r["overdue"] else gettext("no"),
             group_text(r["groups"].get(Organization.Kind.GOVERNMENT)),
             group_text(r["groups"].get(Organization.Kind.NGO)),
             group_text(r["groups"].get(Organization.Kind.OTHER)),

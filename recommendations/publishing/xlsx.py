@@ -1,7 +1,7 @@
 import io
 import re
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext
@@ -10,6 +10,8 @@ from ..status import STATUS_STYLES, Status
 from .csv import FORMULA_STARTS
 from .tables import (
     FIRST_ORGANIZATION_COLUMN,
+    SUMMARY_COLUMNS,
+    TARGET_DATE,
     about_lines,
     evidence_columns,
     evidence_rows,
@@ -27,8 +29,11 @@ LINE_BREAKS = re.compile(r"\r\n?")
 
 
 def spreadsheet_date(value: object) -> object:
-    """A document timestamp as a real spreadsheet date (local time; Excel has no zones)."""
+    """A document's day or timestamp as a real spreadsheet date (local time; Excel has no
+    zones); empty stays empty."""
     if isinstance(value, str) and value:
+        if len(value) == len("2026-12-31"):
+            return date.fromisoformat(value)
         return datetime.fromisoformat(value).replace(tzinfo=None)
     return value
 
@@ -100,7 +105,9 @@ def render_xlsx(document: dict) -> bytes:
                 cell = write_cell(sheet, row_number, index + 1, value, index in date_cols)
                 if isinstance(cell.value, datetime):
                     cell.number_format = "yyyy-mm-dd hh:mm"
-                cell.alignment = wrap if isinstance(cell.value, str | datetime) else top
+                elif isinstance(cell.value, date):
+                    cell.number_format = "yyyy-mm-dd"
+                cell.alignment = wrap if isinstance(cell.value, str | date) else top
                 if index in status_cols and cell.value in status_styles:
                     cell.fill, cell.font = status_styles[cell.value]
         for index, width in enumerate(widths, start=1):
@@ -124,6 +131,7 @@ def render_xlsx(document: dict) -> bytes:
                 FIRST_ORGANIZATION_COLUMN + len(document["organizations"]),
             )
         ),
+        date_cols=(SUMMARY_COLUMNS.index(TARGET_DATE),),
     )
     add_sheet(
         gettext("History"),

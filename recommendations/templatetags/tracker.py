@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from django import template
 from django.forms import BoundField
-from django.utils import dateformat, formats, timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, ngettext, pgettext
@@ -116,12 +116,11 @@ def _matrix_cell(
             NOT_ASSESSED_LABEL,
         )
     return format_html(
-        '{}{}<span class="by"><time datetime="{}">{} {}</time></span>',
+        '{}{}<span class="by"><time datetime="{}">{}</time></span>',
         status_badge(status),
         change_mark(change, is_new),
         day.isoformat(),
-        day.day,
-        dateformat.format(day, "M Y"),
+        short_day(day),
     )
 
 
@@ -183,7 +182,7 @@ def timeline_rows(line: TimelineSeries, start: datetime) -> SafeString:
                 "</td><td>{}</td></tr>",
                 heading if not rows else "",
                 machine_time(local),
-                dateformat.format(local, "j M"),
+                formats.date_format(local, pgettext("day and month format", "j M")),
                 local.year,
                 status_badge(point.status),
             )

@@ -133,6 +133,9 @@ def _render(
         "since": recommended_since(report),
         "rows": rows,
         "groups": groups,
+        # Number, title and pillar; each group's summary and organizations; divergence, change,
+        # evidence and comments: what a row that says "nothing matches" spans.
+        "columns": 3 + sum(len(group.organizations) + 1 for group in groups) + 4,
         "day": filterset.day(),
         "cycle": cycle,
         "filtered": bool(filterset.applied_filters()),
