@@ -123,6 +123,11 @@ class Report(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("dashboard", args=[self.slug])
 
+    @property
+    def name(self) -> str:
+        """ "Norway 2024": how a report is named beside what belongs to it."""
+        return f"{self.country} {self.year}"
+
     def section_at(self, start: int, end: int) -> "Section | None":
         return self.sections.filter(start_offset__lte=start, end_offset__gte=end).first()
 
@@ -397,12 +402,19 @@ def attach_positions(
 # (who may write and publish, and how a position is written: recommendations/rules/)
 
 
-def require_same_report(evidence_report_id: int | None, recommendation: "Recommendation") -> None:
+def require_same_report(evidence_report: "Report | None", recommendation: "Recommendation") -> None:
     """Evidence is only ever linked to a recommendation of its own report."""
-    if evidence_report_id is not None and evidence_report_id != recommendation.report_id:
+    if evidence_report is not None and evidence_report.pk != recommendation.report_id:
         raise ValidationError(
-            gettext("Recommendation %(number)s belongs to another report than the evidence.")
-            % {"number": recommendation.number}
+            gettext(
+                "Recommendation %(number)s is from %(recommendation_report)s and the evidence "
+                "from %(evidence_report)s: link evidence to a recommendation of its own report."
+            )
+            % {
+                "number": recommendation.number,
+                "recommendation_report": recommendation.report.name,
+                "evidence_report": evidence_report.name,
+            }
         )
 
 
@@ -475,6 +487,11 @@ class Recommendation(SourceSpan):
 
     def get_absolute_url(self) -> str:
         return reverse("recommendation", args=[self.report.slug, self.number])
+
+    @property
+    def picker_label(self) -> str:
+        """ "Norway 2024 · 3. Identify victims…": how pickers that span reports name it."""
+        return f"{self.report.name} · {self}"
 
     def integrity_errors(self) -> list[str]:
         return self.span_errors(expected_text=self.text)
@@ -716,7 +733,7 @@ class EvidenceLink(models.Model):
 
     def clean(self) -> None:
         if self.evidence_id and self.recommendation_id:
-            require_same_report(self.evidence.report_id, self.recommendation)
+            require_same_report(self.evidence.report, self.recommendation)
 
 
 class DeclinedCarry(models.Model):
@@ -1510,6 +1527,11 @@ class Snapshot(AppendOnlyModel):
 
     def get_absolute_url(self) -> str:
         return reverse("snapshot", args=[self.report.slug, self.pk])
+
+    @property
+    def number_label(self) -> str:
+        """ "#2" / "nr. 2": how lists, pickers and breadcrumbs name a snapshot."""
+        return pgettext("snapshot number", "#%(number)s") % {"number": self.pk}
 
     @staticmethod
     def chain_hash(previous_sha256: str, content_sha256: str, metadata_sha256: str = "") -> str:

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
@@ -5,7 +7,7 @@ from django.db import transaction
 from django.db.models import ProtectedError
 from django.urls import reverse
 
-from recommendations.models import EvidenceItem, Status
+from recommendations.models import EvidenceItem, Recommendation, Status
 from recommendations.rules.writing import add_comment, assess
 
 from .conftest import make_assessment
@@ -131,6 +133,64 @@ def test_evidence_link_to_another_reports_recommendation_is_refused(superuser_cl
     response = superuser_client.post(reverse("admin:recommendations_evidenceitem_add"), data)
     assert response.status_code == 200
     assert not EvidenceItem.objects.filter(quote__startswith="All 12 police").count() > 1
+
+
+def recommendation_options(html: str) -> list[tuple[str, str]]:
+    """The (data-report, label) of each recommendation offered by the first link row."""
+    select = re.search(r'<select name="links-0-recommendation".*?</select>', html, re.S)
+    assert select, "no recommendation picker"
+    return re.findall(
+        r'<option value="\d+"[^>]*? data-report="(\d+)"[^>]*>([^<]*)</option>', select[0]
+    )
+
+
+def test_evidence_pickers_name_the_report_and_offer_only_its_recommendations(
+    superuser_client, norway
+):
+    from .test_lineage import import_veldoria
+
+    veldoria = import_veldoria()[2025]
+    # A new item: every report's recommendations, each named with its report and year, and
+    # marked with it for the page's script to offer only the chosen report's.
+    add = superuser_client.get(reverse("admin:recommendations_evidenceitem_add")).content.decode()
+    options = recommendation_options(add)
+    identify = norway.recommendations.get(short_title="Identify victims, especially children")
+    assert (str(norway.pk), f"Norway 2024 · {identify.number}. {identify.short_title}") in options
+    assert {report for report, _ in options} == {
+        str(pk) for pk in Recommendation.objects.values_list("report", flat=True)
+    }
+    assert all(label.startswith(("Norway 2024 · ", "Veldoria 20")) for _, label in options)
+
+    # A wrong pick is refused, naming both reports, beside the pick.
+    items = EvidenceItem.objects.count()
+    data = evidence_form_data(norway, "All 12 police districts maintained dedicated")
+    data["links-0-recommendation"] = veldoria.recommendations.get(number=1).pk
+    response = superuser_client.post(reverse("admin:recommendations_evidenceitem_add"), data)
+    assert response.status_code == 200
+    assert (
+        "Recommendation 1 is from Veldoria 2025 and the evidence from Norway 2024: link evidence "
+        "to a recommendation of its own report."
+    ) in response.content.decode()
+    assert EvidenceItem.objects.count() == items
+
+    # An existing item: its own report's recommendations only.
+    item = norway.evidence_items.first()
+    change = reverse("admin:recommendations_evidenceitem_change", args=[item.pk])
+    labels = [
+        label for _, label in recommendation_options(superuser_client.get(change).content.decode())
+    ]
+    assert len(labels) == 10 and all(label.startswith("Norway 2024 · ") for label in labels)
+
+    # A recommendation's evidence: its own report's items only.
+    recommendation = veldoria.recommendations.get(number=1)
+    page = superuser_client.get(
+        reverse("admin:recommendations_recommendation_change", args=[recommendation.pk])
+    ).content.decode()
+    offered = re.search(
+        r'<select name="evidence_links-__prefix__-evidence".*?</select>', page, re.S
+    )[0]
+    own = set(veldoria.evidence_items.values_list("pk", flat=True))
+    assert {int(pk) for pk in re.findall(r'<option value="(\d+)"', offered)} == own
 
 
 def test_change_form_shows_the_quote_in_its_paragraph(superuser_client, norway):

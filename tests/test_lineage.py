@@ -4,6 +4,7 @@ recommendation page, carrying a position forward, the "what changed" page, the J
 the admin."""
 
 import json
+import re
 
 import pytest
 from django.db import connection
@@ -480,6 +481,10 @@ def test_a_coordinator_confirms_and_changes_a_match_in_admin(client, people, vel
     page = client.get(url).content.decode()
     assert "Adopt and fund a new national action plan" in page  # 2023 choices
     assert "Vigorously investigate trafficking crimes" not in page  # no Norwegian ones
+    # Each choice is named with its report and year; only earlier years of Veldoria.
+    previous = re.search(r'<select name="previous".*?</select>', page, re.S)[0]
+    labels = re.findall(r'<option value="\d+"[^>]*>([^<]*)</option>', previous)
+    assert labels and all(label.startswith("Veldoria 2023 · ") for label in labels)
     response = client.post(url, {"previous": rec(2023, 5).pk, "change": "REVISED", "confirmed": ""})
     assert response.status_code == 302, response.content.decode()[:2000]
     lineage.refresh_from_db()

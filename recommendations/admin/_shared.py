@@ -1,14 +1,15 @@
-"""What the admin modules share: the signed-in user, the download actions, the read-only admin
-and the labelled inline formset."""
+"""What the admin modules share: the signed-in user, the download actions, the read-only admin,
+the labelled inline formset and the recommendation pickers that name their report."""
 
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.contrib.auth.models import User
 from django.db.models import Model, QuerySet
+from django.forms.models import ModelChoiceIteratorValue
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils.text import capfirst, format_lazy
@@ -115,3 +116,27 @@ class LabelledInlineFormSet(forms.BaseInlineFormSet):
                 widget = widget.widget
             if not widget.is_hidden:
                 widget.attrs.setdefault("aria-label", capfirst(str(field.label)))
+
+
+def object_id_of(request: HttpRequest) -> int | None:
+    """The id of the object a change form is for (None on an add form or a list)."""
+    object_id = request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
+    return int(object_id) if object_id is not None and str(object_id).isdigit() else None
+
+
+class RecommendationChoiceField(forms.ModelChoiceField):
+    """A recommendation picker whose choices span reports: each named with its report."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return obj.picker_label
+
+
+class ReportScopedSelect(forms.Select):
+    """A <select> of recommendations whose options carry their report (`data-report`), so that
+    the admin's script can offer only those of the report chosen on the page."""
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(name, value, *args, **kwargs)
+        if isinstance(value, ModelChoiceIteratorValue):
+            option["attrs"]["data-report"] = cast(Any, value).instance.report_id
+        return option

@@ -6,16 +6,29 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
-from ..models import DeclinedCarry, EvidenceItem, EvidenceLink, require_same_report
+from ..models import (
+    DeclinedCarry,
+    EvidenceItem,
+    EvidenceLink,
+    Recommendation,
+    require_same_report,
+)
 from ..presentation import quote_in_context
 from ..quotes import locate_quote
-from ._shared import LabelledInlineFormSet, ReadOnlyAdmin
+from ._shared import (
+    LabelledInlineFormSet,
+    ReadOnlyAdmin,
+    RecommendationChoiceField,
+    ReportScopedSelect,
+    object_id_of,
+)
 
 
 class EvidenceLinkFormSet(LabelledInlineFormSet):
@@ -30,17 +43,48 @@ class EvidenceLinkFormSet(LabelledInlineFormSet):
         for form in self.forms:
             recommendation = form.cleaned_data.get("recommendation")
             if recommendation and not form.cleaned_data.get("DELETE"):
-                require_same_report(report.pk, recommendation)
+                try:
+                    require_same_report(report, recommendation)
+                except ValidationError as error:
+                    form.add_error("recommendation", error)
 
 
 class EvidenceLinkInline(admin.TabularInline):
+    """The recommendations an evidence item supports. An item's own report's recommendations
+    only, once it has one; on a new item, every report's, named with their report (the page's
+    script leaves only those of the report chosen above), and a wrong one is refused naming
+    both reports."""
+
     model = EvidenceLink
     formset = EvidenceLinkFormSet
     extra = 1
-    autocomplete_fields = ["recommendation"]
 
     class Media:
         js = ["admin/tracker-admin.js"]
+
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelChoiceField | None:
+        if db_field.name == "recommendation":
+            kwargs["queryset"] = recommendations_for(item_of(request))
+            kwargs["form_class"] = RecommendationChoiceField
+            kwargs["widget"] = ReportScopedSelect
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def item_of(request: HttpRequest) -> EvidenceItem | None:
+    """The evidence item a change form is for (None on the add form)."""
+    object_id = object_id_of(request)
+    return EvidenceItem.objects.filter(pk=object_id).first() if object_id else None
+
+
+def recommendations_for(item: EvidenceItem | None) -> QuerySet[Recommendation]:
+    """What an evidence item may be linked to: its report's recommendations (any report's
+    before it has one), newest report first."""
+    recommendations = Recommendation.objects.select_related("report")
+    if item is not None:
+        recommendations = recommendations.filter(report_id=item.report_id)
+    return recommendations.order_by("-report__year", "report__country", "number")
 
 
 class EvidenceItemForm(forms.ModelForm):

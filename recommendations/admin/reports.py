@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from ..models import (
+    EvidenceItem,
     EvidenceLink,
     Lineage,
     Paragraph,
@@ -30,7 +31,14 @@ from ..models import (
 from ..publishing import snapshots
 from ..rules.access import may_publish
 from ..rules.privileges import report_has_positions
-from ._shared import EXPORT_EXTENSIONS, LabelledInlineFormSet, report_export_action, signed_in
+from ._shared import (
+    EXPORT_EXTENSIONS,
+    LabelledInlineFormSet,
+    RecommendationChoiceField,
+    object_id_of,
+    report_export_action,
+    signed_in,
+)
 from .chapter_import import ChapterImportAdmin
 
 
@@ -152,16 +160,27 @@ class ParagraphAdmin(admin.ModelAdmin):
 
 
 class RecommendationEvidenceInline(admin.TabularInline):
+    """The evidence a recommendation is linked to: a choice among its own report's items."""
+
     model = EvidenceLink
     extra = 0
     formset = LabelledInlineFormSet
     fields = ["evidence", "stance"]
-    autocomplete_fields = ["evidence"]
     verbose_name = "evidence item"
     verbose_name_plural = "evidence"
 
-    class Media:
-        js = ["admin/tracker-admin.js"]
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelChoiceField | None:
+        if db_field.name == "evidence":
+            recommendation = object_id_of(request)
+            items = EvidenceItem.objects.order_by("start_offset")
+            kwargs["queryset"] = (
+                items.filter(report__recommendations__pk=recommendation)
+                if recommendation
+                else items.none()
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class ResponsibilityForm(forms.ModelForm):
@@ -279,10 +298,8 @@ class LineageAdmin(SimpleHistoryAdmin):
     def formfield_for_foreignkey(
         self, db_field: Any, request: HttpRequest, **kwargs: Any
     ) -> forms.ModelChoiceField | None:
-        if db_field.name == "previous" and request.resolver_match:
-            lineage = Lineage.objects.filter(
-                pk=request.resolver_match.kwargs.get("object_id")
-            ).select_related("recommendation__report")
+        if db_field.name == "previous" and (object_id := object_id_of(request)):
+            lineage = Lineage.objects.filter(pk=object_id).select_related("recommendation__report")
             if (found := lineage.first()) is not None:
                 report = found.recommendation.report
                 kwargs["queryset"] = (
@@ -292,6 +309,7 @@ class LineageAdmin(SimpleHistoryAdmin):
                     .select_related("report")
                     .order_by("-report__year", "number")
                 )
+            kwargs["form_class"] = RecommendationChoiceField
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def history_view(

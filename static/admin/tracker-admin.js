@@ -1,5 +1,10 @@
-/* Admin, inlines with an autocomplete field (recommendations/admin/).
+/* Admin (recommendations/admin/).
  *
+ * An evidence item's recommendations: on the item's form, each recommendation <option> carries
+ * its report (data-report); only those of the report chosen above are offered. One already
+ * chosen from another report stays, so that the error the server gives for it can be read.
+ *
+ * Inlines with an autocomplete field:
  * Select2 draws its own box for an autocomplete <select> and names it after the chosen option
  * only, so an empty row's box has no accessible name. Each box is named here after its <select>
  * (whose aria-label the inline's formset sets to the column's name) and then its choice:
@@ -27,6 +32,25 @@
       rendered.setAttribute("aria-labelledby", labelId);
     }
   }
+
+  function offerTheReportsRecommendations() {
+    const report = document.getElementById("id_report");
+    if (!report) {
+      return;
+    }
+    for (const option of document.querySelectorAll("select[name$='-recommendation'] option[data-report]")) {
+      const elsewhere = report.value !== "" && option.dataset.report !== report.value;
+      option.hidden = option.disabled = elsewhere && !option.selected;
+    }
+  }
+
+  document.addEventListener("change", (event) => {
+    if (event.target instanceof HTMLSelectElement && event.target.id === "id_report") {
+      offerTheReportsRecommendations();
+    }
+  });
+  document.addEventListener("formset:added", offerTheReportsRecommendations);
+  document.addEventListener("DOMContentLoaded", offerTheReportsRecommendations);
 
   // Django's autocomplete.js draws the boxes once jQuery is ready (which may be after the
   // load event), and a new inline row's when it is added: name each box as it appears.
