@@ -29,6 +29,15 @@ def test_htmx_assessment_returns_activity_partial(client, people, norway):
     assert response.status_code == 200
     assert "<html" not in html and 'id="activity"' in html
     assert "Steps were taken." in html
+    # Said on the page as a full page says it without JavaScript, not only to screen readers.
+    assert '<ul class="messages"><li class="message-success">Assessment recorded.</li></ul>' in html
+    comment = client.post(rec_url("comment"), {"body": "Seen."}, **HTMX).content.decode()
+    assert '<ul class="messages"><li class="message-success">Comment added.</li></ul>' in comment
+    # The next look at the page carries no message.
+    page = client.get(rec_url("recommendation")).content.decode()
+    assert "Assessment recorded." not in page.replace(
+        'data-result-message="Assessment recorded."', ""
+    )
     # The timeline changes with the positions: the answer tells the page, and the timeline
     # asks for itself again.
     assert response["HX-Trigger"] == '{"positions-changed": {}}'

@@ -189,6 +189,8 @@ def test_ngo_reviewer_filters_assesses_and_logs_out(live_server, browser_page):
     expect(first_entry).to_contain_text("Browser NGO")
     expect(page.locator("#positions-heading")).to_be_focused()
     expect(announcer).to_have_text("Assessment recorded.")
+    expect(page.locator("#activity .messages")).to_have_text("Assessment recorded.")
+    expect(page.locator("#activity .messages")).to_be_visible()
     assert page.evaluate("window.__marker") == "recommendation page"
     assert Assessment.objects.filter(author=reviewer).count() == 1
 
@@ -221,6 +223,7 @@ def test_ngo_reviewer_filters_assesses_and_logs_out(live_server, browser_page):
     expect(page.locator("#comments")).to_contain_text("Training reached three districts.")
     expect(page.locator("#comments-heading")).to_be_focused()
     expect(announcer).to_have_text("Comment added.")
+    expect(page.locator("#comments .messages")).to_have_text("Comment added.")
 
     # The dashboard shows the new NGO position and the divergence from the government's.
     page.goto(f"{base}/reports/norway-2024/?q=children")

@@ -48,6 +48,19 @@ def test_observers_are_told_they_read_only(client, people):
     assert 'id="assess-form"' not in html
 
 
+def test_reviewers_of_another_country_are_told_why_they_read_only(client, people):
+    from .conftest import make_organization, make_user
+
+    swede = make_user("swede", make_organization("Svenska nätverket", country="Sweden"))
+    client.force_login(swede)
+    html = client.get(reverse("recommendation", args=["norway-2024", 1])).content.decode()
+    assert 'class="read-only-notice"' in html and 'id="assess-form"' not in html
+    assert (
+        "Svenska nätverket assesses the reports on Sweden, and this one is on Norway: you can "
+        "read it all, but record assessments and comments only on your own country's reports."
+    ) in " ".join(html.split())
+
+
 def test_reviewers_get_the_forms_and_no_read_only_notice(client, people):
     client.force_login(people["ngo"])
     html = client.get(reverse("recommendation", args=["norway-2024", 1])).content.decode()

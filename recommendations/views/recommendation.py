@@ -270,10 +270,11 @@ def assess(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
     if form.is_valid() and not form.errors:
+        done = _("Assessment recorded.")
         if wants_partial(request):
-            response = render(request, f"{TEMPLATE}#activity", _context(request, recommendation))
-            return _positions_changed(response)
-        messages.success(request, _("Assessment recorded."))
+            context = _context(request, recommendation) | {"done": done}
+            return _positions_changed(render(request, f"{TEMPLATE}#activity", context))
+        messages.success(request, done)
         return redirect(recommendation)
     if wants_partial(request):
         context = _context(request, recommendation, assess_form=form)
@@ -299,9 +300,11 @@ def add_comment(request: HtmxHttpRequest, slug: str, number: int) -> HttpRespons
         except ValidationError as error:
             form.add_error(None, error)
     if form.is_valid() and not form.errors:
+        done = _("Comment added.")
         if wants_partial(request):
-            return render(request, f"{TEMPLATE}#comments", _context(request, recommendation))
-        messages.success(request, _("Comment added."))
+            context = _context(request, recommendation) | {"done": done}
+            return render(request, f"{TEMPLATE}#comments", context)
+        messages.success(request, done)
         return redirect(recommendation.get_absolute_url() + "#comments")
     if wants_partial(request):
         context = _context(request, recommendation, comment_form=form)
