@@ -18,10 +18,11 @@ Python clients. It prints throughput, p50/p95 latency, the ratio to the trivial 
 page cache's hit rate, the first (uncached) time of each download, the time and peak memory of
 streaming the whole history as CSV. The task worker (`db_worker`) runs beside gunicorn with
 PREPARED_DOWNLOADS on, as in production: after writes it prints how soon the whole-report PDF was
-prepared again and how long the download then took, and the same PDF made in the request. Last comes the mixed run: readers on one report (its
-dashboard and a recommendation page, alternately) while a writer records one assessment a second
-on it; it prints the readers' throughput, their p95, the hit rate and the p95 of each reader's
-first request after a write. It exits non-zero if a request failed or a page's query count
+prepared again and how long the download then took, and the same PDF made in the request.
+Last comes the mixed run: readers on one report (its dashboard and a recommendation page,
+alternately) while a writer records one assessment a second on it; it prints
+the readers' throughput, their p95, the hit rate and the p95 of each reader's first request
+after a write. It exits non-zero if a request failed or a page's query count
 differs between 1× and 100×.
 """
 
