@@ -194,11 +194,13 @@ def country_links(country: str) -> dict[int, Link]:
 @dataclass(frozen=True)
 class Since:
     """Recommended since `first_year`, in `years` reports up to this one; `change` to the
-    previous year's report."""
+    previous year's report; `revised_in`: the years whose report revised it (this one's
+    included), oldest first."""
 
     first_year: int
     years: int
     change: str
+    revised_in: tuple[int, ...] = ()
 
 
 def backward(pk: int, links: dict[int, Link]) -> list[Link]:
@@ -223,7 +225,8 @@ def recommended_since(report: Report) -> dict[int, Since]:
         if link.report_id == report.pk:
             steps = backward(pk, links)
             first_year = steps[-1].previous_year if steps else link.year
-            result[pk] = Since(first_year or link.year, len(steps) + 1, link.change)
+            revised = tuple(sorted(step.year for step in steps if step.change == "REVISED"))
+            result[pk] = Since(first_year or link.year, len(steps) + 1, link.change, revised)
     return result
 
 

@@ -21,6 +21,7 @@ from recommendations.models import (
     EvidenceItem,
     Organization,
     Recommendation,
+    Report,
     Status,
 )
 from recommendations.publishing.csv import stream_history_csv
@@ -225,6 +226,13 @@ def test_xlsx_has_summary_history_and_evidence_sheets(client, people):
     for row in evidence:
         item = EvidenceItem.objects.get(pk=int(row[0].removeprefix("E")))
         assert (row[0], row[2]) == (item.label, item.quote)
+
+    # The source in words, as the PDF's cover names it; never where the file was stored.
+    about = dict(workbook["About"].iter_rows(values_only=True))
+    assert "fixtures/sources/" in Report.objects.get().source_name
+    assert about["Source"] == (
+        "U.S. Department of State, 2024 Trafficking in Persons Report: Norway"
+    )
 
 
 def test_xlsx_evidence_sheet_names_stances_in_words_not_codes(client, people):

@@ -115,11 +115,28 @@ def test_cover_names_the_source_document_and_its_sha256_not_a_path(client, peopl
     ],
 )
 def test_the_source_is_named_in_words_and_never_as_a_path(stored, shown):
-    from recommendations.publishing.pdf import source_document
+    from recommendations.publishing.tables import source_document
 
     report = {"country": "Sweden", "year": 2024, "source_name": stored}
     expected = "U.S. Department of State, 2024 Trafficking in Persons Report: Sweden" + shown
     assert source_document(report) == expected
+
+
+def test_the_overview_explains_the_scale_divergence_and_the_two_sides(client, people, norway):
+    reader = pdf_of(client, people["observer"])
+    overview = " ".join(" ".join(page.extract_text().split()) for page in reader.pages[:3])
+    assert (
+        "from the least to the most advanced: Regressed → No progress → In progress → "
+        "Partially implemented → Implemented"
+    ) in overview
+    assert "1 step apart means neighbouring steps, 4 steps apart the two ends" in overview
+    assert "the police and other public bodies count as government" in overview
+
+    client.cookies["django_language"] = "nb"
+    norwegian = PdfReader(io.BytesIO(download(client, EXPORT.format("pdf"))))
+    text = " ".join(" ".join(page.extract_text().split()) for page in norwegian.pages[:3])
+    assert "Slik leser du den" in text
+    assert "Tilbakegang → Ingen fremgang → Under arbeid → Delvis gjennomført → Gjennomført" in text
 
 
 def test_a_snapshot_pdf_names_its_source_the_same_way(client, people, norway):

@@ -2,12 +2,11 @@ import threading
 from typing import Any
 
 from django.template.loader import render_to_string
-from django.utils.translation import gettext
 
 from ..models import OrganizationKind, evidence_label
 from ..presentation import SIDE_LABELS, status_summary
 from ..status import stylesheet
-from .tables import about_lines, group_text, source_document
+from .tables import about_lines, group_text
 
 PDF_HISTORY_LENGTH = 5
 
@@ -41,15 +40,6 @@ def render_pdf(document: dict) -> bytes:
     return HTML(string=html, url_fetcher=refuse_url).write_pdf(
         font_config=font_configuration(), pdf_variant=PDF_VARIANT
     )
-
-
-def cover_lines(document: dict) -> list[tuple[str, str]]:
-    """The About lines, with the source named in words instead of as it was stored."""
-    source, source_label = source_document(document["report"]), gettext("Source")
-    return [
-        (label, source if label == source_label else value)
-        for label, value in about_lines(document)
-    ]
 
 
 def status_report_html(document: dict) -> str:
@@ -94,7 +84,7 @@ def status_report_html(document: dict) -> str:
     context = {
         "document": document,
         "report": document["report"],
-        "about": cover_lines(document),
+        "about": about_lines(document),
         "sections": sections,
         "summary": summary,
         "status_css": stylesheet(svg_fills=False),

@@ -201,7 +201,7 @@ def about_lines(document: dict) -> list[tuple[str, str]]:
             gettext("Filters"),
             describe_filters(document["filters"]) or gettext("none (all recommendations)"),
         ),
-        (gettext("Source"), report["source_name"]),
+        (gettext("Source"), source_document(report)),  # in words, never a file's path
         (gettext("Source SHA-256"), report["source_sha256"]),
     ]
 
