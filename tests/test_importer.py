@@ -903,7 +903,11 @@ def test_upload_previews_then_confirm_imports(coordinator_client):
     assert report.source_name == "17-numbered-wrapped.txt"
     assert report.source_text == layout_path("17-numbered-wrapped").read_text(encoding="utf-8")
     page = coordinator_client.get(response["Location"])
-    assert "Imported quillon-2024: 6 recommendations." in page.content.decode()
+    # The next step: the first year of a country has no lineage to confirm, only evidence.
+    assert (
+        'Imported quillon-2024: 6 recommendations. Next: <a href="/reports/quillon-2024/evidence/">'
+        "curate its evidence</a>."
+    ) in page.content.decode()
 
 
 def test_confirm_survives_the_browser_sending_crlf(coordinator_client):

@@ -349,10 +349,21 @@ def test_only_the_country_s_reviewers_carry_forward(client, veldorians, who):
 def test_the_dashboard_shows_badges_and_since(client, veldorians):
     client.force_login(veldorians["observer"])
     page = client.get("/reports/veldoria-2025/").content.decode()
-    since = '<span class="since">since {}</span>'
-    assert '"lineage-badge lineage-REVISED">Revised</span> ' + since.format(2023) in page
-    assert '"lineage-badge lineage-REPEATED">Repeated</span> ' + since.format(2024) in page
+
+    def badge(change: str, since: str) -> str:
+        label = change.capitalize()
+        return f'"lineage-badge lineage-{change}">{label}</span> <span class="since">{since}</span>'
+
+    # The chain's every year: 1 repeated in 2024, revised in 2025; 2 revised in 2024, repeated
+    # in 2025 (never "repeated since 2023"); 3 repeated both years; 4 new in 2024, then repeated.
+    assert badge("REVISED", "since 2023, revised 2025") in page
+    assert badge("REPEATED", "since 2023, revised 2024") in page
+    assert badge("REPEATED", "since 2023") in page
+    assert badge("REPEATED", "since 2024") in page
     assert page.count('<span class="lineage-badge lineage-NEW">New</span>') == 2
+    client.cookies["django_language"] = "nb"
+    norwegian = client.get("/reports/veldoria-2025/").content.decode()
+    assert '<span class="since">siden 2023, endret 2024</span>' in norwegian
     assert "lineage-badge" not in client.get("/reports/veldoria-2023/").content.decode()
 
 
@@ -498,6 +509,32 @@ def test_a_coordinator_confirms_and_changes_a_match_in_admin(client, people, vel
     # Kept through a new proposal.
     propose_lineage(veldoria[2024])
     assert summary(veldoria[2024])[5] == ("REVISED", 5)
+
+
+def test_after_an_import_admin_points_to_the_lineage_to_confirm_and_the_evidence(
+    client, people, norway
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    import_veldoria(propose=True)
+    Report.objects.filter(slug="veldoria-2025").delete()
+    client.force_login(people["coordinator"])
+    chapter = (CHAPTERS / "tip-2025-veldoria.txt").read_bytes()
+    url = "/admin/recommendations/report/import/"
+    file = SimpleUploadedFile("tip-2025-veldoria.txt", chapter, content_type="text/plain")
+    confirm = client.post(url, {"file": file, "country": "", "year": ""}).context["confirm"]
+    response = client.post(
+        url, {"text": confirm.initial["text"], "token": confirm.initial["token"]}, follow=True
+    )
+    report = Report.objects.get(slug="veldoria-2025")
+    proposals = Lineage.objects.filter(recommendation__report=report).count()
+    assert proposals == report.recommendations.count()
+    assert (
+        f"Imported veldoria-2025: {proposals} recommendations. Next: "
+        f'<a href="/admin/recommendations/lineage/?recommendation__report__id__exact={report.pk}">'
+        f"confirm the {proposals} matches proposed with the year before</a>, then "
+        '<a href="/reports/veldoria-2025/evidence/">curate its evidence</a>.'
+    ) in response.content.decode()
 
 
 def test_the_confirm_action(client, people, veldoria):

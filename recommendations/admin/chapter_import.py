@@ -12,11 +12,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .. import importer
-from ..models import Report, sha256_hex
+from ..models import Lineage, Report, sha256_hex
 
 IMPORT_SALT = "recommendations.import-chapter"
 IMPORT_MAX_AGE = 24 * 60 * 60  # seconds a preview may be confirmed for
@@ -173,12 +175,7 @@ class ChapterImportAdmin(admin.ModelAdmin):
             report = result.report
             if result.created:
                 self.log_addition(request, report, "Imported from a chapter file.")
-                self.message_user(
-                    request,
-                    _("Imported %(slug)s: %(count)s recommendations.")
-                    % {"slug": report.slug, "count": report.recommendations.count()},
-                    messages.SUCCESS,
-                )
+                self.message_user(request, imported_message(report), messages.SUCCESS)
             else:
                 self.message_user(
                     request,
@@ -203,3 +200,33 @@ class ChapterImportAdmin(admin.ModelAdmin):
             return TemplateResponse(request, "admin/recommendations/report/preview.html", context)
         context["form"] = form
         return TemplateResponse(request, "admin/recommendations/report/import.html", context)
+
+
+def imported_message(report: Report) -> SafeString:
+    """What was imported, and the next steps: the lineage proposals to confirm (when there is
+    an earlier year) and the evidence to curate."""
+    count = report.recommendations.count()
+    proposals = Lineage.objects.filter(recommendation__report=report).count()
+    workspace = reverse("evidence_workspace", args=[report.slug])
+    curate = format_html('<a href="{}">{}</a>', workspace, _("curate its evidence"))
+    if not proposals:
+        return format_html(
+            _("Imported {slug}: {count} recommendations. Next: {curate}."),
+            slug=report.slug,
+            count=count,
+            curate=curate,
+        )
+    lineage = reverse("admin:recommendations_lineage_changelist")
+    confirm = format_html(
+        '<a href="{}?recommendation__report__id__exact={}">{}</a>',
+        lineage,
+        report.pk,
+        _("confirm the %(count)s matches proposed with the year before") % {"count": proposals},
+    )
+    return format_html(
+        _("Imported {slug}: {count} recommendations. Next: {confirm}, then {curate}."),
+        slug=report.slug,
+        count=count,
+        confirm=confirm,
+        curate=curate,
+    )
