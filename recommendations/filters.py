@@ -86,6 +86,11 @@ def sort_value(column: str, recommendation: Recommendation) -> int | None:
             return recommendation.number
 
 
+BY_ORGANIZATION = "organizations"
+# Parameters of the dashboard that choose how the rows are shown, not which.
+NOT_FILTERS = ("sort", "columns")
+
+
 def few_enough_words(value: str) -> None:
     if len(value.split()) > MAX_SEARCH_WORDS:
         raise ValidationError(
@@ -144,6 +149,15 @@ class RecommendationFilter(django_filters.FilterSet):
         empty_label=_("Today"),
     )
 
+    # How the table is laid out: a column per side with each organization's position inside
+    # it (fits a laptop with fifteen organizations), or a column per organization.
+    columns = django_filters.ChoiceFilter(
+        choices=[(BY_ORGANIZATION, _("One per organization"))],
+        method="keep_rows",
+        label=_("Columns"),
+        empty_label=_("Government and NGOs"),
+    )
+
     # Validated with the filters, but applied by order() only: exports keep their own order.
     sort = django_filters.ChoiceFilter(
         choices=SORT_CHOICES, method="keep_order", label="Sort", empty_label=None
@@ -162,6 +176,7 @@ class RecommendationFilter(django_filters.FilterSet):
             "mine",
             "as_of",
             "cycle",
+            "columns",
             "sort",
         ]
 
@@ -200,19 +215,24 @@ class RecommendationFilter(django_filters.FilterSet):
         return self._current_cycle
 
     def applied(self) -> dict[str, str]:
-        """The filters in use, as their query-string values (valid filtersets only); `sort` is
-        not a filter."""
+        """The filters in use, as their query-string values (valid filtersets only); `sort` and
+        `columns` are not filters (NOT_FILTERS)."""
         if not self.is_bound or not self.is_valid():
             return {}
         return {
             name: self.data[name]
             for name, value in self.form.cleaned_data.items()
-            if value not in (None, "", False) and name in self.data and name != "sort"
+            if value not in (None, "", False) and name in self.data and name not in NOT_FILTERS
         }
 
     def applied_filters(self) -> dict[str, str]:
         """applied() without the moment: what selects recommendations rather than when."""
         return {k: v for k, v in self.applied().items() if k not in ("as_of", "cycle")}
+
+    def by_organization(self) -> bool:
+        """Whether the table has a column per organization (a valid filterset asked for it)."""
+        valid = self.is_bound and self.is_valid()
+        return valid and self.form.cleaned_data.get("columns") == BY_ORGANIZATION
 
     def sorting(self) -> str:
         """The valid `sort` value in use, `number` by default."""

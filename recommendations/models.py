@@ -1,5 +1,6 @@
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Self
@@ -816,6 +817,18 @@ class Organization(models.Model):
     @property
     def display_name(self) -> str:
         return self.short_name or self.name
+
+    @property
+    def initials(self) -> str:
+        """What the dashboard's compact columns show for it (its full name beside): a short
+        name of up to six characters, else the initials of its name's words ("Nettverk mot
+        menneskehandel": NMM), else its first three letters."""
+        if self.short_name and len(self.short_name) <= 6:
+            return self.short_name
+        words = re.findall(r"[^\W\d_]+", self.name)
+        if len(words) > 1:
+            return "".join(word[0] for word in words[:4]).upper()
+        return self.name[:3]
 
 
 class Role(models.TextChoices):

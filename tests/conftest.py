@@ -263,9 +263,13 @@ def superuser_client(client, superuser):
 
 
 def make_organization(
-    name: str, kind: str = Organization.Kind.NGO, country: str = "Norway"
+    name: str,
+    kind: str = Organization.Kind.NGO,
+    country: str = "Norway",
+    short_name: str | None = None,
 ) -> Organization:
-    return Organization.objects.create(name=name, short_name=name[:20], kind=kind, country=country)
+    short_name = name[:20] if short_name is None else short_name
+    return Organization.objects.create(name=name, short_name=short_name, kind=kind, country=country)
 
 
 def make_user(

@@ -254,6 +254,8 @@ def test_every_page_passes_axe(live_server, tmp_path):
         audit("dashboard")
         page.goto(f"{slug}/?pillar=PROSECUTION&divergent=true&q=police")
         audit("dashboard, filtered")
+        page.goto(f"{slug}/?columns=organizations")
+        audit("dashboard, a column per organization")
         page.goto(f"{slug}/?q=no-such-words-anywhere")
         audit("dashboard, nothing matches")
         page.goto(f"{slug}/?status=NOT_A_STATUS")
@@ -388,7 +390,7 @@ def test_every_page_passes_axe(live_server, tmp_path):
     assert not audit.violations, (
         f"{len(audit.violations)} accessibility violation(s):\n" + "\n".join(audit.violations)
     )
-    assert len(audit.audited) == 38
+    assert len(audit.audited) == 39
     assert not refused, refused
     errors = html_errors(audit.documents, tmp_path)
     assert not errors, f"{len(errors)} HTML error(s):\n" + "\n".join(errors)

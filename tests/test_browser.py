@@ -249,3 +249,120 @@ def test_ngo_reviewer_filters_assesses_and_logs_out(live_server, browser_page):
     page.goto(f"{base}/reports/norway-2024/")
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
     assert not refused, refused
+
+
+# Norway's bodies that would assess: ministries, directorates, the police, the labour
+# inspectorate, the coordination unit, and the NGOs (fifteen, as the dashboard must hold).
+FIFTEEN = {
+    "GOVERNMENT": [
+        ("Justis- og beredskapsdepartementet", "JD"),
+        ("Arbeids- og inkluderingsdepartementet", "AID"),
+        ("Barne- og familiedepartementet", ""),
+        ("Politidirektoratet", "POD"),
+        ("Utlendingsdirektoratet", "UDI"),
+        ("Arbeidstilsynet", ""),
+        ("Koordineringsenheten for ofre for menneskehandel", "KOM"),
+    ],
+    "NGO": [
+        ("Nettverk mot menneskehandel", ""),
+        ("Pro Sentret", ""),
+        ("ROSA-prosjektet", "ROSA"),
+        ("Kirkens Bymisjon", ""),
+        ("Caritas Norge", ""),
+        ("Frelsesarmeen", ""),
+        ("Redd Barna", ""),
+        ("Juss-Buss", ""),
+    ],
+}
+
+
+def look(page: Any, name: str) -> None:
+    """With SCREENSHOTS=1, keep a full-page picture in test-artifacts/ (ignored by git) for a
+    person to look at; otherwise nothing."""
+    if os.environ.get("SCREENSHOTS"):
+        os.makedirs("test-artifacts", exist_ok=True)
+        page.screenshot(path=f"test-artifacts/{name}.png", full_page=True)
+
+
+def assert_fits(page: Any) -> None:
+    """The dashboard's table is no wider than its box (nothing to scroll sideways)."""
+    wide, box = page.evaluate(
+        "() => { const box = document.querySelector('#results .table-wrap');"
+        " return [box.scrollWidth, box.clientWidth]; }"
+    )
+    columns = page.evaluate(
+        "() => [...document.querySelectorAll('#results thead th')]"
+        ".map(th => th.textContent.trim().slice(0, 14) + ' ' + Math.round(th.offsetWidth))"
+    )
+    assert wide <= box, f"the table is {wide} px wide in a {box} px box: {columns}"
+
+
+def fifteen_organizations() -> Any:
+    """The fifteen, each with a position on most recommendations; the first NGO's reviewer."""
+    from recommendations.models import Recommendation
+
+    call_command("loaddata", *FIXTURES, verbosity=0)
+    recommendations = list(Recommendation.objects.order_by("number"))
+    reviewer = None
+    for kind, organizations in FIFTEEN.items():
+        for index, (name, short) in enumerate(organizations):
+            organization = make_organization(name, kind=kind, short_name=short)
+            user = make_user(f"{kind.lower()}{index}", organization)
+            reviewer = reviewer or (user if kind == "NGO" else None)
+            for number, recommendation in enumerate(recommendations):
+                if (number + index) % 4:
+                    status = Status.values[(number + index) % 5]
+                    make_assessment(recommendation, user, status)
+    return reviewer
+
+
+def test_the_dashboard_reads_at_1280_px_with_fifteen_organizations(live_server, browser_page):
+    """By side, the table fits its box at 1280 px, each organization a chip named in words;
+    a column per organization scrolls with the number and title kept in view."""
+    from playwright.sync_api import expect
+
+    reviewer = fifteen_organizations()
+    page = browser_page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill(reviewer.username)
+    page.get_by_label("Password").fill("a-long-test-password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Norway · TIP Report 2024")).to_be_visible()
+
+    look(page, "dashboard-15-by-side-1280")
+    assert_fits(page)
+    first = page.locator("#results tbody tr").first
+    expect(first.locator(".chip")).to_have_count(15)
+    justice = first.locator(".chip", has_text="JD")
+    assert justice.get_attribute("title").startswith("Justis- og beredskapsdepartementet: ")
+    expect(justice.locator(".visually-hidden")).to_contain_text(
+        "Justis- og beredskapsdepartementet"
+    )
+    assert first.locator(".chip", has_text="NMM").count() == 1  # initials of a name's words
+    page.get_by_text("Who is who: 15 organizations").click()
+    expect(page.locator(".org-key")).to_contain_text("KOM Koordineringsenheten for ofre")
+
+    page.get_by_label("Columns").select_option("organizations")
+    expect(page).to_have_url(re.compile(r"columns=organizations"))
+    expect(page.locator("#results th.org")).to_have_count(15)
+    box = page.locator("#results .table-wrap")
+    assert page.evaluate("() => { const b = document.querySelector('#results .table-wrap');"
+                         " return b.scrollWidth > b.clientWidth; }")  # fmt: skip
+    title = page.locator("#results tbody tr th.title").first
+    before = title.bounding_box()["x"]
+    box.evaluate("box => { box.scrollLeft = box.scrollWidth; }")
+    page.wait_for_timeout(100)
+    assert abs(title.bounding_box()["x"] - before) < 1, "the title scrolled away"
+    look(page, "dashboard-15-by-organization-1280-scrolled")
+
+    # On a phone, and in Norwegian, the same two layouts.
+    page.set_viewport_size({"width": 390, "height": 844})
+    look(page, "dashboard-15-by-organization-390")
+    page.get_by_role("button", name="Norsk").click()
+    page.get_by_label("Kolonner").select_option("")
+    expect(page.locator("#results th.org")).to_have_count(0)
+    look(page, "dashboard-15-by-side-390-nb")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    look(page, "dashboard-15-by-side-1280-nb")
+    assert_fits(page)

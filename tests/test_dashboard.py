@@ -181,7 +181,16 @@ def test_dashboard_sort_keeps_the_filters_and_marks_the_sorted_header(client, pe
     # The exports take the filters only.
     assert 'export.csv?pillar=PROSECUTION"' in html
     unsorted = client.get("/reports/norway-2024/").content.decode()
-    assert '<th scope="col" rowspan="2" aria-sort="ascending" class="num">' in unsorted
+    assert '<th scope="col" aria-sort="ascending" class="num">' in unsorted
+    # A column per organization keeps the order and the filters in its links, and says so.
+    wide = client.get("/reports/norway-2024/?pillar=PROSECUTION&columns=organizations&sort=-ngo")
+    html = wide.content.decode()
+    assert '<th scope="col" class="org">' in html
+    assert (
+        'href="/reports/norway-2024/?pillar=PROSECUTION&amp;columns=organizations&amp;sort=ngo"'
+        in html
+    )
+    assert 'export.csv?pillar=PROSECUTION"' in html  # the layout is not a filter
 
 
 def test_an_unknown_sort_is_a_form_error(client, people):

@@ -59,7 +59,12 @@ def test_every_position_shows_whatever_the_order_of_writes(client, three_ngos, n
     # Partially implemented (3) against the lowest NGO position, Regressed (0).
     assert divergence == 3
     html = response.content.decode()
-    assert "3 of 3 assessed: 1 Regressed · 1 No progress · 1 In progress" in html
+    # By side: how many assessed, and each NGO a chip saying its position.
+    assert "3 of 3 assessed" in html
+    assert 'title="Krisesenteret: Regressed, ' in html
+    # A column per organization: the summary counts each status too.
+    wide = client.get("/reports/norway-2024/?columns=organizations").content.decode()
+    assert "3 of 3 assessed: 1 Regressed · 1 No progress · 1 In progress" in wide
     divergent = client.get("/reports/norway-2024/?divergent=true").context["rows"]
     assert [r.number for r in divergent] == [1]
     document = json.loads(client.get(EXPORT.format("json")).content)
@@ -207,6 +212,7 @@ def test_overdue_means_a_passed_target_date_without_the_leads_implemented(
     assert "Overdue" in response.content.decode()
     page = client.get("/reports/norway-2024/recommendations/1/").content.decode()
     assert "Justisdepartementet" in page and "Overdue" in page
+    assert "the target date has passed and the lead has not yet assessed it as implemented" in page
     assert "Overdue" not in client.get("/reports/norway-2024/recommendations/2/").content.decode()
     document = json.loads(client.get(EXPORT.format("json")).content)
     records = {r["number"]: r for r in document["recommendations"]}

@@ -72,10 +72,15 @@ def group_text(group: dict | None) -> str:
 
 
 @register.simple_tag
-def side_cell(side: SideSummary) -> SafeString:
-    """A group's summary on one recommendation: its range of statuses and how many hold each."""
+def side_cell(side: SideSummary, counts: bool = True) -> SafeString:
+    """A group's summary on one recommendation: its range of statuses, how many have assessed
+    it and (`counts`) how many hold each status."""
     if not side.assessed:
         return format_html('<span class="muted">{}</span>', NOT_ASSESSED_LABEL)
+    assessed = _("%(assessed)s of %(organizations)s assessed") % {
+        "assessed": side.assessed,
+        "organizations": side.organizations,
+    }
     if side.agreed:
         statuses = status_badge(side.lowest)
     else:
@@ -84,13 +89,13 @@ def side_cell(side: SideSummary) -> SafeString:
             status_badge(side.lowest),
             status_badge(side.highest),
         )
-    counts = format_html_join(" · ", "{} {}", ((c.count, c.label) for c in side.counts))
+    if not counts:
+        return format_html(
+            '<span class="side-range">{}</span><span class="by">{}</span>', statuses, assessed
+        )
+    held = format_html_join(" · ", "{} {}", ((c.count, c.label) for c in side.counts))
     return format_html(
-        '<span class="side-range">{}</span><span class="by">{}: {}</span>',
-        statuses,
-        _("%(assessed)s of %(organizations)s assessed")
-        % {"assessed": side.assessed, "organizations": side.organizations},
-        counts,
+        '<span class="side-range">{}</span><span class="by">{}: {}</span>', statuses, assessed, held
     )
 
 
@@ -124,7 +129,61 @@ def _matrix_cell(
     )
 
 
-def change_mark(change: int, is_new: bool) -> SafeString:
+@register.simple_tag
+def org_chip(cell: MatrixCell) -> SafeString:
+    """One organization's position inside its side's column: its initials on its status's
+    colour, its name, status and day in words for screen readers and on hover."""
+    organization, position = cell.organization, cell.position
+    if position is None:
+        return _org_chip(
+            get_language(), organization.initials, organization.name, None, 0, False, None
+        )
+    day = timezone.localdate(position.created_at)
+    return _org_chip(
+        get_language(),
+        organization.initials,
+        organization.name,
+        position.status,
+        cell.change,
+        cell.is_new,
+        day,
+    )
+
+
+@lru_cache(maxsize=4096)
+def _org_chip(
+    language: str | None,
+    initials: str,
+    name: str,
+    status: str | None,
+    change: int,
+    is_new: bool,
+    day: date | None,
+) -> SafeString:
+    if status is None or day is None:
+        said = f"{name}: {NOT_ASSESSED_LABEL}"
+        return format_html(
+            '<li class="chip status-{}" title="{}"><span aria-hidden="true">{}</span>'
+            '<span class="visually-hidden">{}</span></li>',
+            NOT_ASSESSED,
+            said,
+            initials,
+            said,
+        )
+    said = f"{name}: {label_of_status(status)}, {short_day(day)}"
+    return format_html(
+        '<li class="chip status-{}" title="{}"><span aria-hidden="true">{}</span>'
+        '<span class="visually-hidden">{}</span>{}</li>',
+        status,
+        said,
+        initials,
+        said,
+        change_mark(change, is_new, compact=True),
+    )
+
+
+def change_mark(change: int, is_new: bool, compact: bool = False) -> SafeString:
+    """▲ / ▼ for a move since the cycle began; "new" (compact: "+") for a first position."""
     if change > 0:
         return format_html(
             ' <span class="moved up" title="{}">▲<span class="visually-hidden"> {}</span></span>',
@@ -142,7 +201,7 @@ def change_mark(change: int, is_new: bool) -> SafeString:
             ' <span class="moved new" title="{}">{}'
             '<span class="visually-hidden">: {}</span></span>',
             _("First assessed this cycle"),
-            _("new"),
+            "+" if compact else _("new"),
             _("first assessed this cycle"),
         )
     return mark_safe("")

@@ -11,7 +11,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from .. import caching
 from ..caching import CachedPage, CachedPartial
-from ..filters import DEFAULT_SORT, SIDES, SORT_COLUMNS, RecommendationFilter
+from ..filters import DEFAULT_SORT, NOT_FILTERS, SIDES, SORT_COLUMNS, RecommendationFilter
 from ..lineage import recommended_since
 from ..models import Report, attach_positions
 from ..presentation import matrix_groups, matrix_row, status_summary
@@ -122,7 +122,8 @@ def _render(
     # a refused value is shown once, in its field, not copied into a dozen links.
     links = filters_to_keep(params, filterset.form)
     filters = links.copy()
-    filters.pop("sort", None)
+    for how in NOT_FILTERS:
+        filters.pop(how, None)
     sort = filterset.sorting()
     context = {
         "report": report,
@@ -133,9 +134,13 @@ def _render(
         "since": recommended_since(report),
         "rows": rows,
         "groups": groups,
-        # Number, title and pillar; each group's summary and organizations; divergence, change,
-        # evidence and comments: what a row that says "nothing matches" spans.
-        "columns": 3 + sum(len(group.organizations) + 1 for group in groups) + 4,
+        "by_organization": filterset.by_organization(),
+        "organization_count": sum(len(group.organizations) for group in groups),
+        # Number, title and pillar; each group (its summary, and with a column per organization
+        # theirs); divergence, change, evidence and comments: what "nothing matches" spans.
+        "columns": 3
+        + sum(1 + filterset.by_organization() * len(group.organizations) for group in groups)
+        + 4,
         "day": filterset.day(),
         "cycle": cycle,
         "filtered": bool(filterset.applied_filters()),
