@@ -206,6 +206,9 @@ def test_ngo_reviewer_filters_assesses_and_logs_out(live_server, browser_page):
     expect(first_box).to_have_attribute("aria-invalid", "true")
     expect(first_box).to_have_attribute("aria-describedby", "id_evidence_error")
     expect(first_box).to_be_focused()
+    # The message stands beside the group's legend, above the boxes, not below the list.
+    assert error.evaluate("e => e.previousElementSibling.tagName") == "LEGEND"
+    assert error.bounding_box()["y"] < first_box.bounding_box()["y"]
     expect(announcer).to_have_text(re.compile(r"^Not recorded: .*needs at least one cited"))
     assert Assessment.objects.filter(author=reviewer).count() == 1
 
@@ -366,3 +369,61 @@ def test_the_dashboard_reads_at_1280_px_with_fifteen_organizations(live_server, 
     page.set_viewport_size({"width": 1280, "height": 900})
     look(page, "dashboard-15-by-side-1280-nb")
     assert_fits(page)
+
+
+def test_the_lineage_list_fits_beside_the_admin_menu_at_1280_px(live_server, browser_page):
+    from playwright.sync_api import expect
+
+    from .conftest import make_coordinator
+    from .test_lineage import import_veldoria
+
+    call_command("loaddata", *FIXTURES, verbosity=0)
+    import_veldoria()
+    coordinator = make_coordinator("lineage.coordinator")
+    page = browser_page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/accounts/login/?next=/admin/recommendations/lineage/")
+    page.get_by_label("Username").fill(coordinator.username)
+    page.get_by_label("Password").fill("a-long-test-password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#result_list")).to_contain_text("Veldoria 2025 · 1. ")
+    look(page, "admin-lineage-list-1280-fixed")
+    wide, box = page.evaluate(
+        "() => { const box = document.querySelector('#changelist .results');"
+        " return [box.scrollWidth, box.clientWidth]; }"
+    )
+    assert wide <= box, f"the list is {wide} px wide in a {box} px box"
+    headers = page.locator("#result_list thead th").all_inner_texts()
+    assert [h.strip().upper() for h in headers[1:]] == [
+        "RECOMMENDATION",
+        "CHANGE",
+        "PREVIOUS",
+        "SIMILARITY",
+        "CONFIRMED",
+    ]
+
+
+def test_a_new_evidence_item_is_offered_only_its_reports_recommendations(live_server, browser_page):
+    from .conftest import make_coordinator
+    from .test_lineage import import_veldoria
+
+    call_command("loaddata", *FIXTURES, verbosity=0)
+    veldoria = import_veldoria()[2025]
+    coordinator = make_coordinator("evidence.coordinator")
+    page = browser_page
+    page.goto(f"{live_server.url}/accounts/login/?next=/admin/recommendations/evidenceitem/add/")
+    page.get_by_label("Username").fill(coordinator.username)
+    page.get_by_label("Password").fill("a-long-test-password")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/evidenceitem/add/$"))
+    offered = (
+        "() => [...document.querySelectorAll(\"select[name='links-0-recommendation'] option\")]"
+        ".filter(o => o.value && !o.disabled).map(o => o.dataset.report)"
+    )
+    everyone = page.evaluate(offered)
+    assert len(set(everyone)) == 4  # Norway 2024 and Veldoria's three years, before a choice
+    page.get_by_label("Report:").select_option(str(veldoria.pk))
+    assert page.evaluate(offered) == [str(veldoria.pk)] * veldoria.recommendations.count()
+    page.get_by_text("Add another Evidence link").click()
+    second = page.evaluate(offered.replace("links-0-", "links-1-"))
+    assert second == [str(veldoria.pk)] * veldoria.recommendations.count()

@@ -258,13 +258,23 @@ class LineageForm(forms.ModelForm):
         return cleaned
 
 
+def listed(recommendation: Recommendation, length: int = 48) -> str:
+    """ "Veldoria 2025 · 3. Increase funding for NGO-run shelters", its title cut to a length."""
+    title = recommendation.short_title
+    title = title if len(title) <= length else title[: length - 1].rstrip() + "…"
+    return f"{recommendation.report.name} · {recommendation.number}. {title}"
+
+
 @admin.register(Lineage)
 class LineageAdmin(SimpleHistoryAdmin):
     """Proposed matches between years (recommendations/lineage.py); a coordinator confirms or
     changes them. Saving confirms; the history keeps every change."""
 
     form = LineageForm
-    list_display = ["recommendation", "report", "change", "previous", "similarity", "confirmed"]
+    # Each recommendation named with its report, short enough that the list fits beside the
+    # admin's menu and filters at 1280 px.
+    list_display = ["in_report", "change", "previous_in_report", "similarity", "confirmed"]
+    list_display_links = ["in_report"]
     list_filter = ["confirmed", "change", "recommendation__report"]
     list_select_related = ["recommendation__report", "previous__report"]
     search_fields = ["recommendation__text", "recommendation__short_title"]
@@ -282,9 +292,16 @@ class LineageAdmin(SimpleHistoryAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # proposed after each import
 
-    @admin.display(description=gettext_lazy("report"), ordering="recommendation__report")
-    def report(self, lineage: Lineage) -> str:
-        return lineage.recommendation.report.slug
+    class Media:
+        css = {"all": ["admin/tracker-admin.css"]}
+
+    @admin.display(description=gettext_lazy("recommendation"), ordering="recommendation")
+    def in_report(self, lineage: Lineage) -> str:
+        return listed(lineage.recommendation)
+
+    @admin.display(description=gettext_lazy("previous"))
+    def previous_in_report(self, lineage: Lineage) -> str:
+        return listed(lineage.previous) if lineage.previous else "—"
 
     @admin.display(description=gettext_lazy("recommendation"))
     def recommendation_text(self, lineage: Lineage) -> str:
