@@ -10,6 +10,7 @@ class RecommendationsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import (
+            accounts,  # noqa: F401  (connects the log-in signal that starts a session's clock)
             audit,  # noqa: F401  (connects the audit baseline signal)
             languages,  # noqa: F401  (connects the log-in signal)
             prepared,

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import transaction
-from django.test import RequestFactory
+from django.test import RequestFactory, override_settings
 from django.utils import timezone
 
 from recommendations.mail import Topic, unsubscribe_token
@@ -249,6 +249,21 @@ def test_every_page_passes_axe(live_server, tmp_path):
         # A page that comes back with errors opens with focus on the first (static/js/app.js).
         expect(page.locator("#login-errors")).to_be_focused()
         audit("log-in, refused")
+        # A forgotten password: the form, its answer, a link that no longer works, the end.
+        page.get_by_role("link", name="Forgotten your password?").click()
+        audit("password reset")
+        page.get_by_label("E-mail address").fill("nobody@example.org")
+        page.get_by_role("button", name="Send the link").click()
+        audit("password reset, sent")
+        page.goto(f"{base}/accounts/reset/MQ/no-such-token/")
+        audit("password reset, a link that no longer works")
+        page.goto(f"{base}/accounts/reset/done/")
+        audit("password reset, done")
+        with override_settings(AXES_FAILURE_LIMIT=0):
+            page.goto(f"{base}/accounts/password_reset/")
+            page.get_by_label("E-mail address").fill("nobody@example.org")
+            page.get_by_role("button", name="Send the link").click()
+            audit("password reset, too many requests")
         log_in(page, base, reviewer.username)
 
         audit("dashboard")
@@ -390,7 +405,7 @@ def test_every_page_passes_axe(live_server, tmp_path):
     assert not audit.violations, (
         f"{len(audit.violations)} accessibility violation(s):\n" + "\n".join(audit.violations)
     )
-    assert len(audit.audited) == 39
+    assert len(audit.audited) == 44
     assert not refused, refused
     errors = html_errors(audit.documents, tmp_path)
     assert not errors, f"{len(errors)} HTML error(s):\n" + "\n".join(errors)

@@ -149,6 +149,19 @@ EXPECTED = {
     "logout": {"POST": (None, {role: LOGIN for role in ROLES})},
     "password_change": {"GET": (None, everyone(200)), "POST": (None, everyone(200))},
     "password_change_done": {"GET": (None, everyone(200))},
+    # Anyone may ask for a reset link, signed in or not: the same answer whatever the address.
+    "password_reset": {
+        "GET": (None, {role: 200 for role in ROLES}),
+        "POST": (lambda role: {"email": f"{role}@example.org"}, {role: REDIRECT for role in ROLES}),
+    },
+    "password_reset_done": {"GET": (None, {role: 200 for role in ROLES})},
+    # A link that is not one (the test's uid and token): "this link no longer works".
+    "password_reset_confirm": {
+        "GET": (None, {role: 200 for role in ROLES}),
+        "POST": (None, {role: 200 for role in ROLES}),
+    },
+    "password_reset_complete": {"GET": (None, {role: 200 for role in ROLES})},
+    "log_out_everywhere": {"POST": (None, {role: LOGIN for role in ROLES})},
 }
 
 URL_ARGUMENTS = {"slug": "norway-2024", "number": 1, "extension": "csv"}
@@ -232,6 +245,7 @@ def concrete_url(name: str) -> str:
         **URL_ARGUMENTS,
         "pk": pk_of[name].first() if name in pk_of else snapshots[0].pk if snapshots else 1,
         "token": unsubscribe_token(ngo, Topic.DIGESTS),
+        "uidb64": "MQ",
     }
     route = next(route for n, route in walk(get_resolver().url_patterns) if n == name)
     needed = re.findall(r"<(?:\w+:)?(\w+)>", route)

@@ -102,6 +102,9 @@ MIDDLEWARE = [
     "tracker.middleware.AdminQueryLimitsMiddleware",
     "tracker.middleware.MethodNotAllowedPageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the messages (it says why a session ended); LoginRequiredMiddleware's check of the
+    # view comes after every middleware's own, so an ended session is sent to log in.
+    "recommendations.accounts.SessionLimitsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -196,6 +199,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "login"
+# A password reset link works once, and for this long (seconds).
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("DJANGO_PASSWORD_RESET_MINUTES", "60")) * 60
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -236,7 +241,11 @@ AXES_VERBOSE = False
 # a change goes through the admin forms and their checks.
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
-SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_HOURS", "8")) * 3600
+# A session ends SESSION_HOURS after its log-in, and after SESSION_IDLE_MINUTES without a request
+# (recommendations/accounts.py), or when the browser closes.
+SESSION_HOURS = int(os.environ.get("DJANGO_SESSION_HOURS", "8"))
+SESSION_IDLE_MINUTES = int(os.environ.get("DJANGO_SESSION_IDLE_MINUTES", "60"))
+SESSION_COOKIE_AGE = SESSION_HOURS * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

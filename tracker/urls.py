@@ -9,18 +9,39 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
 from recommendations.forms import AdminLoginForm, LoginForm
+from recommendations.views import accounts as accounts_views
 
-# Only the account views we use: no self-service password reset (coordinators reset passwords
-# in admin), so the site sends no mail and offers no account-enumeration form.
+# Django's account views (recommendations/accounts.py): log-in, password change, a forgotten
+# password reset by e-mail (throttled; the same answer whether or not the address exists), and
+# logging out everywhere.
 accounts = [
     path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password_change/", accounts_views.password_change, name="password_change"),
     path(
         "password_change/done/",
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path(
+        "password_reset/", login_not_required(accounts_views.password_reset), name="password_reset"
+    ),
+    path(
+        "password_reset/done/",
+        login_not_required(accounts_views.reset_done),
+        name="password_reset_done",
+    ),
+    path(
+        "reset/<uidb64>/<token>/",
+        login_not_required(accounts_views.reset_confirm),
+        name="password_reset_confirm",
+    ),
+    path(
+        "reset/done/",
+        login_not_required(auth_views.PasswordResetCompleteView.as_view()),
+        name="password_reset_complete",
+    ),
+    path("logout/everywhere/", accounts_views.log_out_everywhere, name="log_out_everywhere"),
 ]
 
 # The admin's log-in refuses an over-long username before the database too.
