@@ -65,6 +65,9 @@ COORDINATOR_PERMISSIONS = [
     ("recommendations", "comment", ["view_comment", "change_comment", "delete_comment"]),
     ("recommendations", "snapshot", ["view_snapshot", "publish_snapshot"]),
     ("auth", "user", ["view_user", "add_user", "change_user"]),
+    # Inviting people: they set their own passwords (recommendations/invitations.py).
+    ("recommendations", "invitation", ["view_invitation", "add_invitation", "change_invitation"]),
+    ("recommendations", "historicalinvitation", ["view_historicalinvitation"]),
     ("axes", "accessattempt", ["view_accessattempt", "delete_accessattempt"]),
 ]
 

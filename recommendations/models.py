@@ -1814,3 +1814,78 @@ class PreparedDownload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id} {self.language} {self.extension} {self.version[:12]}"
+
+
+# --- invitations (recommendations/invitations.py) ------------------------------------------------
+
+
+class Invitation(models.Model):
+    """A person asked by a coordinator to join an organization with a role. The link mailed
+    to them is signed and names `nonce`, which a resend replaces (the earlier link stops
+    working); it works until `expires_at`, once, and not after a revocation."""
+
+    email = models.EmailField(verbose_name=_("e-mail address"))
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="invitations",
+        verbose_name=_("organization"),
+    )
+    role = models.CharField(
+        max_length=10, choices=Role, default=Role.REVIEWER, verbose_name=_("role")
+    )
+    language = models.CharField(
+        max_length=16,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        verbose_name=_("language of the mail"),
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="invitations_sent",
+        verbose_name=_("invited by"),
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last sent"))
+    expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("expires"))
+    nonce = models.CharField(max_length=32, blank=True, editable=False)
+    accepted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("accepted"))
+    accepted_by = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invitation",
+        verbose_name=_("account"),
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked"))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="invitation_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.organization}"
+
+    class State(models.TextChoices):
+        PENDING = "PENDING", _("Waiting")
+        ACCEPTED = "ACCEPTED", _("Accepted")
+        REVOKED = "REVOKED", _("Revoked")
+        EXPIRED = "EXPIRED", _("Expired")
+
+    @property
+    def state(self) -> "Invitation.State":
+        if self.accepted_at:
+            return self.State.ACCEPTED
+        if self.revoked_at:
+            return self.State.REVOKED
+        if self.expires_at is None or self.expires_at <= timezone.now():
+            return self.State.EXPIRED
+        return self.State.PENDING

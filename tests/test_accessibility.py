@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db import transaction
 from django.test import RequestFactory, override_settings
 from django.utils import timezone
 
+from recommendations.invitations import link as invitation_link
+from recommendations.invitations import send as send_invitation
 from recommendations.mail import Topic, unsubscribe_token
-from recommendations.models import EvidenceItem, Recommendation, Report, Status
+from recommendations.models import EvidenceItem, Invitation, Recommendation, Report, Status
 from recommendations.publishing.snapshots import publish_snapshot
 from recommendations.rules.writing import add_comment
 from recommendations.views.errors import server_error, service_unavailable
@@ -259,6 +262,23 @@ def test_every_page_passes_axe(live_server, tmp_path):
         audit("password reset, a link that no longer works")
         page.goto(f"{base}/accounts/reset/done/")
         audit("password reset, done")
+        # An invitation: the page that sets up the account, its refusal, a link that is dead.
+        invited = Invitation.objects.create(
+            email="ines@example.org",
+            organization=reviewer.membership.organization,
+            invited_by=coordinator,
+        )
+        send_invitation(invited)
+        page.goto(base + invitation_link(invited).removeprefix(settings.TRACKER_BASE_URL))
+        audit("invitation")
+        page.get_by_label("Username").fill("ines")
+        page.get_by_label("First name").fill("Ines")
+        page.get_by_label("Password", exact=True).fill("a-long-password-1")
+        page.get_by_label("Password again").fill("a-long-password-2")
+        page.get_by_role("button", name="Create my account").click()
+        audit("invitation, refused")
+        page.goto(f"{base}/accounts/invitation/no-such-link/")
+        audit("invitation that no longer works")
         with override_settings(AXES_FAILURE_LIMIT=0):
             page.goto(f"{base}/accounts/password_reset/")
             page.get_by_label("E-mail address").fill("nobody@example.org")
@@ -385,6 +405,10 @@ def test_every_page_passes_axe(live_server, tmp_path):
         audit("admin: change a recommendation")
         # The chapter import: the upload form, a refusal on it, and the preview.
         layouts = ROOT / "tests" / "chapters" / "layouts"
+        page.goto(f"{base}/admin/recommendations/invitation/add/")
+        audit("admin: invite a person")
+        page.goto(f"{base}/admin/recommendations/invitation/")
+        audit("admin: invitations")
         page.goto(f"{base}/admin/recommendations/report/import/")
         audit("admin: import a chapter")
         page.get_by_label("Chapter").set_input_files(str(layouts / "33-no-title.txt"))
@@ -405,7 +429,7 @@ def test_every_page_passes_axe(live_server, tmp_path):
     assert not audit.violations, (
         f"{len(audit.violations)} accessibility violation(s):\n" + "\n".join(audit.violations)
     )
-    assert len(audit.audited) == 44
+    assert len(audit.audited) == 49
     assert not refused, refused
     errors = html_errors(audit.documents, tmp_path)
     assert not errors, f"{len(errors)} HTML error(s):\n" + "\n".join(errors)

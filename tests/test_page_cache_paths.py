@@ -558,6 +558,8 @@ NOT_SHOWN = {
     versions.TABLE: "the data versions themselves",
     "recommendations_prepareddownload": "served only while its version (made of the tokens) holds",
     "django_tasks_database_dbtaskresult": "the queue of background tasks; no page shows it",
+    "recommendations_invitation": "invitations: admin and the invitee's own page, never cached",
+    "recommendations_historicalinvitation": "audit history, shown in admin",
 }
 
 

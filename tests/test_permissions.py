@@ -162,6 +162,11 @@ EXPECTED = {
     },
     "password_reset_complete": {"GET": (None, {role: 200 for role in ROLES})},
     "log_out_everywhere": {"POST": (None, {role: LOGIN for role in ROLES})},
+    # An invitation's link (here not one): "this invitation no longer works", whoever asks.
+    "accept_invitation": {
+        "GET": (None, {role: 410 for role in ROLES}),
+        "POST": (None, {role: 410 for role in ROLES}),
+    },
 }
 
 URL_ARGUMENTS = {"slug": "norway-2024", "number": 1, "extension": "csv"}

@@ -199,6 +199,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "login"
+# An invitation's link works once, for this many days after it was (last) sent.
+INVITATION_DAYS = int(os.environ.get("INVITATION_DAYS", "7"))
 # A password reset link works once, and for this long (seconds).
 PASSWORD_RESET_TIMEOUT = int(os.environ.get("DJANGO_PASSWORD_RESET_MINUTES", "60")) * 60
 LOGIN_REDIRECT_URL = "/"

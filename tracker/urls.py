@@ -42,6 +42,7 @@ accounts = [
         name="password_reset_complete",
     ),
     path("logout/everywhere/", accounts_views.log_out_everywhere, name="log_out_everywhere"),
+    path("invitation/<str:token>/", accounts_views.accept_invitation, name="accept_invitation"),
 ]
 
 # The admin's log-in refuses an over-long username before the database too.

@@ -8,12 +8,15 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
-from django.utils.translation import gettext_lazy
+from django.http.response import HttpResponseBase
+from django.utils.translation import gettext, gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
-from ..models import Membership, Organization
+from .. import invitations
+from ..models import Invitation, Membership, Organization
 from ..rules.privileges import (
     COUNTING_FIELDS,
     PRIVILEGE_FIELDS,
@@ -160,3 +163,108 @@ class TrackerUserAdmin(UserAdmin):
     def organization(self, user: User) -> str:
         membership = getattr(user, "membership", None)
         return f"{membership.organization} ({membership.get_role_display()})" if membership else "—"
+
+
+class InvitationForm(forms.ModelForm):
+    class Meta:
+        model = Invitation
+        fields = ["email", "organization", "role", "language"]
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(
+                gettext("An account already has this address: give it a membership instead.")
+            )
+        waiting = Invitation.objects.filter(email__iexact=email, accepted_at=None, revoked_at=None)
+        if any(invitation.state == Invitation.State.PENDING for invitation in waiting):
+            raise forms.ValidationError(
+                gettext("This address has an invitation waiting: resend it from the list.")
+            )
+        return email
+
+
+@admin.register(Invitation)
+class InvitationAdmin(SimpleHistoryAdmin):
+    """Coordinators invite people (recommendations/invitations.py): saving a new invitation
+    mails it; the list resends and revokes. An invitation is never edited: its state is what
+    happened to it."""
+
+    form = InvitationForm
+    list_display = ["email", "organization", "role", "state_label", "sent_at", "invited_by"]
+    list_filter = ["organization", "role"]
+    search_fields = ["email"]
+    list_select_related = ["organization", "invited_by"]
+    readonly_fields = [
+        "invited_by",
+        "created_at",
+        "sent_at",
+        "expires_at",
+        "accepted_at",
+        "accepted_by",
+        "revoked_at",
+    ]
+    actions = ["resend", "revoke"]
+
+    class Media:
+        css = {"all": ["admin/tracker-admin.css"]}  # filter links large enough to tap
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict | None = None
+    ) -> HttpResponseBase:
+        # Refused before the lookup: whether a row exists is not for those who may not see it.
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
+
+    @admin.display(description=gettext_lazy("state"))
+    def state_label(self, invitation: Invitation) -> str:
+        return str(invitation.state.label)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Invitation | None = None) -> list[str]:
+        if obj is None:
+            return []
+        return ["email", "organization", "role", "language", *self.readonly_fields]
+
+    def get_fields(self, request: HttpRequest, obj: Invitation | None = None) -> list[str]:
+        if obj is None:
+            return ["email", "organization", "role", "language"]
+        return ["email", "organization", "role", "language", *self.readonly_fields]
+
+    def save_model(self, request: HttpRequest, obj: Invitation, form: Any, change: bool) -> None:
+        if change:
+            return  # nothing of an invitation is edited
+        obj.invited_by = signed_in(request)
+        obj.save()
+        invitations.send(obj)
+        self.message_user(request, gettext("Invitation sent to %(email)s.") % {"email": obj.email})
+
+    @admin.action(
+        description=gettext_lazy("Send the selected invitations again"), permissions=["change"]
+    )
+    def resend(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
+        sent = 0
+        for invitation in queryset:
+            if invitation.state in (Invitation.State.PENDING, Invitation.State.EXPIRED):
+                invitations.send(invitation)
+                sent += 1
+        self.message_user(
+            request,
+            gettext("%(sent)s sent again; accepted and revoked ones are left as they are.")
+            % {"sent": sent},
+        )
+
+    @admin.action(
+        description=gettext_lazy("Revoke the selected invitations"), permissions=["change"]
+    )
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
+        revoked = 0
+        for invitation in queryset:
+            if invitation.state != Invitation.State.ACCEPTED:
+                invitations.revoke(invitation)
+                revoked += 1
+        self.message_user(
+            request,
+            gettext("%(revoked)s revoked; accepted ones are left (deactivate the account).")
+            % {"revoked": revoked},
+        )
