@@ -9,12 +9,16 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model, login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.password_validation import (
+    password_validators_help_text_html,
+    validate_password,
+)
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -72,6 +76,7 @@ class AcceptInvitationForm(forms.Form):
     last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
     password1 = forms.CharField(
         label=_("Password"),
+        help_text=lazy(password_validators_help_text_html, str)(),
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         strip=False,
     )
