@@ -146,3 +146,30 @@ def test_reviewers_cannot_invite(client, people):
     client.force_login(people["ngo"])
     assert client.get(f"{ADD}add/").status_code == 302  # the admin sends non-staff to log in
     assert not Invitation.objects.exists()
+
+
+def test_nobody_sets_another_persons_password_in_admin(client, people, superuser):
+    client.force_login(superuser)
+    refused = client.get(f"/admin/auth/user/{people['ngo'].pk}/password/")
+    assert refused.status_code == 403
+    assert "Nobody sets another person" in refused.content.decode()
+    own = client.get(f"/admin/auth/user/{superuser.pk}/password/")
+    assert own.status_code == 200
+    # A new account in admin has no password; its owner chooses one.
+    client.force_login(people["coordinator"])
+    form = client.get("/admin/auth/user/add/").content.decode()
+    assert 'name="password1"' not in form and 'name="usable_password"' not in form
+    response = client.post(
+        "/admin/auth/user/add/",
+        {
+            "username": "kari",
+            "email": "kari@example.org",
+            "first_name": "Kari",
+            "last_name": "",
+            "membership-TOTAL_FORMS": "0",
+            "membership-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    kari = get_user_model().objects.get(username="kari")
+    assert not kari.has_usable_password()

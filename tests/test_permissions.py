@@ -408,14 +408,15 @@ ESCALATIONS = {
     ("superuser", "deactivate"): {"staff": False, "coordinator": False},
     ("superuser", "change e-mail"): {"staff": False, "coordinator": False},
     ("superuser", "remove superuser"): {"staff": False, "coordinator": False},
-    ("peer", "set password"): {"staff": False, "coordinator": False, "superuser": True},
+    # Nobody sets another person's password, a superuser neither (issue 26).
+    ("peer", "set password"): {"staff": False, "coordinator": False, "superuser": False},
     ("peer", "deactivate"): {"staff": False, "coordinator": False, "superuser": True},
     ("peer", "make superuser"): {"staff": False, "coordinator": False, "superuser": True},
     ("peer", "give a membership"): {"staff": False, "coordinator": False, "superuser": True},
     ("reviewer", "make staff"): {"staff": False, "coordinator": False, "superuser": True},
     ("reviewer", "join a group"): {"staff": False, "coordinator": False, "superuser": True},
     ("reviewer", "grant a permission"): {"staff": False, "coordinator": False, "superuser": True},
-    ("reviewer", "set password"): {"staff": False, "coordinator": True, "superuser": True},
+    ("reviewer", "set password"): {"staff": False, "coordinator": False, "superuser": False},
     ("reviewer", "deactivate"): {"staff": False, "coordinator": True, "superuser": True},
     ("reviewer", "give a membership"): {"staff": False, "coordinator": True, "superuser": True},
     ("assessed organization", "make government"): {

@@ -10,7 +10,7 @@ from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.translation import gettext, gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
@@ -103,19 +103,53 @@ class MembershipInline(admin.StackedInline):
 admin.site.unregister(User)
 
 
+OWN_PASSWORDS_ONLY = gettext_lazy(
+    "Nobody sets another person's password: people choose their own, from an invitation or "
+    "with “Forgotten password” on the log-in page."
+)
+
+
 class AccountChangeForm(UserChangeForm):
-    """Django's form, with names kept to one line (they go into mail headers)."""
+    """Django's form, with names kept to one line (they go into mail headers), and the
+    password explained rather than linked to a form for setting someone else's."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in ("first_name", "last_name"):
             if name in self.fields:
                 self.fields[name].validators.append(refuse_control_characters)
+        if "password" in self.fields:
+            self.fields["password"].help_text = OWN_PASSWORDS_ONLY
+
+
+class AccountCreationForm(forms.ModelForm):
+    """A new account without a password (its owner chooses one with “Forgotten password”);
+    invitations are the usual way in."""
+
+    class Meta:
+        model = User
+        fields = ["username", "email", "first_name", "last_name"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True
+        self.fields["email"].help_text = OWN_PASSWORDS_ONLY
+
+    def save(self, commit: bool = True) -> User:
+        user = super().save(commit=False)
+        user.set_unusable_password()
+        if commit:
+            user.save()
+        return user
 
 
 @admin.register(User)
 class TrackerUserAdmin(UserAdmin):
     form = AccountChangeForm
+    add_form = AccountCreationForm
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("username", "email", "first_name", "last_name")}),
+    )
     inlines = [MembershipInline]
     list_display = ["username", "email", "first_name", "last_name", "is_staff", "organization"]
     list_select_related = ["membership__organization"]
@@ -149,6 +183,14 @@ class TrackerUserAdmin(UserAdmin):
         if picking_a_member and not signed_in(request).is_superuser:
             queryset = queryset.filter(is_staff=False, is_superuser=False)
         return queryset, may_have_duplicates
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        """Only one's own: nobody, a superuser neither, sets another person's password."""
+        if str(signed_in(request).pk) != str(id):
+            raise PermissionDenied(str(OWN_PASSWORDS_ONLY))
+        return super().user_change_password(request, id, form_url)
 
     def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         """Another staff account is the superuser's to change (its password too: Django's
