@@ -97,6 +97,46 @@ def own_page_cache():
         yield
 
 
+@pytest.fixture(autouse=True)
+def staff_verify_their_second_factor(monkeypatch):
+    """Staff signed in with the test client's force_login have also given their second
+    factor, as staff must before any page (recommendations/two_factor.py). The tests of that
+    rule (tests/test_two_factor.py) and the browser tests log in through the forms instead."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    force_login = Client.force_login
+
+    def force_login_verified(self, user, backend=None):
+        force_login(self, user, backend)
+        if user.is_staff:
+            device, _ = TOTPDevice.objects.update_or_create(
+                user=user, name="app", defaults={"confirmed": True}
+            )
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login_verified)
+
+
+def pass_second_factor(client, user) -> None:
+    """A staff member who logged in through the form gives their second factor (a recovery
+    code: a code from the app works once per 30 s, too seldom for a test)."""
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.update_or_create(user=user, name="app", defaults={"confirmed": True})
+    device, _ = StaticDevice.objects.get_or_create(
+        user=user, name="recovery", defaults={"confirmed": True}
+    )
+    code = StaticToken.random_token()
+    device.token_set.create(token=code)
+    response = client.post(reverse("two_factor_verify"), {"code": code})
+    assert response.status_code == 302, response.content.decode()[:500]
+
+
 @pytest.fixture(autouse=True, scope="session")
 def fast_password_hashing():
     """Tests create many users; the production hasher (PBKDF2, over a million iterations)

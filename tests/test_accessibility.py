@@ -36,7 +36,7 @@ from .conftest import (
     make_organization,
     make_user,
 )
-from .test_browser import chromium, require, watch_csp
+from .test_browser import chromium, give_second_factor, require, watch_csp
 from .test_lineage import import_veldoria
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -180,11 +180,21 @@ def allowed(message: dict, page: str) -> bool:
     )
 
 
-def log_in(page: Any, base: str, username: str) -> None:
+def log_in(page: Any, base: str, username: str, audit: "Audit | None" = None) -> None:
+    """Through the log-in form; staff then give their second factor (its page audited too
+    when an audit is given)."""
+    from django.contrib.auth.models import User
+
     page.goto(f"{base}/accounts/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    user = User.objects.get(username=username)
+    if user.is_staff:
+        if audit is not None:  # the first time: the app is set up here
+            page.wait_for_url(re.compile(r"/accounts/two-factor/"))
+            audit("two-factor, a staff member's first log-in")
+        give_second_factor(page, user)
     page.wait_for_url(re.compile(r"/reports/"))
 
 
@@ -285,6 +295,10 @@ def test_every_page_passes_axe(live_server, tmp_path):
             page.get_by_role("button", name="Send the link").click()
             audit("password reset, too many requests")
         log_in(page, base, reviewer.username)
+        page.goto(f"{base}/accounts/two-factor/")
+        audit("two-factor, set up (optional for a reviewer)")
+        page.get_by_role("button", name="Turn it on").click()
+        audit("two-factor, a wrong code")
 
         audit("dashboard")
         page.goto(f"{slug}/?pillar=PROSECUTION&divergent=true&q=police")
@@ -382,7 +396,7 @@ def test_every_page_passes_axe(live_server, tmp_path):
 
         # A coordinator: the publish form, and the customised admin pages.
         context.clear_cookies()
-        log_in(page, base, coordinator.username)
+        log_in(page, base, coordinator.username, audit)
         page.goto(f"{slug}/snapshots/")
         audit("snapshots, with the publish form")
         page.get_by_label("Title").fill("  ")
@@ -429,7 +443,7 @@ def test_every_page_passes_axe(live_server, tmp_path):
     assert not audit.violations, (
         f"{len(audit.violations)} accessibility violation(s):\n" + "\n".join(audit.violations)
     )
-    assert len(audit.audited) == 49
+    assert len(audit.audited) == 52
     assert not refused, refused
     errors = html_errors(audit.documents, tmp_path)
     assert not errors, f"{len(errors)} HTML error(s):\n" + "\n".join(errors)

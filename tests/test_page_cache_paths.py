@@ -559,6 +559,9 @@ NOT_SHOWN = {
     "recommendations_prepareddownload": "served only while its version (made of the tokens) holds",
     "django_tasks_database_dbtaskresult": "the queue of background tasks; no page shows it",
     "recommendations_invitation": "invitations: admin and the invitee's own page, never cached",
+    "otp_totp_totpdevice": "second factors (django-otp): the two-factor pages, never cached",
+    "otp_static_staticdevice": "recovery codes: as second factors",
+    "otp_static_statictoken": "recovery codes: as second factors",
     "recommendations_historicalinvitation": "audit history, shown in admin",
 }
 

@@ -162,6 +162,16 @@ EXPECTED = {
     },
     "password_reset_complete": {"GET": (None, {role: 200 for role in ROLES})},
     "log_out_everywhere": {"POST": (None, {role: LOGIN for role in ROLES})},
+    # Two-factor: reviewers and observers may set it up (a first POST without a code is
+    # refused); staff, verified (as force_login signs them in here), see that it is on.
+    "two_factor": {
+        "GET": (None, everyone(200)),
+        "POST": (None, {**everyone(422), "staff": 200, "coordinator": 200, "superuser": 200}),
+    },
+    "two_factor_verify": {
+        "GET": (None, {**everyone(REDIRECT), "staff": 200, "coordinator": 200, "superuser": 200}),
+        "POST": (None, {**everyone(REDIRECT), "staff": 422, "coordinator": 422, "superuser": 422}),
+    },
     # An invitation's link (here not one): "this invitation no longer works", whoever asks.
     "accept_invitation": {
         "GET": (None, {role: 410 for role in ROLES}),

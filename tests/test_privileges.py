@@ -14,7 +14,13 @@ from django.urls import reverse
 from recommendations.models import Membership, Organization
 from recommendations.rules.privileges import acting_as
 
-from .conftest import make_assessment, make_coordinator, make_organization, make_user
+from .conftest import (
+    make_assessment,
+    make_coordinator,
+    make_organization,
+    make_user,
+    pass_second_factor,
+)
 
 
 @pytest.fixture
@@ -153,6 +159,7 @@ def test_a_coordinator_logs_in_and_changes_their_own_password_on_the_site(client
         reverse("login"), {"username": "coordinator", "password": "a-long-test-password"}
     )
     assert response.status_code == 302
+    pass_second_factor(client, coordinator)
     response = client.post(
         reverse("password_change"),
         {

@@ -80,6 +80,9 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "django_tasks_db",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "recommendations",
 ]
 
@@ -93,6 +96,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Which second factor, if any, the session was verified with (django-otp).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # Whom the request acts for: account and organization saves are checked against it.
     "recommendations.rules.privileges.ActingUserMiddleware",
@@ -105,6 +110,8 @@ MIDDLEWARE = [
     # After the messages (it says why a session ended); LoginRequiredMiddleware's check of the
     # view comes after every middleware's own, so an ended session is sent to log in.
     "recommendations.accounts.SessionLimitsMiddleware",
+    # Staff reach nothing but the two-factor pages before a second factor (two_factor.py).
+    "recommendations.two_factor.StaffSecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -199,6 +206,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "login"
+# Staff (who curate, publish and manage accounts) must verify a second factor, a code from an
+# authenticator app (TOTP) or a recovery code, before any page but the two-factor ones
+# (recommendations/two_factor.py). 0 switches it off (never in production).
+STAFF_SECOND_FACTOR = env_bool("DJANGO_STAFF_SECOND_FACTOR", True)
+OTP_TOTP_ISSUER = "TIP recommendation tracker"
 # An invitation's link works once, for this many days after it was (last) sent.
 INVITATION_DAYS = int(os.environ.get("INVITATION_DAYS", "7"))
 # A password reset link works once, and for this long (seconds).

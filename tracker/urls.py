@@ -43,6 +43,8 @@ accounts = [
     ),
     path("logout/everywhere/", accounts_views.log_out_everywhere, name="log_out_everywhere"),
     path("invitation/<str:token>/", accounts_views.accept_invitation, name="accept_invitation"),
+    path("two-factor/", accounts_views.two_factor, name="two_factor"),
+    path("two-factor/verify/", accounts_views.two_factor_verify, name="two_factor_verify"),
 ]
 
 # The admin's log-in refuses an over-long username before the database too.

@@ -1,14 +1,17 @@
 """A forgotten password (Django's reset views, throttled), logging out everywhere, and an
 invitation accepted (recommendations/invitations.py)."""
 
-from typing import Any
+from base64 import b32encode
+from typing import Any, cast
 
+import segno
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import (
     password_validators_help_text_html,
     validate_password,
@@ -18,11 +21,17 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.functional import lazy
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .. import invitations
+from .. import two_factor as two_factor_rules
 from ..accounts import ResetForm, end_sessions, link_minutes, reset_requests_left
 
 reset_form = auth_views.PasswordResetView.as_view(
@@ -139,3 +148,79 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     context = {"form": form, "invitation": invitation}
     status = 422 if request.method == "POST" else 200
     return render(request, "registration/invitation_accept.html", context, status=status)
+
+
+# --- two-factor authentication (recommendations/two_factor.py) --------------------------------
+
+
+def signed_in(request: HttpRequest) -> User:
+    """These pages are for signed-in people (LoginRequiredMiddleware)."""
+    return cast(User, request.user)
+
+
+def two_factor(request: HttpRequest) -> HttpResponse:
+    """Set up an authenticator app (the QR code, the secret, a first code), or see that it is
+    on, replace the recovery codes, or remove the app."""
+    user = signed_in(request)
+    device = two_factor_rules.app_device(user)
+    if device is not None:
+        if request.method == "POST" and not user.is_verified():  # type: ignore[attr-defined]
+            return redirect(f"{reverse('two_factor_verify')}?next={request.path}")
+        if request.method == "POST" and request.POST.get("action") == "codes":
+            codes = two_factor_rules.new_recovery_codes(user)
+            return render(request, "registration/two_factor_codes.html", {"codes": codes})
+        if request.method == "POST" and request.POST.get("action") == "remove":
+            if two_factor_rules.required(user):
+                messages.error(
+                    request, _("Staff accounts keep a second factor: set up a new app first.")
+                )
+            else:
+                TOTPDevice.objects.filter(user=user).delete()
+                StaticDevice.objects.filter(user=user).delete()
+                messages.success(request, _("Two-factor authentication is off."))
+            return redirect("two_factor")
+        return render(request, "registration/two_factor.html", {"device": device})
+    setup = two_factor_rules.device_to_confirm(user)
+    error = ""
+    if request.method == "POST":
+        if setup.verify_token("".join(request.POST.get("code", "").split())):
+            setup.confirmed = True
+            setup.save()
+            otp_login(request, setup)
+            codes = two_factor_rules.new_recovery_codes(user)
+            shown = {"codes": codes, "next": two_factor_rules.safe_next(request, "")}
+            return render(request, "registration/two_factor_codes.html", shown)
+        error = _("That code is not right: try the newest code the app shows for this account.")
+    context: dict[str, object] = {
+        "setup": setup,
+        "secret": b32encode(setup.bin_key).decode(),
+        "qr": mark_safe(
+            segno.make(setup.config_url).svg_inline(scale=4, title=_("QR code of the secret"))
+        ),
+        "error": error,
+        "next": two_factor_rules.safe_next(request, ""),
+        "required": two_factor_rules.required(user),
+    }
+    return render(
+        request, "registration/two_factor_setup.html", context, status=422 if error else 200
+    )
+
+
+def two_factor_verify(request: HttpRequest) -> HttpResponse:
+    """The code after the password: from the app, or a recovery code (used up)."""
+    user = signed_in(request)
+    if two_factor_rules.app_device(user) is None:
+        return redirect("two_factor")
+    error = ""
+    if request.method == "POST":
+        device = two_factor_rules.matching_device(user, request.POST.get("code", ""))
+        if device is not None:
+            otp_login(request, device)
+            return redirect(two_factor_rules.safe_next(request))
+        error = _(
+            "That code is not right, or came too soon after a wrong one: wait, then try again."
+        )
+    context = {"error": error, "next": two_factor_rules.safe_next(request, "")}
+    return render(
+        request, "registration/two_factor_verify.html", context, status=422 if error else 200
+    )
