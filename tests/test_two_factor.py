@@ -129,6 +129,9 @@ def test_a_superuser_removes_a_lost_device_and_the_next_log_in_sets_up_a_new_one
     device = TOTPDevice.objects.get(user=people["coordinator"])
     listed = admin.get("/admin/otp_totp/totpdevice/").content.decode()
     assert "coordinator" in listed
+    # Nobody, a superuser neither, reads someone's secret in admin.
+    assert admin.get(f"/admin/otp_totp/totpdevice/{device.pk}/config/").status_code == 403
+    assert admin.get(f"/admin/otp_totp/totpdevice/{device.pk}/qrcode/").status_code == 403
     admin.post(f"/admin/otp_totp/totpdevice/{device.pk}/delete/", {"post": "yes"})
     assert not TOTPDevice.objects.filter(user=people["coordinator"]).exists()
     client = log_in("coordinator")

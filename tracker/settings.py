@@ -211,6 +211,9 @@ LOGIN_URL = "login"
 # (recommendations/two_factor.py). 0 switches it off (never in production).
 STAFF_SECOND_FACTOR = env_bool("DJANGO_STAFF_SECOND_FACTOR", True)
 OTP_TOTP_ISSUER = "TIP recommendation tracker"
+# Admin never shows a second factor's secret or QR code (a superuser removes a lost device; the
+# person sets up a new one themselves).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # An invitation's link works once, for this many days after it was (last) sent.
 INVITATION_DAYS = int(os.environ.get("INVITATION_DAYS", "7"))
 # A password reset link works once, and for this long (seconds).
