@@ -14,13 +14,13 @@
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from hashlib import sha256
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.signals import user_logged_in
@@ -46,7 +46,12 @@ SEEN_EVERY_SECONDS = 60  # how often a session is written only to say it is in u
 
 
 class ResetForm(PasswordResetForm):
-    """Django's form, with the mail in the recipient's own language and the site's address."""
+    """Django's form, with the mail in the recipient's own language and the site's address,
+    also for an account that has no password yet (one added in admin: its owner chooses it)."""
+
+    def get_users(self, email: str) -> Iterator[Any]:
+        users = get_user_model()._default_manager.filter(email__iexact=email, is_active=True)
+        return (user for user in users if user.email.casefold() == email.casefold())
 
     def send_mail(
         self,

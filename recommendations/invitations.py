@@ -36,6 +36,9 @@ def send(invitation: Invitation) -> None:
     stop working. Refused once it is accepted or revoked."""
     if invitation.state in (Invitation.State.ACCEPTED, Invitation.State.REVOKED):
         raise ValidationError(_("This invitation was already accepted or revoked."))
+    others = Invitation.objects.filter(email__iexact=invitation.email).exclude(pk=invitation.pk)
+    if any(other.state == Invitation.State.PENDING for other in others):
+        raise ValidationError(_("Another invitation to this address is waiting."))
     invitation.nonce = token_hex(16)
     invitation.sent_at = timezone.now()
     invitation.expires_at = invitation.sent_at + timedelta(days=settings.INVITATION_DAYS)
@@ -85,6 +88,8 @@ def accept(
         locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if locked.state != Invitation.State.PENDING or locked.nonce != invitation.nonce:
             raise ValidationError(_("This invitation no longer works."))
+        if User.objects.filter(email__iexact=locked.email).exists():
+            raise ValidationError(_("This invitation no longer works."))  # one address, one account
         user = User.objects.create_user(
             username=username,
             email=locked.email,

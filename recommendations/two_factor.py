@@ -1,10 +1,11 @@
 """Two-factor authentication (django-otp): a code from an authenticator app (TOTP, RFC 6238)
 after the password, with ten recovery codes for a lost device.
 
-- **Staff must** (they curate, publish, manage accounts): after logging in, a staff account
-  reaches nothing but the two-factor pages (and logging out) until the session is verified:
-  it sets up an app the first time, and gives a code on every later log-in
-  (`StaffSecondFactorMiddleware`). Reviewers and observers may turn it on.
+- **Staff must** (they curate, publish, manage accounts; superusers too): after logging in,
+  such an account reaches nothing but the two-factor pages (and logging out) until the session
+  is verified: it sets up an app the first time, and gives a code on every later log-in
+  (`StaffSecondFactorMiddleware`). Reviewers and observers may turn it on; then they give a
+  code at every log-in too.
 - **Setting up** shows the secret as a QR code and as text; the first right code confirms the
   device and shows ten recovery codes, once. Each recovery code works once.
 - **Lock-out:** wrong codes slow the device down, twice as long after each (django-otp's
@@ -18,9 +19,12 @@ after the password, with ten recovery codes for a lost device.
 from collections.abc import Callable
 from secrets import token_hex
 from typing import cast
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import resolve, reverse
@@ -41,8 +45,26 @@ OPEN_BEFORE_VERIFIED = {
 }
 
 
+ASKS_FOR_CODE = "tracker_second_factor"  # in the session: this log-in needs a code
+
+
 def required(user: User) -> bool:
-    return settings.STAFF_SECOND_FACTOR and user.is_staff
+    """Whether the account must have a second factor: staff and superusers."""
+    return settings.STAFF_SECOND_FACTOR and (user.is_staff or user.is_superuser)
+
+
+@receiver(user_logged_in, dispatch_uid="two-factor-asks-for-a-code")
+def note_whether_a_code_is_needed(
+    sender: object, request: HttpRequest | None, user: User, **kwargs: object
+) -> None:
+    """At log-in, once: whether this person turned two-factor on (anyone may), so that every
+    later request knows without a query."""
+    if request is not None and hasattr(request, "session"):
+        request.session[ASKS_FOR_CODE] = app_device(user) is not None
+
+
+def asks_for_code(request: HttpRequest, user: User) -> bool:
+    return required(user) or bool(request.session.get(ASKS_FOR_CODE))
 
 
 def app_device(user: User) -> TOTPDevice | None:
@@ -91,14 +113,17 @@ class StaffSecondFactorMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = cast(User, request.user)  # OTPMiddleware gave it is_verified()
-        if user.is_authenticated and required(user) and not user.is_verified():  # type: ignore[attr-defined]
+        verified = user.is_verified() if user.is_authenticated else True  # type: ignore[attr-defined]
+        if user.is_authenticated and not verified and asks_for_code(request, user):
             try:
                 name = resolve(request.path_info).url_name
             except Exception:  # no such page: the second factor comes first all the same
                 name = None
             if name not in OPEN_BEFORE_VERIFIED:
                 step = "two_factor_verify" if app_device(user) else "two_factor"
-                target = f"{reverse(step)}?next={request.get_full_path()}"
+                # Back to the page, not the part of it an HTMX request asked for.
+                back = request.headers.get("HX-Current-URL") or request.get_full_path()
+                target = f"{reverse(step)}?{urlencode({'next': back})}"
                 if request.headers.get("HX-Request"):
                     response = HttpResponse(status=204)
                     response["HX-Redirect"] = target

@@ -173,3 +173,16 @@ def test_nobody_sets_another_persons_password_in_admin(client, people, superuser
     assert response.status_code == 302, response.content.decode()[:3000]
     kari = get_user_model().objects.get(username="kari")
     assert not kari.has_usable_password()
+    # Its owner chooses one with "Forgotten password".
+    Client().post("/accounts/password_reset/", {"email": "kari@example.org"})
+    assert [message.to for message in mail.outbox] == [["kari@example.org"]]
+
+
+def test_an_invitation_is_refused_when_the_address_has_an_account_by_then(
+    coordinator_client, people
+):
+    invite(coordinator_client, people)
+    path = link_path(mail.outbox[0])
+    get_user_model().objects.create_user("elsewhere", email="KARI@example.org")
+    assert accept(Client(), path).status_code == 410
+    assert not get_user_model().objects.filter(username="kari").exists()

@@ -427,6 +427,8 @@ ESCALATIONS = {
     ("reviewer", "join a group"): {"staff": False, "coordinator": False, "superuser": True},
     ("reviewer", "grant a permission"): {"staff": False, "coordinator": False, "superuser": True},
     ("reviewer", "set password"): {"staff": False, "coordinator": False, "superuser": False},
+    # Where a password reset goes: a coordinator who changed it could choose the password.
+    ("reviewer", "change e-mail"): {"staff": False, "coordinator": False, "superuser": True},
     ("reviewer", "deactivate"): {"staff": False, "coordinator": True, "superuser": True},
     ("reviewer", "give a membership"): {"staff": False, "coordinator": True, "superuser": True},
     ("assessed organization", "make government"): {

@@ -4,6 +4,7 @@ codes; a superuser removes a lost device. These tests log in through the form (f
 signs staff in verified: tests/conftest.py)."""
 
 import re
+from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
@@ -14,9 +15,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 PASSWORD = "a-long-test-password"
 
 
-def log_in(username: str) -> Client:
+def log_in(username: str, password: str = PASSWORD) -> Client:
     client = Client()
-    response = client.post("/accounts/login/", {"username": username, "password": PASSWORD})
+    response = client.post("/accounts/login/", {"username": username, "password": password})
     assert response.status_code == 302
     return client
 
@@ -52,7 +53,7 @@ def test_staff_reach_nothing_before_setting_up_a_second_factor(people, path):
     client = log_in("coordinator")
     response = client.get(path)
     assert response.status_code == 302
-    assert response["Location"] == f"/accounts/two-factor/?next={path}"
+    assert response["Location"] == f"/accounts/two-factor/?{urlencode({'next': path})}"
     # An HTMX request is sent there as a whole page.
     htmx = client.get(path, headers={"HX-Request": "true"})
     assert htmx.status_code == 204 and htmx["HX-Redirect"].startswith("/accounts/two-factor/")
@@ -79,7 +80,7 @@ def test_every_later_log_in_asks_for_a_code_and_a_recovery_code_works_once(peopl
     codes = set_up(log_in("coordinator"), people["coordinator"])
     client = log_in("coordinator")
     response = client.get("/admin/")
-    assert response["Location"] == "/accounts/two-factor/verify/?next=/admin/"
+    assert response["Location"] == "/accounts/two-factor/verify/?next=%2Fadmin%2F"
     verified = client.post("/accounts/two-factor/verify/", {"code": codes[0], "next": "/admin/"})
     assert (verified.status_code, verified["Location"]) == (302, "/admin/")
     assert client.get("/admin/").status_code == 200
@@ -115,8 +116,19 @@ def test_a_code_from_the_app_logs_in_and_wrong_codes_slow_it_down(people):
 def test_reviewers_may_turn_it_on_and_off(people):
     client = log_in("ngo")
     assert client.get("/reports/norway-2024/").status_code == 200  # not required
-    set_up(client, people["ngo"])
+    codes = set_up(client, people["ngo"])
     assert "On: after your password" in client.get("/accounts/two-factor/").content.decode()
+    # Turned on, it is asked for at every later log-in, as for staff.
+    later = log_in("ngo")
+    asked = later.get("/reports/norway-2024/?q=police&pillar=PROSECUTION")
+    assert asked["Location"] == (
+        "/accounts/two-factor/verify/?next=%2Freports%2Fnorway-2024%2F%3Fq%3Dpolice%26pillar%3DPROSECUTION"
+    )  # the whole address kept
+    back = later.post(
+        "/accounts/two-factor/verify/",
+        {"code": codes[0], "next": "/reports/norway-2024/?q=police&pillar=PROSECUTION"},
+    )
+    assert back["Location"] == "/reports/norway-2024/?q=police&pillar=PROSECUTION"
     off = client.post("/accounts/two-factor/", {"action": "remove"}, follow=True)
     assert "Two-factor authentication is off." in off.content.decode()
     assert not TOTPDevice.objects.filter(user=people["ngo"], confirmed=True).exists()
@@ -135,8 +147,15 @@ def test_a_superuser_removes_a_lost_device_and_the_next_log_in_sets_up_a_new_one
     admin.post(f"/admin/otp_totp/totpdevice/{device.pk}/delete/", {"post": "yes"})
     assert not TOTPDevice.objects.filter(user=people["coordinator"]).exists()
     client = log_in("coordinator")
-    assert client.get("/admin/")["Location"] == "/accounts/two-factor/?next=/admin/"
+    assert client.get("/admin/")["Location"] == "/accounts/two-factor/?next=%2Fadmin%2F"
     # Coordinators do not manage second factors.
     coordinator = Client()
     coordinator.force_login(people["coordinator"])
     assert coordinator.get("/admin/otp_totp/totpdevice/").status_code == 403
+
+
+def test_a_superuser_without_staff_status_gives_a_code_too(superuser):
+    superuser.is_staff = False
+    superuser.save()
+    client = log_in(superuser.username, "a-long-pw-123")
+    assert client.get("/reports/")["Location"].startswith("/accounts/two-factor/")

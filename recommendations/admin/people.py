@@ -4,11 +4,11 @@
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -288,7 +288,13 @@ class InvitationAdmin(SimpleHistoryAdmin):
         sent = 0
         for invitation in queryset:
             if invitation.state in (Invitation.State.PENDING, Invitation.State.EXPIRED):
-                invitations.send(invitation)
+                try:
+                    invitations.send(invitation)
+                except ValidationError as refused:  # another one to the address is waiting
+                    self.message_user(
+                        request, f"{invitation.email}: {refused.messages[0]}", messages.WARNING
+                    )
+                    continue
                 sent += 1
         self.message_user(
             request,

@@ -120,6 +120,9 @@ def refused_account_change(
         return ""
     if any(getattr(before, field) != getattr(after, field) for field in PRIVILEGE_FIELDS):
         return gettext("Only a superuser may change staff or superuser status.")
+    if before.pk != actor.pk and before.email.lower() != after.email.lower():
+        # Where a password reset goes: whoever changes it could choose the person's password.
+        return gettext("Only a superuser may change another person's e-mail address.")
     if not is_privileged(before):
         return ""
     changed = {

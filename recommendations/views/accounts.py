@@ -18,6 +18,7 @@ from django.contrib.auth.password_validation import (
 )
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -25,6 +26,7 @@ from django.urls import reverse
 from django.utils.functional import lazy
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -33,6 +35,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from .. import invitations
 from .. import two_factor as two_factor_rules
 from ..accounts import ResetForm, end_sessions, link_minutes, reset_requests_left
+from ..validators import refuse_control_characters
 
 reset_form = auth_views.PasswordResetView.as_view(
     form_class=ResetForm,
@@ -81,8 +84,16 @@ class AcceptInvitationForm(forms.Form):
     username = forms.CharField(
         label=_("Username"), max_length=150, validators=[UnicodeUsernameValidator()]
     )
-    first_name = forms.CharField(label=_("First name"), max_length=150)
-    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    # Names go into mail headers: one line each, as in admin.
+    first_name = forms.CharField(
+        label=_("First name"), max_length=150, validators=[refuse_control_characters]
+    )
+    last_name = forms.CharField(
+        label=_("Last name"),
+        max_length=150,
+        required=False,
+        validators=[refuse_control_characters],
+    )
     password1 = forms.CharField(
         label=_("Password"),
         help_text=lazy(password_validators_help_text_html, str)(),
@@ -142,6 +153,10 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
             )
         except ValidationError:
             return render(request, "registration/invitation_invalid.html", status=410)
+        except IntegrityError:  # the username was taken meanwhile
+            form.add_error("username", _("That username is taken: choose another."))
+            context = {"form": form, "invitation": invitation}
+            return render(request, "registration/invitation_accept.html", context, status=422)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, _("Welcome. Your account is ready."))
         return redirect("/")
@@ -158,6 +173,7 @@ def signed_in(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
+@never_cache  # it shows a secret
 def two_factor(request: HttpRequest) -> HttpResponse:
     """Set up an authenticator app (the QR code, the secret, a first code), or see that it is
     on, replace the recovery codes, or remove the app."""
@@ -177,6 +193,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
             else:
                 TOTPDevice.objects.filter(user=user).delete()
                 StaticDevice.objects.filter(user=user).delete()
+                request.session[two_factor_rules.ASKS_FOR_CODE] = False
                 messages.success(request, _("Two-factor authentication is off."))
             return redirect("two_factor")
         return render(request, "registration/two_factor.html", {"device": device})
@@ -187,6 +204,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
             setup.confirmed = True
             setup.save()
             otp_login(request, setup)
+            request.session[two_factor_rules.ASKS_FOR_CODE] = True  # at every later log-in
             codes = two_factor_rules.new_recovery_codes(user)
             shown = {"codes": codes, "next": two_factor_rules.safe_next(request, "")}
             return render(request, "registration/two_factor_codes.html", shown)
@@ -206,6 +224,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
     )
 
 
+@never_cache
 def two_factor_verify(request: HttpRequest) -> HttpResponse:
     """The code after the password: from the app, or a recovery code (used up)."""
     user = signed_in(request)
