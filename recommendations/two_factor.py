@@ -33,6 +33,8 @@ from django_otp import match_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from .rules.privileges import is_privileged
+
 RECOVERY_CODES = 10
 # What an unverified staff session may still open: the two-factor pages and what they need.
 OPEN_BEFORE_VERIFIED = {
@@ -50,7 +52,7 @@ ASKS_FOR_CODE = "tracker_second_factor"  # in the session: this log-in needs a c
 
 def required(user: User) -> bool:
     """Whether the account must have a second factor: staff and superusers."""
-    return settings.STAFF_SECOND_FACTOR and (user.is_staff or user.is_superuser)
+    return settings.STAFF_SECOND_FACTOR and is_privileged(user)
 
 
 @receiver(user_logged_in, dispatch_uid="two-factor-asks-for-a-code")

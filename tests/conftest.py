@@ -121,9 +121,9 @@ def staff_verify_their_second_factor(monkeypatch):
     monkeypatch.setattr(Client, "force_login", force_login_verified)
 
 
-def pass_second_factor(client, user) -> None:
-    """A staff member who logged in through the form gives their second factor (a recovery
-    code: a code from the app works once per 30 s, too seldom for a test)."""
+def recovery_code(user) -> str:
+    """A new recovery code of a person whose authenticator app is set up (a code from the app
+    works once per 30 s, too seldom for a test)."""
     from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -133,7 +133,12 @@ def pass_second_factor(client, user) -> None:
     )
     code = StaticToken.random_token()
     device.token_set.create(token=code)
-    response = client.post(reverse("two_factor_verify"), {"code": code})
+    return code
+
+
+def pass_second_factor(client, user) -> None:
+    """A staff member who logged in through the form gives their second factor."""
+    response = client.post(reverse("two_factor_verify"), {"code": recovery_code(user)})
     assert response.status_code == 302, response.content.decode()[:500]
 
 

@@ -16,7 +16,7 @@ from pypdf import PdfReader
 
 from recommendations.models import Assessment, Status
 
-from .conftest import FIXTURES, make_assessment, make_organization, make_user
+from .conftest import FIXTURES, make_assessment, make_organization, make_user, recovery_code
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -287,18 +287,21 @@ def look(page: Any, name: str) -> None:
         page.screenshot(path=f"test-artifacts/{name}.png", full_page=True)
 
 
+def log_in_through_the_form(page: Any, url: str, user: Any) -> None:
+    """At a log-in page (with its `next`), the person's username and password; staff then give
+    their second factor."""
+    page.goto(url)
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill("a-long-test-password")
+    page.get_by_role("button", name="Log in").click()
+    if user.is_staff:
+        give_second_factor(page, user)
+
+
 def give_second_factor(page: Any, user: Any) -> None:
     """After a staff member's password: the page asks for the second factor; a recovery code
     answers it (their app is set up)."""
-    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    TOTPDevice.objects.update_or_create(user=user, name="app", defaults={"confirmed": True})
-    device, _ = StaticDevice.objects.get_or_create(
-        user=user, name="recovery", defaults={"confirmed": True}
-    )
-    code = StaticToken.random_token()
-    device.token_set.create(token=code)
+    code = recovery_code(user)
     # The first log-in of an account without an app lands on the set-up page: with the app
     # set up above, the code page is where the person is.
     page.wait_for_url(re.compile(r"/accounts/two-factor/"))
@@ -348,10 +351,7 @@ def test_the_dashboard_reads_at_1280_px_with_fifteen_organizations(live_server, 
     reviewer = fifteen_organizations()
     page = browser_page
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(reviewer.username)
-    page.get_by_label("Password").fill("a-long-test-password")
-    page.get_by_role("button", name="Log in").click()
+    log_in_through_the_form(page, f"{live_server.url}/accounts/login/", reviewer)
     expect(page.get_by_role("heading", name="Norway · TIP Report 2024")).to_be_visible()
 
     look(page, "dashboard-15-by-side-1280")
@@ -403,11 +403,8 @@ def test_the_lineage_list_fits_beside_the_admin_menu_at_1280_px(live_server, bro
     coordinator = make_coordinator("lineage.coordinator")
     page = browser_page
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(f"{live_server.url}/accounts/login/?next=/admin/recommendations/lineage/")
-    page.get_by_label("Username").fill(coordinator.username)
-    page.get_by_label("Password").fill("a-long-test-password")
-    page.get_by_role("button", name="Log in").click()
-    give_second_factor(page, coordinator)
+    lineage = "/admin/recommendations/lineage/"
+    log_in_through_the_form(page, f"{live_server.url}/accounts/login/?next={lineage}", coordinator)
     expect(page.locator("#result_list")).to_contain_text("Veldoria 2025 · 1. ")
     look(page, "admin-lineage-list-1280-fixed")
     wide, box = page.evaluate(
@@ -433,11 +430,8 @@ def test_a_new_evidence_item_is_offered_only_its_reports_recommendations(live_se
     veldoria = import_veldoria()[2025]
     coordinator = make_coordinator("evidence.coordinator")
     page = browser_page
-    page.goto(f"{live_server.url}/accounts/login/?next=/admin/recommendations/evidenceitem/add/")
-    page.get_by_label("Username").fill(coordinator.username)
-    page.get_by_label("Password").fill("a-long-test-password")
-    page.get_by_role("button", name="Log in").click()
-    give_second_factor(page, coordinator)
+    add = "/admin/recommendations/evidenceitem/add/"
+    log_in_through_the_form(page, f"{live_server.url}/accounts/login/?next={add}", coordinator)
     page.wait_for_url(re.compile(r"/evidenceitem/add/$"))
     offered = (
         "() => [...document.querySelectorAll(\"select[name='links-0-recommendation'] option\")]"

@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.forms.models import ModelChoiceIteratorValue
 from django.http import HttpRequest
@@ -15,6 +16,7 @@ from django.http.response import HttpResponseBase
 from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from simple_history.admin import SimpleHistoryAdmin
 
 from .. import downloads, publishing
 from ..publishing.snapshots import SnapshotProblems
@@ -140,3 +142,15 @@ class ReportScopedSelect(forms.Select):
         if isinstance(value, ModelChoiceIteratorValue):
             option["attrs"]["data-report"] = cast(Any, value).instance.report_id
         return option
+
+
+class RefusedHistoryAdmin(SimpleHistoryAdmin):
+    """An audited model whose history is refused, before any lookup, to those who may not view
+    the model: whether a row exists is not for them to learn."""
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict | None = None
+    ) -> HttpResponseBase:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)

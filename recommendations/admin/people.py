@@ -11,7 +11,6 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.http.response import HttpResponseBase
 from django.utils.translation import gettext, gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -25,7 +24,7 @@ from ..rules.privileges import (
     may_give_membership,
 )
 from ..validators import refuse_control_characters
-from ._shared import signed_in
+from ._shared import RefusedHistoryAdmin, signed_in
 
 
 @admin.register(Organization)
@@ -227,7 +226,7 @@ class InvitationForm(forms.ModelForm):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(SimpleHistoryAdmin):
+class InvitationAdmin(RefusedHistoryAdmin):
     """Coordinators invite people (recommendations/invitations.py): saving a new invitation
     mails it; the list resends and revokes. An invitation is never edited: its state is what
     happened to it."""
@@ -250,14 +249,6 @@ class InvitationAdmin(SimpleHistoryAdmin):
 
     class Media:
         css = {"all": ["admin/tracker-admin.css"]}  # filter links large enough to tap
-
-    def history_view(
-        self, request: HttpRequest, object_id: str, extra_context: dict | None = None
-    ) -> HttpResponseBase:
-        # Refused before the lookup: whether a row exists is not for those who may not see it.
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        return super().history_view(request, object_id, extra_context)
 
     @admin.display(description=gettext_lazy("state"))
     def state_label(self, invitation: Invitation) -> str:

@@ -7,10 +7,8 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
-from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -35,6 +33,7 @@ from ._shared import (
     EXPORT_EXTENSIONS,
     LabelledInlineFormSet,
     RecommendationChoiceField,
+    RefusedHistoryAdmin,
     object_id_of,
     report_export_action,
     signed_in,
@@ -266,7 +265,7 @@ def listed(recommendation: Recommendation, length: int = 48) -> str:
 
 
 @admin.register(Lineage)
-class LineageAdmin(SimpleHistoryAdmin):
+class LineageAdmin(RefusedHistoryAdmin):
     """Proposed matches between years (recommendations/lineage.py); a coordinator confirms or
     changes them. Saving confirms; the history keeps every change."""
 
@@ -328,14 +327,6 @@ class LineageAdmin(SimpleHistoryAdmin):
                 )
             kwargs["form_class"] = RecommendationChoiceField
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def history_view(
-        self, request: HttpRequest, object_id: str, extra_context: dict | None = None
-    ) -> HttpResponseBase:
-        # Refused before the lookup: whether a row exists is not for those who may not see it.
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        return super().history_view(request, object_id, extra_context)
 
     def save_model(self, request: HttpRequest, obj: Lineage, form: Any, change: bool) -> None:
         obj.confirmed = True  # a coordinator has looked at it
