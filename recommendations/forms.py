@@ -1,6 +1,7 @@
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
@@ -8,6 +9,7 @@ from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import single_sign_on
 from .models import Assessment, EvidenceItem, Recommendation, Report, Snapshot, Stance
 from .rules.curation import NOT_LINKED
 from .rules.privileges import acting_as
@@ -184,6 +186,12 @@ class LoginForm(AuthenticationForm):
         )
 
     def clean(self) -> dict[str, Any]:
+        if not settings.LOCAL_PASSWORDS:
+            raise ValidationError(
+                _("Passwords are switched off here: sign in with %(provider)s.")
+                % {"provider": single_sign_on.provider_name()},
+                code="passwords_off",
+            )
         # Authenticating may save the account (a password hash upgraded to today's hasher):
         # the server's own write, not one by whoever this browser was signed in as before.
         with acting_as(None):

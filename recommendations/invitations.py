@@ -80,10 +80,16 @@ def invitation_of(token: str) -> Invitation | None:
 
 
 def accept(
-    invitation: Invitation, *, username: str, first_name: str, last_name: str, password: str
+    invitation: Invitation,
+    *,
+    username: str,
+    first_name: str,
+    last_name: str,
+    password: str | None,
 ) -> "User":
-    """The account the invitation opens: the invited address, the person's own password, a
-    membership of the organization with the role. Once: a second acceptance is refused."""
+    """The account the invitation opens: the invited address, the person's own password (none
+    when they sign in through single sign-on), a membership of the organization with the role.
+    Once: a second acceptance is refused."""
     with transaction.atomic():
         locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if locked.state != Invitation.State.PENDING or locked.nonce != invitation.nonce:

@@ -142,6 +142,54 @@ def pass_second_factor(client, user) -> None:
     assert response.status_code == 302, response.content.decode()[:500]
 
 
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory):
+    """A real OpenID Connect provider on loopback (tests/sign_on.py), one per test process."""
+    from .sign_on import start_provider
+
+    provider = start_provider(tmp_path_factory.mktemp("oidc-provider"))
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def provider(settings, oidc_provider):
+    """The tracker set up, as OIDC_* in the environment would, to sign people in through the
+    test provider; passwords stay on unless a test switches them off (`passwords_off`)."""
+    from .sign_on import SECRET
+
+    found = oidc_provider.discovery
+    settings.OIDC_ISSUER = found["issuer"]
+    settings.OIDC_RP_CLIENT_ID = "tracker"
+    settings.OIDC_RP_CLIENT_SECRET = SECRET
+    settings.OIDC_OP_AUTHORIZATION_ENDPOINT = found["authorization_endpoint"]
+    settings.OIDC_OP_TOKEN_ENDPOINT = found["token_endpoint"]
+    settings.OIDC_OP_USER_ENDPOINT = found["userinfo_endpoint"]
+    settings.OIDC_OP_JWKS_ENDPOINT = found["jwks_uri"]
+    settings.OIDC_END_SESSION_ENDPOINT = found["end_session_endpoint"]
+    settings.OIDC_PROVIDER_NAME = "Test provider"
+    settings.AUTHENTICATION_BACKENDS = [
+        *django_settings.AUTHENTICATION_BACKENDS,
+        "recommendations.single_sign_on.Backend",
+    ]
+    csp = deepcopy(django_settings.SECURE_CSP)
+    csp["form-action"].append(oidc_provider.issuer.rsplit("/", 1)[0])
+    settings.SECURE_CSP = csp
+    return oidc_provider
+
+
+@pytest.fixture
+def passwords_off(settings, provider):
+    """LOCAL_PASSWORDS=0: single sign-on only."""
+    settings.LOCAL_PASSWORDS = False
+    settings.AUTHENTICATION_BACKENDS = [
+        backend
+        for backend in settings.AUTHENTICATION_BACKENDS
+        if backend != "django.contrib.auth.backends.ModelBackend"
+    ]
+    return provider
+
+
 @pytest.fixture(autouse=True, scope="session")
 def fast_password_hashing():
     """Tests create many users; the production hasher (PBKDF2, over a million iterations)

@@ -11,7 +11,7 @@ def settings_probe(
     show: str = "settings.DEBUG, settings.DATABASES['default']['ENGINE']", **env: str
 ) -> subprocess.CompletedProcess:
     """Print `show` from the settings of a fresh interpreter with only `env` set."""
-    ours = ("DJANGO_", "DATABASE_", "REDIS_", "PAGE_CACHE")
+    ours = ("DJANGO_", "DATABASE_", "REDIS_", "PAGE_CACHE", "OIDC_", "LOCAL_PASSWORDS")
     clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     code = (
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='tracker.settings'; "
@@ -104,7 +104,7 @@ def test_the_readme_commands_run_as_written_in_a_checkout_make_run_set_up(tmp_pa
     nothing else (here with that file named, and a database of its own)."""
     env_file = tmp_path / ".env"
     env_file.write_text("DJANGO_DEBUG=1\n", encoding="utf-8")
-    ours = ("DJANGO_", "DATABASE_", "REDIS_", "PAGE_CACHE")
+    ours = ("DJANGO_", "DATABASE_", "REDIS_", "PAGE_CACHE", "OIDC_", "LOCAL_PASSWORDS")
     clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     database = f"sqlite:///{tmp_path / 'db.sqlite3'}"
     for command in (
@@ -122,3 +122,31 @@ def test_the_readme_commands_run_as_written_in_a_checkout_make_run_set_up(tmp_pa
         )
         assert result.returncode == 0, (command, result.stderr[-2000:])
     assert (tmp_path / "backup.json").stat().st_size > 0
+
+
+def test_single_sign_on_needs_its_endpoints_and_passwords_off_needs_single_sign_on():
+    half = settings_probe(DJANGO_DEBUG="1", OIDC_ISSUER="https://idp.example.org")
+    assert half.returncode != 0
+    assert "OIDC_ISSUER is set, so these must be too: OIDC_CLIENT_ID" in half.stderr
+    alone = settings_probe(DJANGO_DEBUG="1", LOCAL_PASSWORDS="0")
+    assert "LOCAL_PASSWORDS=0 needs single sign-on" in alone.stderr
+    endpoints = {
+        f"OIDC_{name}": f"https://idp.example.org/{name.lower()}"
+        for name in ("AUTHORIZATION_ENDPOINT", "TOKEN_ENDPOINT", "USERINFO_ENDPOINT")
+    }
+    whole = settings_probe(
+        "settings.AUTHENTICATION_BACKENDS, settings.SECURE_CSP['form-action']",
+        DJANGO_DEBUG="1",
+        OIDC_ISSUER="https://idp.example.org",
+        OIDC_CLIENT_ID="tracker",
+        OIDC_CLIENT_SECRET="s",
+        OIDC_JWKS_ENDPOINT="https://idp.example.org/jwks",
+        OIDC_END_SESSION_ENDPOINT="https://idp.example.org/logout",
+        LOCAL_PASSWORDS="0",
+        **endpoints,
+    )
+    assert whole.returncode == 0, whole.stderr
+    assert whole.stdout.strip() == (
+        "['axes.backends.AxesStandaloneBackend', 'recommendations.single_sign_on.Backend'] "
+        "[<CSP.SELF: \"'self'\">, 'https://idp.example.org']"
+    )

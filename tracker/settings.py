@@ -8,6 +8,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -133,6 +134,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "recommendations.context_processors.membership",
+                "recommendations.context_processors.sign_in",
             ],
         },
     },
@@ -190,9 +192,57 @@ PREPARED_DOWNLOADS = env_bool("PREPARED_DOWNLOADS")
 # Seconds after a write before its refresh runs: later writes within them share its render.
 PREPARED_DOWNLOADS_DELAY = float(os.environ.get("PREPARED_DOWNLOADS_DELAY", "5"))
 
+# Single sign-on through OpenID Connect (recommendations/single_sign_on.py, docs/accounts.md):
+# on when OIDC_ISSUER is set. The endpoints are those of the issuer's discovery document
+# (<issuer>/.well-known/openid-configuration).
+OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "")
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("OIDC_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("OIDC_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = os.environ.get("OIDC_USERINFO_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("OIDC_JWKS_ENDPOINT", "")
+OIDC_END_SESSION_ENDPOINT = os.environ.get("OIDC_END_SESSION_ENDPOINT", "")
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_SIGN_ALGORITHM", "RS256")
+OIDC_RP_SCOPES = os.environ.get("OIDC_SCOPES", "openid email profile")
+# The claim with the person's address, and the one saying the provider verified it (empty: the
+# provider's addresses are all trusted, as in a single-tenant directory the organization runs).
+OIDC_EMAIL_CLAIM = os.environ.get("OIDC_EMAIL_CLAIM", "email")
+OIDC_EMAIL_VERIFIED_CLAIM = os.environ.get("OIDC_EMAIL_VERIFIED_CLAIM", "email_verified")
+# What the log-in button calls the provider ("ID-porten", "Microsoft Entra ID").
+OIDC_PROVIDER_NAME = os.environ.get("OIDC_PROVIDER_NAME", "")
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_STORE_ID_TOKEN = True  # the hint for the provider's log-out
+OIDC_TIMEOUT = 10
+OIDC_CREATE_USER = False  # accounts come from invitations only
+OIDC_AUTHENTICATION_CALLBACK_URL = "sign_on_callback"
+LOGIN_REDIRECT_URL_FAILURE = "login"
+if OIDC_ISSUER:
+    missing = [
+        name
+        for name, value in [
+            ("OIDC_CLIENT_ID", OIDC_RP_CLIENT_ID),
+            ("OIDC_CLIENT_SECRET", OIDC_RP_CLIENT_SECRET),
+            ("OIDC_AUTHORIZATION_ENDPOINT", OIDC_OP_AUTHORIZATION_ENDPOINT),
+            ("OIDC_TOKEN_ENDPOINT", OIDC_OP_TOKEN_ENDPOINT),
+            ("OIDC_USERINFO_ENDPOINT", OIDC_OP_USER_ENDPOINT),
+            ("OIDC_JWKS_ENDPOINT", OIDC_OP_JWKS_ENDPOINT),
+        ]
+        if not value
+    ]
+    if missing:
+        raise ImproperlyConfigured(f"OIDC_ISSUER is set, so these must be too: {', '.join(missing)}")
+# LOCAL_PASSWORDS=0: people sign in only through single sign-on (no password log-in, reset or
+# change anywhere, the admin's log-in included).
+LOCAL_PASSWORDS = env_bool("LOCAL_PASSWORDS", True)
+if not LOCAL_PASSWORDS and not OIDC_ISSUER:
+    raise ImproperlyConfigured("LOCAL_PASSWORDS=0 needs single sign-on: set OIDC_ISSUER too.")
+
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses logins while locked out
-    "django.contrib.auth.backends.ModelBackend",
+    *(["django.contrib.auth.backends.ModelBackend"] if LOCAL_PASSWORDS else []),
+    *(["recommendations.single_sign_on.Backend"] if OIDC_ISSUER else []),
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -300,6 +350,10 @@ SECURE_CSP = {
     "base-uri": [CSP.NONE],
     "object-src": [CSP.NONE],
 }
+if OIDC_END_SESSION_ENDPOINT:
+    # Logging out (a form) ends at the provider's end-session page when single sign-on is on.
+    provider = urlsplit(OIDC_END_SESSION_ENDPOINT)
+    SECURE_CSP["form-action"].append(f"{provider.scheme}://{provider.netloc}")
 
 # --- email: digests and reminders (docs/email.md) -------------------------------------------
 

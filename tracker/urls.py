@@ -1,13 +1,16 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.views import redirect_to_login
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.templatetags.static import static
-from django.urls import include, path
+from django.urls import include, path, reverse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
+from recommendations import single_sign_on
 from recommendations.forms import AdminLoginForm, LoginForm
 from recommendations.views import accounts as accounts_views
 
@@ -16,7 +19,7 @@ from recommendations.views import accounts as accounts_views
 # logging out everywhere.
 accounts = [
     path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", accounts_views.log_out, name="logout"),
     path("password_change/", accounts_views.password_change, name="password_change"),
     path(
         "password_change/done/",
@@ -36,19 +39,30 @@ accounts = [
         login_not_required(accounts_views.reset_confirm),
         name="password_reset_confirm",
     ),
-    path(
-        "reset/done/",
-        login_not_required(auth_views.PasswordResetCompleteView.as_view()),
-        name="password_reset_complete",
-    ),
+    path("reset/done/", accounts_views.reset_complete, name="password_reset_complete"),
     path("logout/everywhere/", accounts_views.log_out_everywhere, name="log_out_everywhere"),
     path("invitation/<str:token>/", accounts_views.accept_invitation, name="accept_invitation"),
     path("two-factor/", accounts_views.two_factor, name="two_factor"),
     path("two-factor/verify/", accounts_views.two_factor_verify, name="two_factor_verify"),
+    # Single sign-on through OpenID Connect (recommendations/single_sign_on.py), when set up.
+    path("sign-on/", login_not_required(single_sign_on.StartView.as_view()), name="sign_on"),
+    path(
+        "sign-on/callback/",
+        login_not_required(single_sign_on.CallbackView.as_view()),
+        name="sign_on_callback",
+    ),
 ]
 
 # The admin's log-in refuses an over-long username before the database too.
 admin.site.login_form = AdminLoginForm
+
+
+@login_not_required
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """The admin's own log-in, or ours when passwords are switched off (single sign-on)."""
+    if settings.LOCAL_PASSWORDS:
+        return admin.site.login(request)
+    return redirect_to_login(request.GET.get("next") or reverse("admin:index"))
 
 
 @login_not_required
@@ -61,6 +75,7 @@ def favicon(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("favicon.ico", favicon, name="favicon"),
+    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("accounts/", include(accounts)),
     path("", include("recommendations.urls")),

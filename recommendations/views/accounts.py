@@ -1,5 +1,7 @@
-"""A forgotten password (Django's reset views, throttled), logging out everywhere, and an
-invitation accepted (recommendations/invitations.py)."""
+"""A forgotten password (Django's reset views, throttled), logging out (at the single sign-on
+provider too), logging out everywhere, and an invitation accepted
+(recommendations/invitations.py). With LOCAL_PASSWORDS=0 the password pages say that passwords
+are switched off, and an invitation is accepted only by signing in."""
 
 from base64 import b32encode
 from typing import Any, cast
@@ -32,7 +34,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .. import invitations
+from .. import invitations, single_sign_on
 from .. import two_factor as two_factor_rules
 from ..accounts import ResetForm, end_sessions, link_minutes, reset_requests_left
 from ..validators import refuse_control_characters
@@ -43,25 +45,73 @@ reset_form = auth_views.PasswordResetView.as_view(
     subject_template_name="email/password_reset_subject.txt",
     extra_context={"minutes": link_minutes()},
 )
-password_change = auth_views.PasswordChangeView.as_view(
-    extra_context={
-        "session_hours": settings.SESSION_HOURS,
-        "session_idle_minutes": settings.SESSION_IDLE_MINUTES,
-    }
-)
-reset_done = auth_views.PasswordResetDoneView.as_view(extra_context={"minutes": link_minutes()})
-reset_confirm = auth_views.PasswordResetConfirmView.as_view(
+SESSIONS = {
+    "session_hours": settings.SESSION_HOURS,
+    "session_idle_minutes": settings.SESSION_IDLE_MINUTES,
+}
+change_form = auth_views.PasswordChangeView.as_view(extra_context=SESSIONS)
+reset_done_page = auth_views.PasswordResetDoneView.as_view(
     extra_context={"minutes": link_minutes()}
 )
+reset_confirm_form = auth_views.PasswordResetConfirmView.as_view(
+    extra_context={"minutes": link_minutes()}
+)
+
+
+def passwords_off(request: HttpRequest) -> HttpResponse:
+    """Where a password page would be, when this tracker signs people in only through single
+    sign-on."""
+    return render(request, "registration/passwords_off.html", status=404)
+
+
+def password_change(request: HttpRequest) -> HttpResponseBase:
+    """Django's form; with passwords switched off, the page keeps only the sessions part."""
+    if settings.LOCAL_PASSWORDS:
+        return change_form(request)
+    if request.method != "GET":
+        return passwords_off(request)
+    return render(request, "registration/password_change_form.html", {"form": None, **SESSIONS})
 
 
 @login_not_required
 def password_reset(request: HttpRequest) -> HttpResponseBase:
     """Django's form asking for a reset link; too many asks for one address, or from one
     client, are refused for a while (the same answer whoever the address belongs to)."""
+    if not settings.LOCAL_PASSWORDS:
+        return passwords_off(request)
     if request.method == "POST" and not reset_requests_left(request):
         return render(request, "registration/password_reset_throttled.html", status=429)
     return reset_form(request)
+
+
+@login_not_required
+def reset_done(request: HttpRequest) -> HttpResponseBase:
+    return reset_done_page(request) if settings.LOCAL_PASSWORDS else passwords_off(request)
+
+
+@login_not_required
+def reset_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponseBase:
+    if not settings.LOCAL_PASSWORDS:
+        return passwords_off(request)
+    return reset_confirm_form(request, uidb64=uidb64, token=token)
+
+
+reset_complete_page = auth_views.PasswordResetCompleteView.as_view()
+
+
+@login_not_required
+def reset_complete(request: HttpRequest) -> HttpResponseBase:
+    return reset_complete_page(request) if settings.LOCAL_PASSWORDS else passwords_off(request)
+
+
+@login_not_required
+@require_POST
+def log_out(request: HttpRequest) -> HttpResponse:
+    """End this session; after a single sign-on, at the provider too (it sends the person back
+    to the log-in page)."""
+    after = single_sign_on.provider_logout_url(request)
+    logout(request)
+    return redirect(after)
 
 
 @require_POST
@@ -141,6 +191,10 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     invitation = invitations.invitation_of(token)
     if invitation is None:
         return render(request, "registration/invitation_invalid.html", status=410)
+    if not settings.LOCAL_PASSWORDS:  # accepted by signing in (single_sign_on.py)
+        if request.method != "GET":
+            return passwords_off(request)
+        return render(request, "registration/invitation_accept.html", {"invitation": invitation})
     form = AcceptInvitationForm(request.POST or None, email=invitation.email)
     if request.method == "POST" and form.is_valid():
         try:
