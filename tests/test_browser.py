@@ -444,3 +444,37 @@ def test_a_new_evidence_item_is_offered_only_its_reports_recommendations(live_se
     page.get_by_text("Add another Evidence link").click()
     second = page.evaluate(offered.replace("links-0-", "links-1-"))
     assert second == [str(veldoria.pk)] * veldoria.recommendations.count()
+
+
+def test_single_sign_on_in_a_browser_and_log_out_at_the_provider(
+    live_server, browser_page, provider
+):
+    """The whole round in Chromium: the log-in page's button, the provider's own log-in, back
+    signed in; log-out ends the provider's session too (its page is outside the app's CSP)."""
+    from playwright.sync_api import expect
+
+    call_command("loaddata", *FIXTURES, verbosity=0)
+    reviewer = make_user("sso.reviewer", make_organization("SSO Network"), first_name="Rita")
+    reviewer.email = "reviewer@example.org"
+    reviewer.save()
+    provider.register(f"{live_server.url}/accounts/sign-on/callback/")
+    page = browser_page
+    refused = watch_csp(page)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/accounts/login/?next=/reports/norway-2024/")
+    look(page, "login-with-single-sign-on-390")
+    page.get_by_role("link", name="Sign in with Test provider").click()
+
+    page.wait_for_url(re.compile(r"127\.0\.0\.1:\d+/accounts/login/"))  # the provider's page
+    page.get_by_label("Username").fill("reviewer")
+    page.get_by_label("Password").fill("provider-password")
+    page.get_by_role("button", name="Sign in at the provider").click()
+
+    page.wait_for_url(re.compile(r"/reports/norway-2024/$"))
+    expect(page.locator(".account")).to_contain_text("Rita")
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(f"{live_server.url}/accounts/login/")
+    # Signed out at the provider too: a new sign-in asks for the provider's password again.
+    page.get_by_role("link", name="Sign in with Test provider").click()
+    page.wait_for_url(re.compile(r"127\.0\.0\.1:\d+/accounts/login/"))
+    assert not refused, refused

@@ -172,6 +172,10 @@ EXPECTED = {
         "GET": (None, {**everyone(REDIRECT), "staff": 200, "coordinator": 200, "superuser": 200}),
         "POST": (None, {**everyone(REDIRECT), "staff": 422, "coordinator": 422, "superuser": 422}),
     },
+    # Single sign-on (set up here, `sign_on_set_up`): anyone may start one (to the provider);
+    # an answer without a code is refused, back to the log-in page.
+    "sign_on": {"GET": (None, {role: REDIRECT for role in ROLES})},
+    "sign_on_callback": {"GET": (None, {role: LOGIN for role in ROLES})},
     # An invitation's link (here not one): "this invitation no longer works", whoever asks.
     "accept_invitation": {
         "GET": (None, {role: 410 for role in ROLES}),
@@ -225,6 +229,19 @@ def admin_paths() -> list[tuple[str, str]]:
         path = path.replace("^", "").replace("$", "")
         paths.append((name or "(unnamed)", "/" + path))
     return paths
+
+
+@pytest.fixture(autouse=True)
+def sign_on_set_up(settings):
+    """Single sign-on on, with a provider that is never reached (no answer has a code here)."""
+    settings.OIDC_ISSUER = "https://idp.example.org"
+    settings.OIDC_RP_CLIENT_ID = "tracker"
+    settings.OIDC_RP_CLIENT_SECRET = "secret"
+    settings.OIDC_OP_AUTHORIZATION_ENDPOINT = "https://idp.example.org/authorize"
+    settings.AUTHENTICATION_BACKENDS = [
+        *settings.AUTHENTICATION_BACKENDS,
+        "recommendations.single_sign_on.Backend",
+    ]
 
 
 @pytest.fixture

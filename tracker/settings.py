@@ -232,7 +232,8 @@ if OIDC_ISSUER:
         if not value
     ]
     if missing:
-        raise ImproperlyConfigured(f"OIDC_ISSUER is set, so these must be too: {', '.join(missing)}")
+        names = ", ".join(missing)
+        raise ImproperlyConfigured(f"OIDC_ISSUER is set, so these must be too: {names}")
 # LOCAL_PASSWORDS=0: people sign in only through single sign-on (no password log-in, reset or
 # change anywhere, the admin's log-in included).
 LOCAL_PASSWORDS = env_bool("LOCAL_PASSWORDS", True)
@@ -338,7 +339,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 # No inline script or style anywhere: HTMX and the stylesheets come from static/.
-SECURE_CSP = {
+SECURE_CSP: dict[str, list[str]] = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],

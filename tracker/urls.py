@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.views import redirect_to_login
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.templatetags.static import static
@@ -57,12 +57,18 @@ accounts = [
 admin.site.login_form = AdminLoginForm
 
 
+admin_own_login = admin.site.login
+
+
 @login_not_required
-def admin_login(request: HttpRequest) -> HttpResponse:
+def admin_login(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
     """The admin's own log-in, or ours when passwords are switched off (single sign-on)."""
     if settings.LOCAL_PASSWORDS:
-        return admin.site.login(request)
+        return admin_own_login(request, extra_context)
     return redirect_to_login(request.GET.get("next") or reverse("admin:index"))
+
+
+admin.site.login = admin_login  # type: ignore[method-assign]
 
 
 @login_not_required
@@ -75,7 +81,6 @@ def favicon(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("favicon.ico", favicon, name="favicon"),
-    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("accounts/", include(accounts)),
     path("", include("recommendations.urls")),
