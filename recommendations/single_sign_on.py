@@ -1,5 +1,5 @@
 """Single sign-on through OpenID Connect (mozilla-django-oidc), for organizations whose staff
-sign in through ID-porten, Microsoft Entra ID or another provider (docs/accounts.md).
+sign in through ID-porten, Microsoft Entra ID or another provider (docs/single-sign-on.md).
 
 - **The flow** is the authorization-code flow with PKCE (S256), a `state` and a `nonce`, each
   drawn afresh per sign-in and kept in the session; the answer must carry the same state, and

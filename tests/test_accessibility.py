@@ -205,7 +205,7 @@ def serve_page(status: int, body: bytes) -> Any:
     )
 
 
-def test_every_page_passes_axe(live_server, tmp_path):
+def test_every_page_passes_axe(live_server, tmp_path, provider):
     """Every page of the app, and the admin pages the project customises, in the states that
     show errors and HTMX results, has no WCAG 2.0–2.2 A/AA violation axe can find, and is
     valid HTML as the W3C Nu checker reads it."""
@@ -438,12 +438,40 @@ def test_every_page_passes_axe(live_server, tmp_path):
         audit("recommendation, with its lineage")
         page.goto(f"{base}/reports/veldoria-2025/changes/")
         audit("what changed between two years")
+        # Single sign-on only (LOCAL_PASSWORDS=0): the log-in page, a password page, an
+        # invitation, and the sessions page of a person signed in through the provider.
+        context.clear_cookies()
+        provider.register(f"{base}/accounts/sign-on/callback/")
+        only_sign_on = [b for b in settings.AUTHENTICATION_BACKENDS if "ModelBackend" not in b]
+        with override_settings(LOCAL_PASSWORDS=False, AUTHENTICATION_BACKENDS=only_sign_on):
+            page.goto(f"{base}/accounts/login/")
+            audit("log-in, single sign-on only")
+            page.goto(f"{base}/accounts/password_reset/")
+            audit("passwords switched off")
+            invited = Invitation.objects.create(
+                email="isak@example.org",
+                organization=reviewer.membership.organization,
+                invited_by=coordinator,
+            )
+            send_invitation(invited)
+            page.goto(base + invitation_link(invited).removeprefix(settings.TRACKER_BASE_URL))
+            audit("invitation, single sign-on only")
+            reviewer.email = "reviewer@example.org"  # the address the provider knows
+            reviewer.save()
+            page.goto(f"{base}/accounts/login/")
+            page.get_by_role("link", name="Sign in with Test provider").click()
+            page.get_by_label("Username").fill("reviewer")
+            page.get_by_label("Password").fill("provider-password")
+            page.get_by_role("button", name="Sign in at the provider").click()
+            page.wait_for_url(re.compile(r"/reports/"))
+            page.goto(f"{base}/accounts/password_change/")
+            audit("sessions, single sign-on only")
         context.close()
 
     assert not audit.violations, (
         f"{len(audit.violations)} accessibility violation(s):\n" + "\n".join(audit.violations)
     )
-    assert len(audit.audited) == 52
+    assert len(audit.audited) == 56
     assert not refused, refused
     errors = html_errors(audit.documents, tmp_path)
     assert not errors, f"{len(errors)} HTML error(s):\n" + "\n".join(errors)

@@ -66,7 +66,11 @@ def reviewer(people):
     return person
 
 
-def test_the_whole_code_flow_with_pkce_state_and_nonce(client, provider, reviewer):
+@pytest.mark.parametrize("basic_auth", [False, True], ids=["secret-in-form", "secret-in-header"])
+def test_the_whole_code_flow_with_pkce_state_and_nonce(
+    client, provider, reviewer, settings, basic_auth
+):
+    settings.OIDC_TOKEN_USE_BASIC_AUTH = basic_auth
     to_provider = begin(client, "/reports/norway-2024/")
     sent = parse_qs(urlsplit(to_provider).query)
     assert to_provider.startswith(provider.discovery["authorization_endpoint"])
@@ -362,3 +366,34 @@ def test_with_passwords_off_an_invitation_is_accepted_only_by_signing_in(
     )
     assert answer.status_code == 404
     assert not get_user_model().objects.filter(email="invitee@example.org").exists()
+
+
+def test_an_id_token_from_another_issuer_is_refused(client, provider, reviewer, settings):
+    settings.OIDC_ISSUER = provider.issuer + "/elsewhere"  # whom the tracker trusts
+    refused(sign_on(client, provider, "reviewer"), "came from another issuer", client)
+
+
+def test_an_invitees_username_is_their_address_or_numbered_when_taken(
+    client, provider, people
+):
+    make_user("invitee@example.org")  # someone chose the address as a username
+    Invitation.objects.create(
+        email="invitee@example.org",
+        organization=people["ngo"].membership.organization,
+        invited_by=people["coordinator"],
+    )
+    invitations.send(Invitation.objects.get())
+    # That account has no address, so the invitation is what the sign-in finds.
+    sign_on(client, provider, "invitee")
+    assert signed_in_as(client).username == "invitee@example.org-2"
+
+
+def test_the_refusal_is_in_the_persons_language(client, provider, people):
+    client.cookies["django_language"] = "nb"
+    response = sign_on(client, provider, "stranger")
+    assert told(response) == [
+        "Felles innlogging avvist: Ingen konto eller invitasjon har adressen "
+        "stranger@example.org. Be en koordinator om en invitasjon."
+    ]
+    page = client.get("/accounts/login/").content.decode()
+    assert "Logg inn med Test provider" in page and "Eller med passord" in page

@@ -205,6 +205,9 @@ OIDC_OP_JWKS_ENDPOINT = os.environ.get("OIDC_JWKS_ENDPOINT", "")
 OIDC_END_SESSION_ENDPOINT = os.environ.get("OIDC_END_SESSION_ENDPOINT", "")
 OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_SIGN_ALGORITHM", "RS256")
 OIDC_RP_SCOPES = os.environ.get("OIDC_SCOPES", "openid email profile")
+# How the client authenticates at the token endpoint: the secret in the form (client_secret_post)
+# or, with 1, in an Authorization header (client_secret_basic), as the provider's client says.
+OIDC_TOKEN_USE_BASIC_AUTH = env_bool("OIDC_TOKEN_USE_BASIC_AUTH")
 # The claim with the person's address, and the one saying the provider verified it (empty: the
 # provider's addresses are all trusted, as in a single-tenant directory the organization runs).
 OIDC_EMAIL_CLAIM = os.environ.get("OIDC_EMAIL_CLAIM", "email")
