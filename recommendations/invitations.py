@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from . import single_sign_on
 from .models import Invitation, Membership
 
 SALT = "recommendations.invitation"
@@ -50,6 +51,8 @@ def send(invitation: Invitation) -> None:
             "days": settings.INVITATION_DAYS,
             "inviter": invitation.invited_by.get_full_name()
             or invitation.invited_by.get_username(),
+            "local_passwords": settings.LOCAL_PASSWORDS,
+            "single_sign_on": single_sign_on.provider_name() if single_sign_on.enabled() else "",
         }
         subject = _("An invitation to the TIP recommendation tracker")
         body = render_to_string("email/invitation.txt", context)

@@ -373,9 +373,7 @@ def test_an_id_token_from_another_issuer_is_refused(client, provider, reviewer, 
     refused(sign_on(client, provider, "reviewer"), "came from another issuer", client)
 
 
-def test_an_invitees_username_is_their_address_or_numbered_when_taken(
-    client, provider, people
-):
+def test_an_invitees_username_is_their_address_or_numbered_when_taken(client, provider, people):
     make_user("invitee@example.org")  # someone chose the address as a username
     Invitation.objects.create(
         email="invitee@example.org",
@@ -397,3 +395,19 @@ def test_the_refusal_is_in_the_persons_language(client, provider, people):
     ]
     page = client.get("/accounts/login/").content.decode()
     assert "Logg inn med Test provider" in page and "Eller med passord" in page
+
+
+def test_the_invitation_mail_offers_single_sign_on(provider, people, settings):
+    invitation = Invitation.objects.create(
+        email="invitee@example.org",
+        organization=people["ngo"].membership.organization,
+        invited_by=people["coordinator"],
+    )
+    invitations.send(invitation)
+    assert "sign in with Test provider, or to choose a username and password:" in (
+        mail.outbox[-1].body
+    )
+    settings.LOCAL_PASSWORDS = False
+    invitations.send(invitation)
+    assert "Open this link to sign in with Test provider:\n" in mail.outbox[-1].body
+    assert "password" not in mail.outbox[-1].body
