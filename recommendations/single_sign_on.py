@@ -71,8 +71,11 @@ class Backend(OIDCAuthenticationBackend):
             return None  # not the callback's sign-in (a password log-in, say)
         try:
             return super().authenticate(request, **kwargs)
-        except (Refused, SuspiciousOperation) as refusal:
+        except Refused as refusal:
             setattr(request, REFUSAL, str(refusal))
+        except SuspiciousOperation as error:  # the library's own checks (the signing key)
+            logger.warning("single sign-on refused: %s", error)
+            setattr(request, REFUSAL, _("The sign-in answer could not be verified."))
         except (requests.RequestException, ValueError, KeyError) as error:
             logger.warning("single sign-on failed: %s", error)
             setattr(request, REFUSAL, _("The sign-in service did not answer as expected."))
@@ -157,6 +160,13 @@ class Backend(OIDCAuthenticationBackend):
             )
         except ValidationError as error:
             raise Refused(" ".join(error.messages)) from None
+
+
+def not_a_password(request: HttpRequest, credentials: dict[str, Any] | None) -> bool:
+    """django-axes counts failed log-ins per username and client (AXES_WHITELIST_CALLABLE); a
+    refused single sign-on is no password guess (the provider throttles its own log-in), and
+    has no username, so counting it would lock everyone behind one address out of it."""
+    return bool(credentials) and "nonce" in credentials
 
 
 def verified_address(claims: dict[str, Any]) -> str:

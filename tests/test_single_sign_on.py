@@ -411,3 +411,19 @@ def test_the_invitation_mail_offers_single_sign_on(provider, people, settings):
     invitations.send(invitation)
     assert "Open this link to sign in with Test provider:\n" in mail.outbox[-1].body
     assert "password" not in mail.outbox[-1].body
+
+
+def test_refused_sign_ins_lock_nobody_out(client, provider, reviewer):
+    """Many uninvited people behind one office address: their refusals are no password
+    guesses, and the invited colleague still signs in."""
+    from axes.models import AccessAttempt
+
+    for _ in range(7):
+        refused(sign_on(client, provider, "stranger"), "No account or invitation", client)
+    assert not AccessAttempt.objects.exists()
+    sign_on(client, provider, "reviewer")
+    assert signed_in_as(client) == reviewer
+    # Password failures are still counted.
+    client.logout()
+    client.post("/accounts/login/", {"username": "ngo", "password": "wrong"})
+    assert AccessAttempt.objects.get().username == "ngo"

@@ -307,6 +307,8 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 TRUSTED_PROXY_COUNT = int(os.environ.get("DJANGO_PROXY_COUNT", "0"))
 AXES_CLIENT_IP_CALLABLE = "tracker.client_ip.client_ip"
 AXES_VERBOSE = False
+# A refused single sign-on is not counted as a failed log-in (single_sign_on.not_a_password).
+AXES_WHITELIST_CALLABLE = "recommendations.single_sign_on.not_a_password"
 
 # The audit trail (django-simple-history) records who changed what; it is not an undo button:
 # a change goes through the admin forms and their checks.
