@@ -166,7 +166,7 @@ def not_a_password(request: HttpRequest, credentials: dict[str, Any] | None) -> 
     """django-axes counts failed log-ins per username and client (AXES_WHITELIST_CALLABLE); a
     refused single sign-on is no password guess (the provider throttles its own log-in), and
     has no username, so counting it would lock everyone behind one address out of it."""
-    return bool(credentials) and "nonce" in credentials
+    return credentials is not None and "nonce" in credentials
 
 
 def verified_address(claims: dict[str, Any]) -> str:
