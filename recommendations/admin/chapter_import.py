@@ -1,6 +1,7 @@
-"""Admin's *Import a chapter*: upload a chapter, see what would be imported, confirm. The same
-checks as import_tip_report, and nothing is written before the confirmation; the preview
-carries the text back with its SHA-256 signed, so what is stored is what was previewed."""
+"""Admin's *Import a chapter*: upload a chapter or paste it, see what would be imported,
+confirm. The same checks as import_tip_report, and nothing is written before the
+confirmation; the preview carries the text back with its SHA-256 signed, so what is stored is
+what was previewed."""
 
 from typing import Any
 
@@ -28,12 +29,27 @@ def not_imported(refused: Exception) -> str:
     return _("Not imported: %(reason)s") % {"reason": refused}
 
 
+PASTED = "pasted text"  # the source name of a chapter pasted into the form
+
+
 class ChapterUploadForm(forms.Form):
-    """A chapter to preview; a refusal of the importer is the file's error."""
+    """A chapter to preview, uploaded as a file or pasted as text; a refusal of the importer
+    is the error of whichever was given."""
 
     file = forms.FileField(
+        required=False,
         label=gettext_lazy("Chapter"),
         help_text=gettext_lazy("The country chapter as a UTF-8 text file."),
+    )
+    pasted = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 12, "cols": 80}),
+        label=gettext_lazy("Or paste the chapter"),
+        help_text=gettext_lazy(
+            "The whole chapter copied from a web page or a PDF, from its title to its end. It "
+            "is stored as pasted, with Windows line endings made plain ones."
+        ),
     )
     country = forms.CharField(
         required=False,
@@ -53,29 +69,56 @@ class ChapterUploadForm(forms.Form):
         ),
     )
 
+    tier = forms.ChoiceField(
+        required=False,
+        choices=[("", gettext_lazy("Read from the chapter")), *Report.Tier.choices],
+        label=gettext_lazy("Tier"),
+        help_text=gettext_lazy(
+            "Optional: read from the tier line or the summary; needed when the chapter "
+            "says neither."
+        ),
+    )
+
     parsed: importer.ParsedReport
     existing: Report | None
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
-        upload = data.get("file")
-        if upload is None or self.errors:
+        upload, pasted = data.get("file"), data.get("pasted") or ""
+        if self.errors:
             return data
-        if upload.size is not None and upload.size > importer.IMPORT_MAX_BYTES:
+        if upload is None and not pasted.strip():
+            raise forms.ValidationError(_("Upload the chapter's file or paste its text."))
+        if upload is not None and pasted.strip():
+            raise forms.ValidationError(
+                _("Upload the file or paste the text, not both: which one is the chapter?")
+            )
+        field = "file" if upload is not None else "pasted"
+        size = upload.size if upload is not None else len(pasted.encode("utf-8"))
+        if size is not None and size > importer.IMPORT_MAX_BYTES:
             self.add_error(
-                "file",
+                field,
                 _("Not imported: %(size)s bytes; a chapter is at most %(limit)s KB.")
-                % {"size": f"{upload.size:,}", "limit": importer.IMPORT_MAX_BYTES // 1024},
+                % {"size": f"{size:,}", "limit": importer.IMPORT_MAX_BYTES // 1024},
             )
             return data
         try:
-            text = importer.decode(upload.read(), upload.name or "upload")
-            self.parsed = importer.parse_report(text, data.get("country") or None, data.get("year"))
+            if upload is not None:
+                text = importer.decode(upload.read(), upload.name or "upload")
+            else:
+                text = importer.decode(pasted.encode("utf-8"), PASTED)
+            self.parsed = importer.parse_report(
+                text, data.get("country") or None, data.get("year"), data.get("tier") or None
+            )
             self.existing = importer.existing_report(self.parsed)
         except importer.ImportRefused as refused:
-            self.add_error("file", not_imported(refused))
+            self.add_error(field, not_imported(refused))
         return data
+
+    def source_name(self) -> str:
+        upload = self.cleaned_data.get("file")
+        return upload.name if upload is not None else PASTED
 
     def confirmation(self) -> "ChapterConfirmForm":
         """The preview's form: the stored text, and what to import it as, signed."""
@@ -83,9 +126,10 @@ class ChapterUploadForm(forms.Form):
         token = signing.dumps(
             {
                 "sha256": sha256_hex(self.parsed.text),
-                "name": data["file"].name,
+                "name": self.source_name(),
                 "country": data.get("country") or None,
                 "year": data.get("year"),
+                "tier": data.get("tier") or None,
             },
             salt=IMPORT_SALT,
         )
@@ -106,21 +150,26 @@ class ChapterConfirmForm(forms.Form):
         data = self.cleaned_data
         if self.errors:
             raise forms.ValidationError(
-                _("The preview came back incomplete; upload the file again.")
+                _("The preview came back incomplete; upload or paste the chapter again.")
             )
         try:
             signed = signing.loads(data["token"], salt=IMPORT_SALT, max_age=IMPORT_MAX_AGE)
         except signing.BadSignature as error:
             raise forms.ValidationError(
-                _("The preview is too old or was altered; upload the file again.")
+                _("The preview is too old or was altered; upload or paste the chapter again.")
             ) from error
         text = importer.stored_text(data["text"])
         if sha256_hex(text) != signed["sha256"]:
             raise forms.ValidationError(
-                _("The text sent back is not the text previewed; upload the file again.")
+                _(
+                    "The text sent back is not the text previewed; upload or paste the "
+                    "chapter again."
+                )
             )
         try:
-            self.parsed = importer.parse_report(text, signed["country"], signed["year"])
+            self.parsed = importer.parse_report(
+                text, signed["country"], signed["year"], signed.get("tier")
+            )
         except importer.ImportRefused as refused:
             raise forms.ValidationError(not_imported(refused)) from refused
         self.name = signed["name"]
@@ -174,7 +223,7 @@ class ChapterImportAdmin(admin.ModelAdmin):
                 )
             report = result.report
             if result.created:
-                self.log_addition(request, report, "Imported from a chapter file.")
+                self.log_addition(request, report, f"Imported from {confirm.name}.")
                 self.message_user(request, imported_message(report), messages.SUCCESS)
             else:
                 self.message_user(

@@ -10,12 +10,16 @@ offsets found in the view are offsets in the stored text.
 
 Layouts read (docs/design.md, "Importing a chapter"): an optional title line
 ("2024 Trafficking in Persons Report: Norway"); a tier line ("NORWAY (Tier 2)",
-"NORWAY: Tier 2", "(Special Case)"); the summary in one or more paragraphs; the prioritized
-recommendations joined by " * ", bulleted (•, -, *, ▪) or numbered, after an optional
-"PRIORITIZED RECOMMENDATIONS:" heading; the prosecution, protection and prevention pillars, each
-found by a heading on its own line ("PROSECUTION", any case) or by its opening sentence ("The
-government increased law enforcement efforts."); and an optional trafficking profile. Paragraphs
-are separated by blank lines, or by single newlines when the text has no blank line at all.
+"NORWAY: Tier 2", "(Special Case)"), or, in copies that lost it, the summary's placement
+("therefore Norway remained on Tier 2") or the tier given; the summary in one or more
+paragraphs; the prioritized recommendations joined by " * ", bulleted (•, -, *, ▪), numbered,
+or run together with no separator ("…the statute.Ensure …"), after an optional "PRIORITIZED
+RECOMMENDATIONS:" heading; the prosecution, protection and prevention pillars, each found by a
+heading on its own line ("PROSECUTION", any case) or by its opening sentence ("The government
+increased law enforcement efforts.", "The government made no discernible anti-trafficking law
+enforcement efforts, and …"); and an optional trafficking profile. Paragraphs are separated by
+blank lines, or by single newlines when the text has no blank line at all (or when a block's
+lines are each a whole long paragraph, as in a copy from a web page).
 Headings are never paragraphs or recommendations. A result that is not plausible is refused
 with `ImportRefused`, naming what was found, rather than stored wrong; so is one the database
 would refuse (a control character, a name longer than its column, a slug already taken), before
@@ -25,7 +29,7 @@ The package: `text` (size, encoding, characters, names), `layout` (the parser), 
 preview and the write). What callers use is named here.
 """
 
-from .layout import ParsedReport, parse_report
+from .layout import ParsedReport, parse_report, tier_given
 from .storing import (
     ImportResult,
     Preview,
@@ -52,4 +56,5 @@ __all__ = [
     "read_chapter",
     "store",
     "stored_text",
+    "tier_given",
 ]

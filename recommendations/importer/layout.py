@@ -3,6 +3,7 @@ into the stored text (see the package's docstring for the layouts read)."""
 
 import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from ..models import Pillar, Report, Section
 from .text import (
@@ -70,6 +71,22 @@ TITLE_LINE = re.compile(
     re.IGNORECASE,
 )
 TIER_NUMBERS = {"1": "1", "one": "1", "2": "2", "two": "2", "3": "3", "three": "3"}
+# Where a chapter has lost its tier line, the summary still says where the country is placed:
+# "therefore Veldoria remained on Tier 2", "was upgraded to Tier 1", "was downgraded to Tier 2
+# Watch List", "remained a Special Case". A downgrade only threatened ("an otherwise required
+# downgrade to Tier 3") is no placement.
+PLACEMENT = re.compile(
+    r"\b(?:remained|remains|was\s+(?:upgraded|downgraded|placed|moved|elevated)"
+    r"|has\s+been\s+(?:upgraded|downgraded|placed))\s+(?:on|to|at|in)\s+"
+    rf"(?P<a>{TIER_FORMS})"
+    r"|\b(?:remained|remains|is|was)\s+(?:a\s+)?(?P<b>special\s+case)\b",
+    re.IGNORECASE,
+)
+# "The Government of Veldoria does not fully meet…": the country, when nothing else names it.
+GOVERNMENT_OF = re.compile(
+    r"\bGovernment of (?P<country>(?:the )?[A-Z][\w'’.-]*(?: (?:and |of |the |da |de )?"
+    r"[A-Z][\w'’.-]*){0,5})"
+)
 
 PILLARS = [Section.Kind.PROSECUTION, Section.Kind.PROTECTION, Section.Kind.PREVENTION]
 BODY_ORDER = [*PILLARS, Section.Kind.TRAFFICKING_PROFILE]
@@ -91,14 +108,19 @@ HEADINGS = {
 }
 INLINE_HEADING = re.compile(r"^(?P<heading>[A-Za-z ]{5,40}?) *: +(?=\S)")
 
-# A pillar's opening sentence: short, about the government's efforts, naming one pillar.
-GOVERNMENT = re.compile(r"^(?:The +)?(?:[Gg]overnment|[Aa]uthorities)\b")
+# A pillar's opening sentence: about the government's efforts, naming one pillar, in its first
+# clause ("The government made no discernible anti-trafficking law enforcement efforts, and …").
+GOVERNMENT = re.compile(
+    r"^(?:The +)?(?:[A-Z][\w'’-]+ +){0,2}(?:[Gg]overnment|[Aa]uthorities|[Rr]egime)\b"
+    r"|^The +[A-Z]{2,6}\b"
+)
+CLAUSE_END = re.compile(r"[,;:(]| but | while | although | despite ")
 PILLAR_WORDS = [
     (Section.Kind.PROSECUTION, re.compile(r"law[ -]enforcement|prosecut", re.IGNORECASE)),
     (Section.Kind.PROTECTION, re.compile(r"protect|victim", re.IGNORECASE)),
     (Section.Kind.PREVENTION, re.compile(r"prevent", re.IGNORECASE)),
 ]
-OPENING_WORDS = 14
+OPENING_WORDS = 16  # in the opening's first clause
 PROFILE_OPENING = re.compile(
     r"^(?:As reported|Over|In|During|For) (?:over )?the (?:past|last) \w+ years\b"
     r"|^[^.]{0,60}\btraffickers (?:exploit|have exploited)\b",
@@ -107,6 +129,20 @@ PROFILE_OPENING = re.compile(
 # Where one recommendation ends and the next begins.
 LINE_MARKER = re.compile(r"^ *(?:[•▪◦‣*\-–]|\(?(?P<number>\d{1,2})[.)]) +(?=\S)", re.MULTILINE)
 INLINE_SEPARATOR = re.compile(r"(?<=\S)[ \n]+[*•▪][ \n]+(?=\S)")
+# Recommendations run together by a copy that dropped their bullets: "…the statute.Ensure …", a
+# sentence end (after a lowercase letter, digit or bracket, so not "U.S.") directly followed by
+# a capitalized word. Only ever looked for inside the recommendations.
+RUN_TOGETHER = re.compile(r"[a-z0-9)%][.;!?][\"”’]?(?=[A-Z][a-z])")
+# A recommendation is an imperative ("Increase…", "Vigorously investigate…"); a sentence that
+# opens with one of these words is narrative glued in, not one.
+NOT_IMPERATIVE = frozenset(
+    re.findall(
+        r"\w+",
+        "a after although an and as at authorities because but despite during for from government "
+        "however in it its officials on over police since that the their there these they this "
+        "those while",
+    )
+)
 SENTENCE_END = '.;!?)"”’…'
 
 
@@ -190,39 +226,65 @@ def heading_kind(text: str) -> str | None:
     return HEADINGS.get(" ".join(text.rstrip(": ").split()).casefold())
 
 
-def read_header(lines: list[Line | None]) -> tuple[Line | None, Line, re.Match[str], int]:
-    """The optional title line, the tier line, its match, and the index of the next line."""
+def read_header(lines: list[Line | None]) -> tuple[Line | None, re.Match[str] | None, int]:
+    """The optional title line, the tier line's match (None when the chapter has none: web
+    copies often lose it), and the index of the first line after them."""
     filled = [(index, line) for index, line in enumerate(lines) if line is not None]
     if not filled:
         raise ImportRefused("the file is empty")
     title = filled[0][1] if TITLE_LINE.match(filled[0][1].text) else None
-    index, tier_line = filled[1 if title else 0] if len(filled) > 1 else filled[0]
+    if title and len(filled) == 1:
+        raise ImportRefused("the chapter has a title line and nothing else")
+    position = 1 if title else 0
+    index, tier_line = filled[position]
     tier_match = TIER_LINE.match(" ".join(tier_line.text.split()))
-    if not tier_match:
-        raise ImportRefused(
-            "no tier line: expected e.g. 'VELDORIA (Tier 2)' or 'VELDORIA: Tier 2' "
-            f"{'after the title' if title else 'as the first line'}, "
-            f"found {first_words(tier_line.text, 10)!r}"
-        )
-    return title, tier_line, tier_match, index + 1
+    if not tier_match and position + 1 < len(filled) and is_running_head(tier_line.text):
+        # A PDF's running head, the country's name, above the tier line ("VALDORNE").
+        after, next_line = filled[position + 1]
+        if found := TIER_LINE.match(" ".join(next_line.text.split())):
+            return title, found, after + 1
+    return title, tier_match, index + 1 if tier_match else index
+
+
+def is_running_head(text: str) -> bool:
+    """A short line of a name alone: no sentence, no more than six words."""
+    return len(text.split()) <= 6 and text[-1:] not in SENTENCE_END and not TITLE_LINE.match(text)
 
 
 def tier_of(match: re.Match[str]) -> str:
-    form = " ".join((match["a"] or match["b"]).casefold().split())
+    return tier_named(match["a"] or match["b"])
+
+
+def tier_given(written: str) -> str:
+    """A tier as a person gives it ("TIER_2_WATCH_LIST", "Tier 2 Watch List", "tier 3",
+    "special case"); ImportRefused naming the forms when it is none of them."""
+    flat = " ".join(written.replace("_", " ").split())
+    if re.fullmatch(TIER_FORMS, flat, re.IGNORECASE):
+        return tier_named(flat)
+    raise ImportRefused(
+        f"no such tier: {written!r}; give one of "
+        + ", ".join(repr(str(label)) for label in Report.Tier.labels)
+    )
+
+
+def tier_named(written: str) -> str:
+    """The tier a form such as "Tier 2 Watch List", "tier two" or "Special Case" names."""
+    form = " ".join(written.casefold().split())
     if form.startswith("special"):
         return Report.Tier.SPECIAL_CASE
     digits = re.search(r"[123]|one|two|three", form)
     number = TIER_NUMBERS[digits[0] if digits else ""]
     if "watch" in form:
         if number != "2":
-            raise ImportRefused(f"no such tier: {match['a'] or match['b']!r}")
+            raise ImportRefused(f"no such tier: {written!r}")
         return Report.Tier.TIER_2_WATCH_LIST
     return {"1": Report.Tier.TIER_1, "2": Report.Tier.TIER_2, "3": Report.Tier.TIER_3}[number]
 
 
 def body_units(lines: list[Line | None], start: int) -> list[Unit]:
     """Headings and paragraphs after the tier line. Paragraphs are blocks of lines between
-    blank lines; with no blank line at all between them, every line is a paragraph."""
+    blank lines; with no blank line at all between them, or in a block of long lines that each
+    end a sentence, every line is a paragraph."""
     body = lines[start:]
     while body and body[0] is None:
         body.pop(0)
@@ -233,9 +295,11 @@ def body_units(lines: list[Line | None], start: int) -> list[Unit]:
     block: list[Line] = []
 
     def close() -> None:
-        if block:
+        if len(block) > 1 and lines_are_paragraphs(block):
+            units.extend(Unit(Span(line.start, line.end), None) for line in block)
+        elif block:
             units.append(Unit(Span(block[0].start, block[-1].end), None))
-            block.clear()
+        block.clear()
 
     for line in body:
         if line is None:
@@ -256,23 +320,81 @@ def body_units(lines: list[Line | None], start: int) -> list[Unit]:
     return units
 
 
+PARAGRAPH_LINE = 150  # characters: longer than any hard-wrapped line
+
+
+def lines_are_paragraphs(block: list[Line]) -> bool:
+    """Whether each line of a block is a paragraph of its own, as in a copy from a web page
+    that keeps a blank line here and there: long lines, each ending a sentence, none a
+    list item. Hard-wrapped lines are short, and their breaks fall mid-sentence."""
+    return max(len(line.text) for line in block) > PARAGRAPH_LINE and all(
+        line.text[-1] in SENTENCE_END and not LINE_MARKER.match(line.text) for line in block
+    )
+
+
 def opening_sentence(paragraph: str) -> str:
     text = " ".join(paragraph.split())
     return re.split(r"(?<=\.) ", text, maxsplit=1)[0]
 
 
 def pillar_opening(paragraph: str) -> str | None:
-    sentence = opening_sentence(paragraph)
-    if not GOVERNMENT.match(sentence) or "effort" not in sentence:
+    """The pillar a paragraph opens, by its first sentence's first clause: the government's
+    (or the authorities') efforts, naming the pillar ("The government maintained efforts to
+    protect victims.", "The government made no discernible anti-trafficking law enforcement
+    efforts, and …")."""
+    clause = CLAUSE_END.split(opening_sentence(paragraph), maxsplit=1)[0]
+    if not GOVERNMENT.match(clause) or "effort" not in clause:
         return None
-    if len(sentence.split()) > OPENING_WORDS:
+    if len(clause.split()) > OPENING_WORDS:
         return None
-    found = [(m.start(), kind) for kind, words in PILLAR_WORDS if (m := words.search(sentence))]
+    found = [(m.start(), kind) for kind, words in PILLAR_WORDS if (m := words.search(clause))]
     return min(found)[1] if found else None
 
 
 def is_list(paragraph: str) -> bool:
-    return bool(LINE_MARKER.match(paragraph) or INLINE_SEPARATOR.search(paragraph))
+    """A paragraph of recommendations: bulleted, numbered, joined by " * ", or run together
+    into imperative sentences with no separator at all."""
+    if LINE_MARKER.match(paragraph) or INLINE_SEPARATOR.search(paragraph):
+        return True
+    pieces = run_together(paragraph)
+    return len(pieces) >= MIN_RECOMMENDATIONS and all(
+        reads_as_recommendation(paragraph[start:end]) for start, end in pieces
+    )
+
+
+def almost_run_together(paragraphs: list[str]) -> str:
+    """For a refusal: a paragraph that is mostly recommendations run together, and the
+    sentence in it that is not one."""
+    for text in paragraphs:
+        pieces = [text[start:end] for start, end in run_together(text)]
+        odd = [piece for piece in pieces if not reads_as_recommendation(piece)]
+        if len(pieces) >= MIN_RECOMMENDATIONS and len(odd) < len(pieces) / 2:
+            return (
+                f"; the paragraph {first_words(text, 6)!r} runs sentences together as "
+                f"recommendations are, but {first_words(odd[0], 8)!r} does not read as one"
+            )
+    return ""
+
+
+def run_together(text: str) -> list[tuple[int, int]]:
+    """The sentences of recommendations that follow each other with no separator."""
+    cuts = [found.end() for found in RUN_TOGETHER.finditer(text)]
+    bounds = [0, *cuts, len(text)]
+    return [(start, end) for start, end in pairwise(bounds) if start < end]
+
+
+def reads_as_recommendation(text: str) -> bool:
+    """An imperative sentence: it opens with a capitalized word that is not an article, a
+    preposition or a subject, and ends as a sentence does."""
+    words = one_line(text).split(" ")
+    first = words[0].strip("“\"'‘(").casefold()
+    return (
+        len(words) >= MIN_WORDS
+        and words[0][:1].isupper()
+        and first not in NOT_IMPERATIVE
+        and not first.endswith("ed")
+        and one_line(text)[-1] in SENTENCE_END
+    )
 
 
 def looks_like_heading(text: str) -> bool:
@@ -282,28 +404,38 @@ def looks_like_heading(text: str) -> bool:
     return heading_kind(flat) is not None or flat.endswith(":") or capitals
 
 
-def parse_report(text: str, country: str | None = None, year: int | None = None) -> ParsedReport:
+def parse_report(
+    text: str, country: str | None = None, year: int | None = None, tier: str | None = None
+) -> ParsedReport:
     """The chapter's structure, with offsets into `stored_text(text)` (returned as `text`).
-    `country` and `year`, when given, must agree with the chapter."""
+    `country`, `year` and `tier` (a Report.Tier value), when given, must agree with the
+    chapter; they stand in for what it does not say."""
     text = stored_text(text)
     check_plain_text(text)
     view = text.translate(VIEW)
     lines = lines_of(view)
-    title_line, _, tier_match, body_start = read_header(lines)
-
-    found_country = " ".join(tier_match["country"].split())
+    title_line, tier_match, body_start = read_header(lines)
     title_match = TITLE_LINE.match(" ".join(title_line.text.split())) if title_line else None
-    if (
-        title_match
-        and title_match["country"]
-        and country_key(title_match["country"]) != country_key(found_country)
-    ):
+    titled = (
+        " ".join(title_match["country"].split()) if title_match and title_match["country"] else None
+    )
+
+    tier_line_country = without_running_head(tier_match["country"]) if tier_match else None
+    if titled and tier_line_country and country_key(titled) != country_key(tier_line_country):
+        raise ImportRefused(f"the title names {titled!r} but the tier line {tier_line_country!r}")
+    named = tier_line_country or titled
+    if named is None:
+        named = country or country_in_summary(view, lines, body_start)
+    if named is None:
         raise ImportRefused(
-            f"the title names {title_match['country']!r} but the tier line {found_country!r}"
+            "no country: the chapter has no tier line such as 'VELDORIA (Tier 2)', no title "
+            "line naming it, and no 'The Government of …' sentence; give the country (--country)"
         )
-    if country is not None and country_key(country) != country_key(found_country):
-        raise ImportRefused(f"the chapter is about {found_country!r}, not the country {country!r}")
-    canonical = canonical_country(title_match, found_country, country)
+    if country is not None and country_key(country) != country_key(named):
+        raise ImportRefused(f"the chapter is about {named!r}, not the country {country!r}")
+    canonical = canonical_country(titled, named, country)
+    if tier_match is None:
+        body_start = skip_country_line(lines, body_start, canonical)
 
     if year is not None:
         check_year(year)
@@ -337,18 +469,79 @@ def parse_report(text: str, country: str | None = None, year: int | None = None)
         title_found=title_line is not None,
         country=canonical,
         year=year,
-        tier=tier_of(tier_match),
+        tier=chapter_tier(view, tier_match, sections[0], tier),
         text=text,
         sections=sections,
         recommendations=recommendations,
     )
 
 
-def canonical_country(title: re.Match[str] | None, tier_line: str, given: str | None) -> str:
+def without_running_head(name: str) -> str:
+    """The tier line's country, without a running head run into it ("DENMARK DENMARK")."""
+    words = name.split()
+    half = len(words) // 2
+    if len(words) % 2 == 0 and words[:half] == words[half:]:
+        words = words[:half]
+    return " ".join(words)
+
+
+def country_in_summary(view: str, lines: list[Line | None], start: int) -> str | None:
+    """The country the summary's "The Government of …" names, for a chapter with neither a
+    tier line nor a title line."""
+    first = next((line for line in lines[start:] if line is not None), None)
+    found = GOVERNMENT_OF.search(first.text) if first else None
+    return " ".join(found["country"].rstrip(".").split()) if found else None
+
+
+def skip_country_line(lines: list[Line | None], start: int, country: str) -> int:
+    """A copy without its tier line may keep the country's name as a line of its own."""
+    index = next((i for i in range(start, len(lines)) if lines[i] is not None), start)
+    line = lines[index] if index < len(lines) else None
+    if line is not None and country_key(line.text.rstrip(":")) == country_key(country):
+        return index + 1
+    return start
+
+
+def chapter_tier(
+    view: str, tier_match: re.Match[str] | None, summary: ParsedSection, given: str | None
+) -> str:
+    """The tier: the tier line's, the summary's placement sentence's, the one given; all that
+    are there must agree, and one must be there."""
+    placed = {}
+    for span in summary.paragraphs:
+        for found in PLACEMENT.finditer(view[span.start : span.end]):
+            placed.setdefault(tier_named(found["a"] or found["b"]), one_line(found[0]))
+    if len(placed) > 1:
+        raise ImportRefused(
+            "the summary places the country on more than one tier: "
+            + "; ".join(repr(sentence) for sentence in placed.values())
+        )
+    sources = []
+    if tier_match is not None:
+        sources.append((tier_of(tier_match), f"the tier line {one_line(tier_match[0])!r}"))
+    sources += [(tier, f"the summary's {sentence!r}") for tier, sentence in placed.items()]
+    if given:
+        if given not in Report.Tier.values:
+            raise ImportRefused(f"no such tier: {given!r}")
+        sources.append((given, f"the tier given ({Report.Tier(given).label})"))
+    if not sources:
+        raise ImportRefused(
+            "no tier: no tier line such as 'VELDORIA (Tier 2)' and no sentence in the summary "
+            "such as 'therefore Veldoria remained on Tier 2'; give the tier (--tier)"
+        )
+    if len({tier for tier, _ in sources}) > 1:
+        raise ImportRefused(
+            "the tier is not clear: "
+            + ", ".join(f"{where} says {Report.Tier(tier).label}" for tier, where in sources)
+        )
+    return sources[0][0]
+
+
+def canonical_country(title: str | None, tier_line: str, given: str | None) -> str:
     """The name stored: the title line's spelling; else the tier line's unless it is in
     capitals; else the name given; else the tier line's in title case."""
-    if title and title["country"]:
-        return " ".join(title["country"].split())
+    if title:
+        return title
     if not tier_line.isupper():
         return tier_line
     if given:
@@ -370,7 +563,8 @@ def assign_sections(text: str, view: str, units: list[Unit]) -> list[ParsedSecti
         if not lists:
             raise ImportRefused(
                 "no recommendations found: no PRIORITIZED RECOMMENDATIONS heading, and no "
-                "paragraph of recommendations joined by ' * ', bulleted or numbered"
+                "paragraph of recommendations joined by ' * ', bulleted, numbered or run "
+                "together" + almost_run_together([paragraph(u) for u in units if not u.heading])
             )
         first = lists[0]
     summary = [u.span for u in units[: heading_at[0] if heading_at else first] if u.heading is None]
@@ -450,7 +644,8 @@ def assign_sections(text: str, view: str, units: list[Unit]) -> list[ParsedSecti
 
 def item_spans(view: str, paragraph: Span) -> list[Span]:
     """Each recommendation of one paragraph: split at bullets, numbers that count up from
-    1, and " * " separators; a line that starts with neither continues the one before."""
+    1, " * " separators, and sentences run together with no separator ("…statute.Ensure …");
+    a line that starts with none of them continues the one before."""
     text = view[paragraph.start : paragraph.end]
     cuts: list[tuple[int, int]] = []
     expected = 1
@@ -473,7 +668,12 @@ def item_spans(view: str, paragraph: Span) -> list[Span]:
         stripped = piece.strip(" \n")
         if stripped:
             offset = paragraph.start + start + piece.index(stripped)
-            spans.append(Span(offset, offset + len(stripped)))
+            for inner_start, inner_end in run_together(stripped):
+                sentence = stripped[inner_start:inner_end]
+                lead = len(sentence) - len(sentence.lstrip(" \n"))
+                spans.append(
+                    Span(offset + inner_start + lead, offset + inner_start + len(sentence.rstrip()))
+                )
     return spans
 
 
@@ -482,6 +682,13 @@ def split_recommendations(
 ) -> list[ParsedRecommendation]:
     spans = [span for paragraph in section.paragraphs for span in item_spans(view, paragraph)]
     found = [one_line(view[s.start : s.end]) for s in spans]
+    # Whether a recommendation was cut from the one before or after it at a run-together
+    # sentence end: then it must read as a recommendation itself, or narrative was glued in.
+    glued = [
+        (index > 0 and spans[index - 1].end == span.start)
+        or (index + 1 < len(spans) and spans[index + 1].start == span.end)
+        for index, span in enumerate(spans)
+    ]
     listed = "; ".join(f"{n}. {first_words(t, 5)!r}" for n, t in enumerate(found[:25], start=1))
     if len(spans) < MIN_RECOMMENDATIONS:
         raise ImportRefused(
@@ -503,6 +710,11 @@ def split_recommendations(
             problem = "starts in the middle of a sentence (a wrapped line?)"
         elif item[-1] not in SENTENCE_END:
             problem = "ends in the middle of a sentence (a wrapped line?)"
+        elif glued[number - 1] and not reads_as_recommendation(item):
+            problem = (
+                "does not read as a recommendation (an imperative), yet was run together with "
+                "the one before or after it"
+            )
         if problem:
             raise ImportRefused(
                 f"recommendation {number} of {len(found)} {problem}: {first_words(item, 12)!r}"

@@ -12,6 +12,7 @@ from recommendations.importer import (
     preview_lines,
     read_chapter,
     store,
+    tier_given,
 )
 
 
@@ -25,7 +26,7 @@ def four_digit_year(value: str) -> int:
 class Command(BaseCommand):
     help = (
         "Import a plain-text TIP country chapter as a report (idempotent, all or nothing). "
-        "Country and year are read from the chapter; when given, they must agree with it."
+        "Country, year and tier are read from the chapter; when given, they must agree with it."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -37,6 +38,11 @@ class Command(BaseCommand):
         parser.add_argument("--country", default=None, help="e.g. Norway (checked if given)")
         parser.add_argument(
             "--year", default=None, type=str, help="TIP report year, e.g. 2024 (checked if given)"
+        )
+        parser.add_argument(
+            "--tier",
+            default=None,
+            help="e.g. 'Tier 2 Watch List', for a chapter that says no tier (checked if given)",
         )
         parser.add_argument(
             "--source", help="where the text came from (default: the file name)", default=None
@@ -53,11 +59,16 @@ class Command(BaseCommand):
         path: Path,
         country: str | None,
         year: str | int | None,
+        tier: str | None,
         source: str | None,
         dry_run: bool,
         **options: object,
     ) -> None:
         checked_year = None if year is None else four_digit_year(str(year))
+        try:
+            checked_tier = None if tier is None else tier_given(tier)
+        except ImportRefused as error:
+            raise CommandError(f"--tier: {error}") from error
         try:
             data = read_chapter(path)
         except OSError as error:
@@ -66,7 +77,7 @@ class Command(BaseCommand):
             raise CommandError(f"refused to import {path}: {error}") from error
         name = source or path.name
         try:
-            parsed = parse_report(decode(data, name), country, checked_year)
+            parsed = parse_report(decode(data, name), country, checked_year, checked_tier)
             if dry_run:
                 existing = existing_report(parsed)
                 self.stdout.write("\n".join(preview_lines(parsed)))
