@@ -28,6 +28,7 @@ from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -98,6 +99,12 @@ def reset_requests_left(request: HttpRequest) -> bool:
         logger.warning("password reset throttling skipped: %s", error)
         return True
     return max(counts) <= settings.AXES_FAILURE_LIMIT
+
+
+def passwords_off(request: HttpRequest) -> HttpResponse:
+    """Where a password page would be, when this tracker signs people in only through single
+    sign-on (LOCAL_PASSWORDS=0)."""
+    return render(request, "registration/passwords_off.html", status=404)
 
 
 # --- sessions ---------------------------------------------------------------------------------

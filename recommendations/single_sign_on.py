@@ -30,6 +30,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import SuspiciousOperation, ValidationError
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -43,6 +44,7 @@ from mozilla_django_oidc.views import (
 from . import invitations
 from .models import Invitation
 from .rules.privileges import acting_as
+from .validators import first_control_character
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +78,25 @@ class Backend(OIDCAuthenticationBackend):
         except SuspiciousOperation as error:  # the library's own checks (the signing key)
             logger.warning("single sign-on refused: %s", error)
             setattr(request, REFUSAL, _("The sign-in answer could not be verified."))
-        except (requests.RequestException, ValueError, KeyError) as error:
+        except (
+            requests.RequestException,
+            jwt.PyJWTError,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+        ) as error:  # the provider down, or an answer of the wrong shape
             logger.warning("single sign-on failed: %s", error)
             setattr(request, REFUSAL, _("The sign-in service did not answer as expected."))
+        except IntegrityError:  # two invitees taking one username at once
+            setattr(request, REFUSAL, _("You could not be signed in. Try again."))
         return None
+
+    def get_user(self, user_id: Any) -> User | None:
+        """The session's account while it may still sign in: switching an account off ends
+        its sessions at their next request, as with a password (the library's does not)."""
+        user = super().get_user(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
 
     def _verify_jws(self, payload: str, key: Any) -> dict[str, Any]:
         header = jwt.get_unverified_header(payload)
@@ -104,7 +121,8 @@ class Backend(OIDCAuthenticationBackend):
         except jwt.InvalidTokenError:
             raise Refused(_("The sign-in answer could not be verified.")) from None
         audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
-        if len(audiences) > 1 and claims.get("azp") != self.OIDC_RP_CLIENT_ID:
+        authorized = claims.get("azp", self.OIDC_RP_CLIENT_ID if len(audiences) == 1 else None)
+        if authorized != self.OIDC_RP_CLIENT_ID:
             raise Refused(_("The sign-in answer was meant for another service."))
         return claims
 
@@ -125,12 +143,17 @@ class Backend(OIDCAuthenticationBackend):
         userinfo = self.get_userinfo(access_token, id_token, payload)
         if userinfo.get("sub") != payload.get("sub"):  # OpenID Connect Core 5.3.2
             raise Refused(_("The sign-in service described another person."))
+        token_address, info_address = (
+            source.get(settings.OIDC_EMAIL_CLAIM) for source in (payload, userinfo)
+        )
+        if token_address and info_address and not same_address(token_address, info_address):
+            raise Refused(_("The sign-in service described two different e-mail addresses."))
         claims = {**payload, **userinfo}
         address = verified_address(claims)
         users = [
             user
             for user in get_user_model().objects.filter(email__iexact=address)
-            if user.email.casefold() == address.casefold()
+            if same_address(user.email, address)
         ]
         if len(users) > 1:
             raise Refused(
@@ -154,8 +177,8 @@ class Backend(OIDCAuthenticationBackend):
             return invitations.accept(
                 invitation,
                 username=free_username(address),
-                first_name=str(claims.get("given_name") or "")[:150],
-                last_name=str(claims.get("family_name") or "")[:150],
+                first_name=one_line_name(claims.get("given_name")),
+                last_name=one_line_name(claims.get("family_name")),
                 password=None,
             )
         except ValidationError as error:
@@ -166,7 +189,11 @@ def not_a_password(request: HttpRequest, credentials: dict[str, Any] | None) -> 
     """django-axes counts failed log-ins per username and client (AXES_WHITELIST_CALLABLE); a
     refused single sign-on is no password guess (the provider throttles its own log-in), and
     has no username, so counting it would lock everyone behind one address out of it."""
-    return credentials is not None and "nonce" in credentials
+    return (
+        credentials is not None
+        and {"nonce", "code_verifier"} <= credentials.keys()
+        and "password" not in credentials
+    )
 
 
 def verified_address(claims: dict[str, Any]) -> str:
@@ -182,9 +209,29 @@ def verified_address(claims: dict[str, Any]) -> str:
     return address.strip()
 
 
+def same_address(one: str, other: str) -> bool:
+    """Whether two e-mail addresses are one, whatever their case; lower(), not casefold():
+    "ſam@…" is not "sam@…" (the database's case-insensitive match lets it through)."""
+    return one.strip().lower() == other.strip().lower()
+
+
+def one_line_name(claim: object) -> str:
+    """A name from the provider as the account keeps it: one line (names go into mail
+    headers), within the column; else no name."""
+    name = " ".join(str(claim or "").split())[:150]
+    return "" if first_control_character(name) is not None else name
+
+
 def waiting_invitation(address: str) -> Invitation | None:
     candidates = Invitation.objects.filter(email__iexact=address).order_by("-created_at")
-    return next((each for each in candidates if each.state == Invitation.State.PENDING), None)
+    return next(
+        (
+            each
+            for each in candidates
+            if each.state == Invitation.State.PENDING and same_address(each.email, address)
+        ),
+        None,
+    )
 
 
 def free_username(address: str) -> str:
@@ -231,6 +278,22 @@ class StartView(OIDCAuthenticationRequestView):
         return super().dispatch(request, *args, **kwargs)
 
 
+# The error codes of an authorization answer (RFC 6749, 4.1.2.1; OpenID Connect Core, 3.1.2.6).
+PROVIDER_ERRORS = {
+    "access_denied",
+    "invalid_request",
+    "unauthorized_client",
+    "unsupported_response_type",
+    "invalid_scope",
+    "server_error",
+    "temporarily_unavailable",
+    "interaction_required",
+    "login_required",
+    "account_selection_required",
+    "consent_required",
+}
+
+
 class CallbackView(OIDCAuthenticationCallbackView):
     """Back from the provider: signed in, or back to the log-in page saying why not."""
 
@@ -245,12 +308,29 @@ class CallbackView(OIDCAuthenticationCallbackView):
         except SuspiciousOperation:  # the library's: a state this session never started
             return self.refused(_("The sign-in answer belonged to no sign-in started here."))
 
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if "error" in request.GET:
+            # The provider says no: for a sign-in this browser started, that one is over; any
+            # other such address is someone's link, which changes nothing (nobody is logged
+            # out by it) and whose words are not shown.
+            pending = request.session.get("oidc_states", {})
+            if request.GET.get("state") not in pending:
+                return self.refused(_("The sign-in answer belonged to no sign-in started here."))
+            del pending[request.GET["state"]]
+            request.session.modified = True
+            error = request.GET["error"]
+            known = error if error in PROVIDER_ERRORS else "error"
+            return self.refused(
+                _("The sign-in service did not sign you in (%(error)s).") % {"error": known}
+            )
+        return super().get(request)
+
     def login_failure(self) -> HttpResponseRedirect:
-        if self.request.GET.get("error"):
-            why = _("The sign-in service did not sign you in (%(error)s).") % {
-                "error": self.request.GET["error"][:100]
-            }
-        elif "code" not in self.request.GET or "state" not in self.request.GET:
+        # The library keeps the tokens before the account is found; a refused sign-in's must
+        # not stay in this browser's session (a later log-out would name them).
+        for key in ("oidc_id_token", "oidc_access_token"):
+            self.request.session.pop(key, None)
+        if "code" not in self.request.GET or "state" not in self.request.GET:
             why = _("The sign-in answer was incomplete. Start again.")
         elif "oidc_states" not in self.request.session:
             why = _("The sign-in answer belonged to no sign-in started here.")

@@ -88,12 +88,16 @@ def test_the_whole_code_flow_with_pkce_state_and_nonce(
     assert signed_in_as(client) == reviewer
     assert client.session["_auth_user_backend"] == single_sign_on.BACKEND
     assert sent["state"][0] not in client.session["oidc_states"]  # used once
-    # The same answer again (a replay) finds no sign-in waiting for it.
-    client.logout()
-    refused(come_back(client, callback_url), "belonged to no sign-in", client)
+    # The same answer again in the same session (a replay) finds no sign-in waiting for it.
+    begin(client)  # another sign-in waits, so the session has states
+    replay = come_back(client, callback_url)
+    assert replay["Location"] == "/accounts/login/"
+    assert any("belonged to no sign-in started here" in m for m in told(replay))
 
 
-def test_the_code_is_worth_nothing_without_the_sessions_pkce_verifier(client, provider, reviewer):
+def test_the_code_is_worth_nothing_without_the_sessions_pkce_verifier(
+    client, provider, reviewer, caplog
+):
     to_provider = begin(client)
     state = parse_qs(urlsplit(to_provider).query)["state"][0]
     session = client.session
@@ -101,6 +105,7 @@ def test_the_code_is_worth_nothing_without_the_sessions_pkce_verifier(client, pr
     session.save()
     callback_url, _ = provider.sign_in(to_provider, "reviewer")
     refused(come_back(client, callback_url), "did not answer as expected", client)
+    assert "invalid_grant" in caplog.text  # the provider refused the code, not a fault
 
 
 def test_an_answer_with_a_state_this_browser_never_sent_is_refused(client, provider, reviewer):
@@ -164,10 +169,11 @@ def test_an_id_token_for_another_audience_is_refused(client, provider, reviewer,
     refused(come_back(client, callback_url), "meant for another service", client)
 
 
-def test_a_code_issued_to_another_service_is_refused(client, provider, reviewer):
+def test_a_code_issued_to_another_service_is_refused(client, provider, reviewer, caplog):
     to_provider = begin(client).replace("client_id=tracker", "client_id=other-service")
     callback_url, _ = provider.sign_in(to_provider, "reviewer")
     refused(come_back(client, callback_url), "did not answer as expected", client)
+    assert "invalid_grant" in caplog.text
 
 
 def test_an_uninvited_address_is_refused_and_no_account_is_made(client, provider, people):
@@ -200,6 +206,16 @@ def test_the_provider_saying_no_is_shown(client, provider):
     answer = f"{CALLBACK}?{urlencode({'error': 'access_denied', 'state': state})}"
     refused(come_back(client, answer), "did not sign you in (access_denied)", client)
     assert state not in client.session["oidc_states"]
+
+
+def test_an_error_answer_nobody_asked_for_logs_nobody_out_and_shows_no_words(
+    client, provider, people
+):
+    client.force_login(people["ngo"])
+    link = f"{CALLBACK}?{urlencode({'error': 'Call 555-0100 now', 'state': 'made-up'})}"
+    response = come_back(client, link)
+    assert signed_in_as(client) == people["ngo"]
+    assert "555" not in " ".join(told(response))
 
 
 def test_a_waiting_invitation_is_accepted_by_signing_in(client, provider, people):
@@ -427,3 +443,126 @@ def test_refused_sign_ins_lock_nobody_out(client, provider, reviewer):
     client.logout()
     client.post("/accounts/login/", {"username": "ngo", "password": "wrong"})
     assert AccessAttempt.objects.get().username == "ngo"
+
+
+def test_switching_an_account_off_ends_its_single_sign_on_session(client, provider, reviewer):
+    sign_on(client, provider, "reviewer")
+    assert signed_in_as(client) == reviewer
+    reviewer.is_active = False
+    reviewer.save()
+    assert not signed_in_as(client).is_authenticated
+    assert client.post("/reports/norway-2024/recommendations/1/assess/", {}).status_code == 302
+
+
+@pytest.mark.parametrize(
+    "tokens",
+    [
+        {"id_token": "not-a-token", "access_token": "x"},
+        {"id_token": ["a", "list"], "access_token": "x"},
+        ["a", "list"],
+        {"access_token": "x"},
+    ],
+    ids=["not-a-jwt", "not-a-string", "not-an-object", "no-id-token"],
+)
+def test_a_token_answer_of_the_wrong_shape_is_a_message_not_an_error(
+    client, provider, reviewer, monkeypatch, tokens
+):
+    monkeypatch.setattr(single_sign_on.Backend, "get_token", lambda self, payload: tokens)
+    response = sign_on(client, provider, "reviewer")
+    assert response.status_code == 302
+    assert any(m.startswith("Single sign-on refused") for m in told(response)), told(response)
+    assert not signed_in_as(client).is_authenticated
+
+
+@pytest.mark.parametrize(
+    ("userinfo", "why"),
+    [
+        (["a", "list"], "did not answer as expected"),
+        ({"sub": "someone else", "email": "reviewer@example.org"}, "described another person"),
+    ],
+    ids=["not-an-object", "another-sub"],
+)
+def test_a_userinfo_answer_that_does_not_fit_is_refused(
+    client, provider, reviewer, monkeypatch, userinfo, why
+):
+    monkeypatch.setattr(
+        single_sign_on.Backend, "get_userinfo", lambda self, access, id_token, payload: userinfo
+    )
+    refused(sign_on(client, provider, "reviewer"), why, client)
+
+
+def test_the_address_and_its_verification_come_from_one_answer(
+    client, provider, reviewer, people, monkeypatch
+):
+    """The ID token verifies reviewer@…; a userinfo answer naming another address (with no
+    flag of its own) must not borrow that verification."""
+    coordinator = people["coordinator"]
+    coordinator.email = "boss@example.org"
+    coordinator.save()
+    original = single_sign_on.Backend.get_userinfo
+
+    def other_address(self, access, id_token, payload):
+        claims = original(self, access, id_token, payload)
+        return {"sub": claims["sub"], "email": "boss@example.org"}
+
+    monkeypatch.setattr(single_sign_on.Backend, "get_userinfo", other_address)
+    refused(sign_on(client, provider, "reviewer"), "two different e-mail addresses", client)
+
+
+def test_a_refused_sign_in_leaves_no_token_in_the_session(client, provider, people):
+    refused(sign_on(client, provider, "stranger"), "No account or invitation", client)
+    assert "oidc_id_token" not in client.session
+
+
+def test_a_providers_names_are_kept_on_one_line_or_not_at_all(
+    client, provider, people, monkeypatch
+):
+    Invitation.objects.create(
+        email="invitee@example.org",
+        organization=people["ngo"].membership.organization,
+        invited_by=people["coordinator"],
+    )
+    invitations.send(Invitation.objects.get())
+    original = single_sign_on.Backend.get_userinfo
+
+    def header_injection(self, access, id_token, payload):
+        claims = original(self, access, id_token, payload)
+        return {**claims, "given_name": "Ingrid\rBcc: x@y", "family_name": "In\x00vitee"}
+
+    monkeypatch.setattr(single_sign_on.Backend, "get_userinfo", header_injection)
+    sign_on(client, provider, "invitee")
+    person = signed_in_as(client)
+    assert (person.first_name, person.last_name) == ("Ingrid Bcc: x@y", "")
+
+
+def test_a_look_alike_address_opens_nobody(client, provider, reviewer, monkeypatch):
+    """A "ſ" (long s) casefolds, and on PostgreSQL upper-cases, to "s": no match for it."""
+    reviewer.email = "samuel@example.org"
+    reviewer.save()
+    original = single_sign_on.Backend.get_or_create_user
+
+    def long_s(self, access, id_token, payload):
+        self.get_userinfo = lambda *args: {"sub": payload["sub"], "email": "ſamuel@example.org"}
+        return original(self, access, id_token, {**payload, "email": "ſamuel@example.org"})
+
+    monkeypatch.setattr(single_sign_on.Backend, "get_or_create_user", long_s)
+    refused(sign_on(client, provider, "reviewer"), "No account or invitation", client)
+
+
+def test_with_passwords_off_the_admins_password_pages_say_so(client, passwords_off, superuser):
+    client.force_login(superuser)
+    assert client.get("/admin/password_change/").status_code == 404
+    page = client.get(f"/admin/auth/user/{superuser.pk}/password/")
+    assert page.status_code == 404 and "Passwords are switched off" in page.content.decode()
+
+
+def test_no_second_account_takes_an_address_in_admin(client, people, superuser):
+    """An address finds an account (single sign-on, password reset): a coordinator cannot
+    give a superuser's address to an account of their own making."""
+    client.force_login(people["coordinator"])
+    response = client.post(
+        "/admin/auth/user/add/",
+        {"username": "decoy", "email": "ROOT@example.org", "first_name": "D", "last_name": ""},
+    )
+    assert "Another account has this e-mail address." in response.content.decode()
+    assert not get_user_model().objects.filter(username="decoy").exists()

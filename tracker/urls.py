@@ -11,6 +11,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
 from recommendations import single_sign_on
+from recommendations.accounts import passwords_off
 from recommendations.forms import AdminLoginForm, LoginForm
 from recommendations.views import accounts as accounts_views
 
@@ -69,6 +70,24 @@ def admin_login(request: HttpRequest, extra_context: dict | None = None) -> Http
 
 
 admin.site.login = admin_login  # type: ignore[method-assign]
+admin_own_password_change = admin.site.password_change
+
+
+def admin_password_change(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    if settings.LOCAL_PASSWORDS:
+        return admin_own_password_change(request, extra_context)
+    return passwords_off(request)
+
+
+admin.site.password_change = admin_password_change  # type: ignore[method-assign,assignment]
+
+
+def admin_logout(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    """The tracker's log-out (at the single sign-on provider too, after a sign-in there)."""
+    return accounts_views.log_out(request)
+
+
+admin.site.logout = admin_logout  # type: ignore[method-assign,assignment]
 
 
 @login_not_required

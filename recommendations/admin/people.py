@@ -4,6 +4,7 @@
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
@@ -15,6 +16,7 @@ from django.utils.translation import gettext, gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from .. import invitations
+from ..accounts import passwords_off
 from ..models import Invitation, Membership, Organization
 from ..rules.privileges import (
     COUNTING_FIELDS,
@@ -108,6 +110,17 @@ OWN_PASSWORDS_ONLY = gettext_lazy(
 )
 
 
+def address_taken(form: forms.ModelForm) -> str:
+    """The form's e-mail address, refused when another account has it (in any case): an
+    address is how a password reset and single sign-on find an account, so it is one
+    account's."""
+    address = form.cleaned_data.get("email") or ""
+    others = User.objects.filter(email__iexact=address).exclude(pk=form.instance.pk)
+    if address and others.exists():
+        raise forms.ValidationError(gettext("Another account has this e-mail address."))
+    return address
+
+
 class AccountChangeForm(UserChangeForm):
     """Django's form, with names kept to one line (they go into mail headers), and the
     password explained rather than linked to a form for setting someone else's."""
@@ -119,6 +132,9 @@ class AccountChangeForm(UserChangeForm):
                 self.fields[name].validators.append(refuse_control_characters)
         if "password" in self.fields:
             self.fields["password"].help_text = OWN_PASSWORDS_ONLY
+
+    def clean_email(self) -> str:
+        return address_taken(self)
 
 
 class AccountCreationForm(forms.ModelForm):
@@ -133,6 +149,9 @@ class AccountCreationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["email"].required = True
         self.fields["email"].help_text = OWN_PASSWORDS_ONLY
+
+    def clean_email(self) -> str:
+        return address_taken(self)
 
     def save(self, commit: bool = True) -> User:
         user = super().save(commit=False)
@@ -186,7 +205,10 @@ class TrackerUserAdmin(UserAdmin):
     def user_change_password(
         self, request: HttpRequest, id: str, form_url: str = ""
     ) -> HttpResponse:
-        """Only one's own: nobody, a superuser neither, sets another person's password."""
+        """Only one's own: nobody, a superuser neither, sets another person's password; and
+        nobody's when passwords are switched off (single sign-on only)."""
+        if not settings.LOCAL_PASSWORDS:
+            return passwords_off(request)
         if str(signed_in(request).pk) != str(id):
             raise PermissionDenied(str(OWN_PASSWORDS_ONLY))
         return super().user_change_password(request, id, form_url)

@@ -507,7 +507,7 @@ def chapter_tier(
 ) -> str:
     """The tier: the tier line's, the summary's placement sentence's, the one given; all that
     are there must agree, and one must be there."""
-    placed = {}
+    placed: dict[str, str] = {}
     for span in summary.paragraphs:
         for found in PLACEMENT.finditer(view[span.start : span.end]):
             placed.setdefault(tier_named(found["a"] or found["b"]), one_line(found[0]))

@@ -36,7 +36,13 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .. import invitations, single_sign_on
 from .. import two_factor as two_factor_rules
-from ..accounts import ResetForm, end_sessions, link_minutes, reset_requests_left
+from ..accounts import (
+    ResetForm,
+    end_sessions,
+    link_minutes,
+    passwords_off,
+    reset_requests_left,
+)
 from ..validators import refuse_control_characters
 
 reset_form = auth_views.PasswordResetView.as_view(
@@ -56,12 +62,6 @@ reset_done_page = auth_views.PasswordResetDoneView.as_view(
 reset_confirm_form = auth_views.PasswordResetConfirmView.as_view(
     extra_context={"minutes": link_minutes()}
 )
-
-
-def passwords_off(request: HttpRequest) -> HttpResponse:
-    """Where a password page would be, when this tracker signs people in only through single
-    sign-on."""
-    return render(request, "registration/passwords_off.html", status=404)
 
 
 def password_change(request: HttpRequest) -> HttpResponseBase:
