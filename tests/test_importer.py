@@ -570,6 +570,8 @@ LAYOUT_TABLE += [
     ("49-2019-heading-forms", "Valdorne", "TIER_2", "S R P1 P2 P3 T", "ABCDEFGH"),
     ("50-2025-title-case-headings", "Wyndell", "TIER_1", "S R P1 P2 P3 T", "BDFHJL"),
     ("51-web-copy-no-headings", "Zaramont", "TIER_2", "S R P1 P2 P3 T", "ABCDEFGHI"),
+    # One numbered recommendation per line, no heading: "2. …" was kept as the text.
+    ("52-single-newlines-numbered", "Yrsmark", "TIER_2", "S R P1 P2 P3 T", "CDEFG"),
 ]
 # The year of each layout whose title line does not say 2024.
 LAYOUT_YEARS = {
@@ -843,6 +845,58 @@ REFUSED = [
         ),
         {},
         "the PROTECTION section has no paragraph",
+    ),
+    # Chapters as people copy them: still never a wrong list, nor a wrong tier, silently.
+    (
+        "narrative glued into run-together recommendations",
+        lambda: replaced(
+            "in the fishing and logging sectors.Screen",
+            "in the fishing and logging sectors.Authorities did not report any data.Screen",
+            "40-run-together-heading",
+        ),
+        {},
+        "recommendation 2 of 8 does not read as a recommendation (an imperative), yet was run "
+        "together with the one before or after it: 'Authorities did not report any data.'",
+    ),
+    (
+        "two placements in the summary",
+        lambda: replaced(
+            "therefore Quorra was downgraded to Tier 2 Watch List",
+            "therefore Quorra was downgraded to Tier 2 Watch List; it remained on Tier 2 before",
+            "45-no-tier-line-downgraded",
+        ),
+        {},
+        "the summary places the country on more than one tier: 'was downgraded to Tier 2 "
+        "Watch List'; 'remained on Tier 2'",
+    ),
+    (
+        "the tier line against the summary",
+        lambda: replaced(
+            "Report: Quorra\n", "Report: Quorra\nQUORRA: Tier 2\n", "45-no-tier-line-downgraded"
+        ),
+        {},
+        "the tier is not clear: the tier line 'QUORRA: Tier 2' says Tier 2, the summary's 'was "
+        "downgraded to Tier 2 Watch List' says Tier 2 Watch List",
+    ),
+    (
+        "the tier given against the summary",
+        lambda: replaced("Quorra", "Quorra", "45-no-tier-line-downgraded"),
+        {"tier": "Tier 2"},
+        "the tier is not clear: the summary's 'was downgraded to Tier 2 Watch List' says "
+        "Tier 2 Watch List, the tier given (Tier 2) says Tier 2",
+    ),
+    (
+        "no tier anywhere",
+        lambda: replaced("; therefore Oskarland remained on Tier 1", "", "43-no-tier-line-tier-1"),
+        {},
+        "no tier: no tier line such as 'VELDORIA (Tier 2)' and no sentence in the summary "
+        "such as 'therefore Veldoria remained on Tier 2'; give the tier (--tier)",
+    ),
+    (
+        "a list number out of order",
+        lambda: replaced("3. Train judges", "4. Train judges", "52-single-newlines-numbered"),
+        {},
+        "recommendation 3 of 5 starts with a list number out of order: '4. Train judges",
     ),
 ]
 

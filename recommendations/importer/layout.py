@@ -128,6 +128,7 @@ PROFILE_OPENING = re.compile(
 
 # Where one recommendation ends and the next begins.
 LINE_MARKER = re.compile(r"^ *(?:[•▪◦‣*\-–]|\(?(?P<number>\d{1,2})[.)]) +(?=\S)", re.MULTILINE)
+LIST_NUMBER = re.compile(r"^\(?\d{1,2}[.)] ")
 INLINE_SEPARATOR = re.compile(r"(?<=\S)[ \n]+[*•▪][ \n]+(?=\S)")
 # Recommendations run together by a copy that dropped their bullets: "…the statute.Ensure …", a
 # sentence end (after a lowercase letter, digit or bracket, so not "U.S.") directly followed by
@@ -642,18 +643,19 @@ def assign_sections(text: str, view: str, units: list[Unit]) -> list[ParsedSecti
     return sections
 
 
-def item_spans(view: str, paragraph: Span) -> list[Span]:
+def item_spans(view: str, paragraph: Span, numbering: list[int]) -> list[Span]:
     """Each recommendation of one paragraph: split at bullets, numbers that count up from
-    1, " * " separators, and sentences run together with no separator ("…statute.Ensure …");
-    a line that starts with none of them continues the one before."""
+    1 (`numbering` holds the next one, across the section's paragraphs: a copy with one
+    numbered recommendation per line), " * " separators, and sentences run together with no
+    separator ("…statute.Ensure …"); a line that starts with none of them continues the one
+    before."""
     text = view[paragraph.start : paragraph.end]
     cuts: list[tuple[int, int]] = []
-    expected = 1
     for match in LINE_MARKER.finditer(text):
         if match["number"] is not None:
-            if int(match["number"]) != expected:
+            if int(match["number"]) != numbering[0]:
                 continue
-            expected += 1
+            numbering[0] += 1
         cuts.append((match.start(), match.end()))
     cuts += [(m.start(), m.end()) for m in INLINE_SEPARATOR.finditer(text)]
     cuts.sort()
@@ -680,7 +682,10 @@ def item_spans(view: str, paragraph: Span) -> list[Span]:
 def split_recommendations(
     text: str, view: str, section: ParsedSection
 ) -> list[ParsedRecommendation]:
-    spans = [span for paragraph in section.paragraphs for span in item_spans(view, paragraph)]
+    numbering = [1]
+    spans = [
+        span for paragraph in section.paragraphs for span in item_spans(view, paragraph, numbering)
+    ]
     found = [one_line(view[s.start : s.end]) for s in spans]
     # Whether a recommendation was cut from the one before or after it at a run-together
     # sentence end: then it must read as a recommendation itself, or narrative was glued in.
@@ -704,6 +709,8 @@ def split_recommendations(
         problem = None
         if looks_like_heading(item):
             problem = "looks like a heading"
+        elif LIST_NUMBER.match(item):
+            problem = "starts with a list number out of order"
         elif len(item.split()) < MIN_WORDS:
             problem = f"has fewer than {MIN_WORDS} words"
         elif not (item[0].isupper() or item[0].isdigit() or item[0] in "“\"'‘("):
