@@ -76,16 +76,17 @@ TIER_NUMBERS = {"1": "1", "one": "1", "2": "2", "two": "2", "3": "3", "three": "
 # Watch List", "remained a Special Case". A downgrade only threatened ("an otherwise required
 # downgrade to Tier 3") is no placement.
 PLACEMENT = re.compile(
-    r"\b(?:remained|remains|was\s+(?:upgraded|downgraded|placed|moved|elevated)"
-    r"|has\s+been\s+(?:upgraded|downgraded|placed))\s+(?:on|to|at|in)\s+"
-    rf"(?P<a>{TIER_FORMS})"
+    r"\b(?:remained|remains|(?:was|is|has\s+been)\s+(?:upgraded|downgraded|placed|moved|"
+    r"elevated|raised|lowered)(?:\s+(?:up|down))?)"
+    rf"(?:\s+from\s+(?:{TIER_FORMS}))?\s+(?:on|to|at|in)\s+(?P<a>{TIER_FORMS})"
     r"|\b(?:remained|remains|is|was)\s+(?:a\s+)?(?P<b>special\s+case)\b",
     re.IGNORECASE,
 )
-# "The Government of Veldoria does not fully meet…": the country, when nothing else names it.
+# "The Government of Veldoria does not fully meet the minimum standards…": the country, when
+# nothing else names it (not "the Government of National Accord … remains a Special Case").
 GOVERNMENT_OF = re.compile(
-    r"\bGovernment of (?P<country>(?:the )?[A-Z][\w'’.-]*(?: (?:and |of |the |da |de )?"
-    r"[A-Z][\w'’.-]*){0,5})"
+    r"^The Government of (?P<country>(?:the )?[A-Z][\w'’.-]*(?: (?:and |of |the |da |de )?"
+    r"[A-Z][\w'’.-]*){0,5}) (?:does not |fully )(?:fully )?meets? the minimum standards"
 )
 
 PILLARS = [Section.Kind.PROSECUTION, Section.Kind.PROTECTION, Section.Kind.PREVENTION]
@@ -491,7 +492,10 @@ def country_in_summary(view: str, lines: list[Line | None], start: int) -> str |
     tier line nor a title line."""
     first = next((line for line in lines[start:] if line is not None), None)
     found = GOVERNMENT_OF.search(first.text) if first else None
-    return " ".join(found["country"].rstrip(".").split()) if found else None
+    if found is None:
+        return None
+    name = " ".join(found["country"].split())
+    return name[:1].upper() + name[1:]
 
 
 def skip_country_line(lines: list[Line | None], start: int, country: str) -> int:
