@@ -425,14 +425,27 @@ def test_every_page_passes_axe(live_server, tmp_path, provider):
         audit("admin: invitations")
         page.goto(f"{base}/admin/recommendations/report/import/")
         audit("admin: import a chapter")
-        page.get_by_label("Chapter").set_input_files(str(layouts / "33-no-title.txt"))
+        page.get_by_label(re.compile(r"^Chapter:?$")).set_input_files(
+            str(layouts / "33-no-title.txt")
+        )
         page.get_by_role("button", name="Preview").click()
         expect(page.locator("#id_file_error")).to_contain_text("no year")
         audit("admin: import a chapter, refused")
-        page.get_by_label("Chapter").set_input_files(str(layouts / "11-bullets-dot.txt"))
+        page.get_by_label(re.compile(r"^Chapter:?$")).set_input_files(
+            str(layouts / "11-bullets-dot.txt")
+        )
         page.get_by_role("button", name="Preview").click()
         expect(page.get_by_role("button", name="Import this chapter")).to_be_visible()
         audit("admin: import a chapter, preview")
+        # A pasted chapter that says no tier: the paste box's own error.
+        page.goto(f"{base}/admin/recommendations/report/import/")
+        pasted = (layouts / "42-no-tier-line-tier-2.txt").read_text(encoding="utf-8")
+        page.get_by_label("Or paste the chapter").fill(
+            pasted.replace("Therefore Nembria remained on Tier 2.", "")
+        )
+        page.get_by_role("button", name="Preview").click()
+        expect(page.locator("#id_pasted_error")).to_contain_text("no tier")
+        audit("admin: import a pasted chapter, refused")
         # Lineage between years: a recommendation with its chain, and what changed.
         page.goto(f"{base}/reports/veldoria-2025/recommendations/1/")
         audit("recommendation, with its lineage")
@@ -471,7 +484,7 @@ def test_every_page_passes_axe(live_server, tmp_path, provider):
     assert not audit.violations, (
         f"{len(audit.violations)} accessibility violation(s):\n" + "\n".join(audit.violations)
     )
-    assert len(audit.audited) == 56
+    assert len(audit.audited) == 57
     assert not refused, refused
     errors = html_errors(audit.documents, tmp_path)
     assert not errors, f"{len(errors)} HTML error(s):\n" + "\n".join(errors)
