@@ -10,6 +10,7 @@ from .views import (
     site,
     snapshots,
     source,
+    submission,
     unsubscribe,
 )
 
@@ -27,6 +28,15 @@ class ExportFormat:
 
 
 register_converter(ExportFormat, "format")
+
+
+class SubmissionFormat(ExportFormat):
+    """docx or json."""
+
+    regex = "docx|json"
+
+
+register_converter(SubmissionFormat, "submission_format")
 
 urlpatterns = [
     path("", site.home, name="home"),
@@ -52,6 +62,11 @@ urlpatterns = [
     path("reports/<slug:slug>/evidence/decline/", curation.decline_carry, name="decline_carry"),
     path("reports/<slug:slug>/changes/", changes.changes, name="changes"),
     path("reports/<slug:slug>/export.<format:extension>", exports.export, name="export"),
+    path(
+        "reports/<slug:slug>/submission.<submission_format:extension>",
+        submission.submission,
+        name="submission",
+    ),
     path("reports/<slug:slug>/snapshots/", snapshots.snapshots, name="snapshots"),
     path(
         "reports/<slug:slug>/snapshots/compare/",

@@ -84,3 +84,9 @@ def may_curate(user: "User | AnonymousUser") -> bool:
     """Curating evidence outside admin takes what it takes in admin: staff status and the
     permissions on evidence items and their links (the Coordinators group holds them)."""
     return user.is_active and user.is_staff and user.has_perms(CURATION_PERMISSIONS)
+
+
+def drafts_for_any_organization(user: "User | AnonymousUser") -> bool:
+    """Coordinators (who publish for everyone) may draft any organization's submission; a
+    reviewer drafts only their own organization's (`writer_membership`), an observer none."""
+    return user.is_active and user.is_staff and user.has_perm(PUBLISH_PERMISSION)

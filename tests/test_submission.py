@@ -1,0 +1,227 @@
+"""The yearly submission draft (recommendations/publishing/submission.py): the .docx opened
+with python-docx, the JSON, the reporting period's bounds, and who may have which draft."""
+
+import io
+import json
+from datetime import datetime, timedelta
+
+import pytest
+from django.utils import timezone
+from docx import Document
+
+from recommendations.models import Pillar
+from recommendations.periods import ReportingPeriod
+from recommendations.status import Status
+
+from .conftest import make_assessment
+
+LANG = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def language_of(run) -> str:
+    return run.element.rPr.find(f"{LANG}lang").get(f"{LANG}val")
+
+pytestmark = pytest.mark.django_db
+
+URL = "/reports/norway-2024/submission.{}"
+PERIOD_2025 = ReportingPeriod(2025)  # 1 April 2024 – 31 March 2025
+
+
+def at(year: int, month: int, day: int, hour: int = 12) -> datetime:
+    return timezone.make_aware(datetime(year, month, day, hour))
+
+
+@pytest.fixture
+def year_of_work(norway, people):
+    """The NGO's assessments in and around the 2025 report's period, and the ministry's."""
+    first, second = norway.recommendations.order_by("number")[:2]
+    evidence = first.evidence_items.order_by("pk").first()
+    made = {
+        "before": make_assessment(
+            first,
+            people["ngo"],
+            Status.NO_PROGRESS,
+            created_at=at(2024, 3, 31, 23),
+            rationale="The day before the period.",
+        ),
+        "first day": make_assessment(
+            first,
+            people["ngo"],
+            Status.IN_PROGRESS,
+            created_at=at(2024, 4, 1, 0),
+            rationale="Screening began in two districts.",
+        ),
+        "last day": make_assessment(
+            second,
+            people["ngo"],
+            Status.PARTIALLY_IMPLEMENTED,
+            created_at=at(2025, 3, 31, 23),
+            rationale="Funding doubled.\nShelters opened.",
+        ),
+        "after": make_assessment(
+            second,
+            people["ngo"],
+            Status.IMPLEMENTED,
+            created_at=at(2025, 4, 1, 0),
+            rationale="The day after the period.",
+        ),
+        "ministry": make_assessment(
+            first,
+            people["gov"],
+            Status.IMPLEMENTED,
+            created_at=at(2024, 6, 1),
+            rationale="The ministry's own view.",
+        ),
+    }
+    made["first day"].cited_evidence.set([evidence])
+    return made
+
+
+def download(client, user, extension: str = "docx", **query):
+    client.force_login(user)
+    response = client.get(URL.format(extension), query)
+    assert response.status_code == 200, response.content[:500]
+    return response
+
+
+def opened(response) -> Document:
+    return Document(io.BytesIO(response.content))
+
+
+def test_the_reporting_period_of_a_report_and_of_today():
+    assert (PERIOD_2025.starts_on.isoformat(), PERIOD_2025.ends_on.isoformat()) == (
+        "2024-04-01",
+        "2025-03-31",
+    )
+    assert ReportingPeriod.containing(datetime(2025, 3, 31).date()).report_year == 2025
+    assert ReportingPeriod.containing(datetime(2025, 4, 1).date()).report_year == 2026
+    assert PERIOD_2025.contains(at(2024, 4, 1, 0)) and not PERIOD_2025.contains(at(2025, 4, 1, 0))
+
+
+def test_the_draft_holds_the_period_and_the_organizations_own_assessments(
+    client, people, year_of_work
+):
+    document = opened(download(client, people["ngo"], period="2025"))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "Screening began in two districts." in text
+    assert "Funding doubled." in text and "Shelters opened." in text
+    assert "The day before the period." not in text  # a minute outside: absent
+    assert "The day after the period." not in text
+    assert "The ministry's own view." not in text  # never another organization's
+    assert "Nettverk mot menneskehandel" in text
+    assert "1 April 2024 – 31 March 2025" in text
+    assert "2024 Trafficking in Persons Report" in text
+    # The recommendation's text and the cited evidence, quoted, in English.
+    quotes = [p for p in document.paragraphs if p.style.name == "Quote" and p.text.startswith("“")]
+    assert quotes and all(language_of(run) == "en-US" for p in quotes for run in p.runs)
+    evidence = year_of_work["first day"].cited_evidence.get()
+    assert f"“{' '.join(evidence.quote.split())}”" in [p.text for p in quotes]
+    assert any(p.text.startswith(f"{evidence.label} (") for p in document.paragraphs)
+
+
+def test_the_draft_is_structured_for_word(client, people, norway, year_of_work):
+    document = opened(download(client, people["ngo"], period="2025"))
+    headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    pillars = [str(p.label) for p in Pillar if norway.recommendations.filter(pillar=p).exists()]
+    assert headings == [*pillars, "Position on every recommendation"]
+    assert document.paragraphs[0].style.name == "Title"
+    assert [p.style.name for p in document.paragraphs].count("Heading 2") == (
+        norway.recommendations.count()
+    )
+    (table,) = document.tables
+    header = table.rows[0]
+    assert [c.text for c in header.cells] == ["Recommendation", "Position", "Since"]
+    assert header._tr.trPr.xpath("./w:tblHeader")  # repeated, read as the header row
+    assert table.style.name == "Light List Accent 1"
+    assert len(table.rows) == norway.recommendations.count() + 1
+    positions = {row.cells[0].text.split(".")[0]: row.cells[1].text for row in table.rows[1:]}
+    # At the end of the period: the last day's assessment, not the day after's.
+    assert positions["2"] == "Partially implemented"
+    assert positions["3"] == "Not assessed"
+
+
+def test_the_json_is_the_same_content(client, people, year_of_work):
+    content = json.loads(download(client, people["ngo"], "json", period="2025").content)
+    assert content["format"] == "tip-tracker/submission"
+    assert content["period"] == {
+        "report_year": 2025,
+        "starts_on": "2024-04-01",
+        "ends_on": "2025-03-31",
+        "current": False,
+    }
+    assessments = [
+        a for p in content["pillars"] for r in p["recommendations"] for a in r["assessments"]
+    ]
+    assert {a["rationale"] for a in assessments} == {
+        "Screening began in two districts.",
+        "Funding doubled.\nShelters opened.",
+    }
+
+
+def test_the_draft_in_norwegian(client, people, year_of_work):
+    client.cookies["django_language"] = "nb"
+    document = opened(download(client, people["ngo"], period="2025"))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "Rapporteringsperiode: 1. april 2024 – 31. mars 2025" in text
+    assert "Screening began in two districts." in text  # the rationale as written
+    quotes = [p for p in document.paragraphs if p.style.name == "Quote" and p.text.startswith("“")]
+    assert all(language_of(run) == "en-US" for p in quotes for run in p.runs)
+    assert document.core_properties.language == "nb-NO"
+
+
+def test_hostile_text_is_kept_as_text(client, people, norway):
+    hostile = '<w:p>=HYPERLINK("x")\x07 ‘quoted’ & </w:body>\x00'
+    make_assessment(
+        norway.recommendations.get(number=1),
+        people["ngo"],
+        rationale=hostile,
+        created_at=timezone.now(),
+    )
+    document = opened(download(client, people["ngo"]))
+    assert '<w:p>=HYPERLINK("x") ‘quoted’ & </w:body>' in [p.text for p in document.paragraphs]
+
+
+@pytest.mark.parametrize(
+    ("who", "query", "expected"),
+    [
+        ("ngo", {"organization": "other"}, 403),  # another organization's: refused
+        ("observer", {}, 403),  # an observer gets none
+        ("staff", {}, 403),  # staff without the coordinators' permission
+        ("coordinator", {}, 400),  # must choose the organization
+        ("coordinator", {"organization": "x"}, 400),
+        ("coordinator", {"organization": "999999"}, 404),
+        ("ngo", {"period": "25"}, 400),
+        ("ngo", {"period": "١٢٣٤"}, 400),
+    ],
+)
+def test_who_may_have_which_draft(client, people, who, query, expected):
+    if query.get("organization") == "other":
+        query = {"organization": str(people["gov"].membership.organization.pk)}
+    client.force_login(people[who])
+    assert client.get(URL.format("docx"), query).status_code == expected
+
+
+def test_a_coordinator_chooses_the_organization(client, people, year_of_work):
+    organization = people["gov"].membership.organization
+    content = json.loads(
+        download(
+            client, people["coordinator"], "json", period="2025", organization=organization.pk
+        ).content
+    )
+    assert content["organization"]["name"] == organization.name
+    rationales = [
+        a["rationale"]
+        for p in content["pillars"]
+        for r in p["recommendations"]
+        for a in r["assessments"]
+    ]
+    assert rationales == ["The ministry's own view."]
+
+
+def test_the_current_period_is_the_default(client, people, norway):
+    make_assessment(norway.recommendations.get(number=1), people["ngo"], created_at=timezone.now())
+    content = json.loads(download(client, people["ngo"], "json").content)
+    assert content["period"]["report_year"] == ReportingPeriod.current().report_year
+    assert content["period"]["current"] is True
+    old = timezone.now() - timedelta(days=800)
+    assert not ReportingPeriod.current().contains(old)
