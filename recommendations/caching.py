@@ -54,7 +54,12 @@ from django.utils.http import quote_etag
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
-from .rules.access import may_curate, membership_of, remember_membership
+from .rules.access import (
+    drafts_for_any_organization,
+    may_curate,
+    membership_of,
+    remember_membership,
+)
 from .versions import fingerprint_and_membership
 
 CSRF_SLOT = "\x00csrf\x00"
@@ -249,9 +254,12 @@ def code_version() -> str:
 
 def viewer(request: HttpRequest) -> str:
     """Who the page is for, as far as it differs: organization, role, and staff (2 for staff
-    who curate evidence, who see the evidence flags)."""
+    who curate evidence, who see the evidence flags; and whether they draft submissions for
+    any organization)."""
     membership = membership_of(request.user)
     staff = 2 if may_curate(request.user) else int(request.user.is_staff)
+    # Coordinators are offered any organization's submission draft.
+    staff = staff * 2 + int(drafts_for_any_organization(request.user))
     if membership is None:
         return f"-:-:{staff}"
     return f"{membership.organization_id}:{membership.role}:{staff}"

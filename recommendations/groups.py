@@ -61,6 +61,11 @@ COORDINATOR_PERMISSIONS = [
         "reviewcycle",
         ["view_reviewcycle", "add_reviewcycle", "change_reviewcycle"],
     ),
+    (
+        "recommendations",
+        "submissiondeadline",
+        ["view_submissiondeadline", "add_submissiondeadline", "change_submissiondeadline"],
+    ),
     ("recommendations", "assessment", ["view_assessment"]),
     ("recommendations", "comment", ["view_comment", "change_comment", "delete_comment"]),
     ("recommendations", "snapshot", ["view_snapshot", "publish_snapshot"]),

@@ -30,7 +30,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import formats, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 
@@ -47,7 +47,9 @@ from .models import (
     Responsibility,
     ReviewCycle,
     SentMail,
+    SubmissionDeadline,
 )
+from .periods import ReportingPeriod
 from .rules.following import followed_recommendations
 from .validators import as_one_line
 
@@ -257,6 +259,76 @@ def plan_reminders(today: date, days: int = REMINDER_DAYS) -> list[PlannedMail]:
     if cycle is not None and cycle.ends_on <= horizon:
         planned += cycle_reminders(cycle)
     planned += target_reminders(today, horizon, cycle)
+    for deadline in SubmissionDeadline.objects.filter(due_on__gte=today, due_on__lte=horizon):
+        planned += submission_reminders(deadline)
+    return planned
+
+
+def submission_reminders(deadline: SubmissionDeadline) -> list[PlannedMail]:
+    """Before the year's submission deadline: each reviewer of an organization that has
+    recommendations of its country's current report not assessed in the reporting period
+    gets one reminder naming them."""
+    period = ReportingPeriod(deadline.report_year)
+    until = min(timezone.now(), period.ends_before)
+    planned: list[PlannedMail] = []
+    users_by_org = reviewers()
+    organizations = Organization.objects.in_bulk(list(users_by_org))
+    for organization_id, users in users_by_org.items():
+        organization = organizations[organization_id]
+        assessed = Assessment.objects.filter(
+            recommendation=OuterRef("pk"),
+            organization=organization_id,
+            created_at__gte=period.starts_at,
+            created_at__lt=until,
+        )
+        pending = list(
+            Recommendation.objects.filter(
+                report__in=current_reports(), report__country=organization.country
+            )
+            .exclude(Exists(assessed))
+            .select_related("report")
+            .order_by("-report__year", "number")
+        )
+        if not pending:
+            continue
+        items = [{"recommendation": r, "url": absolute(r.get_absolute_url())} for r in pending]
+        for user in users:
+            language = language_of(user)
+            with translation.override(language):
+                words = {
+                    "recommendations": recommendations_counted(len(pending)),
+                    "year": deadline.report_year,
+                    "date": long_date(deadline.due_on),
+                    "organization": organization.name,
+                    "period": period.label(),
+                }
+                subject = (
+                    _(
+                        "Reminder: the %(year)s TIP submission is due on %(date)s; "
+                        "%(recommendations)s not assessed in its period"
+                    )
+                    % words
+                )
+                why = (
+                    _(
+                        "Submissions for the %(year)s Trafficking in Persons Report are due on "
+                        "%(date)s. They cover the reporting period %(period)s, and "
+                        "%(organization)s has not assessed these recommendations in it yet "
+                        "(the submission draft on the dashboard is made from its assessments):"
+                    )
+                    % words
+                )
+            planned.append(
+                PlannedMail(
+                    user=user,
+                    kind=MailKind.SUBMISSION_REMINDER,
+                    key=f"submission:{deadline.report_year}:{deadline.due_on.isoformat()}",
+                    subject=subject,
+                    language=language,
+                    template="email/reminder",
+                    context={"organization": organization, "items": items, "why": why},
+                )
+            )
     return planned
 
 
@@ -505,6 +577,7 @@ def build_message(planned: PlannedMail) -> Mail:
         "topic": planned.topic,
         "unsubscribe_url": unsubscribe,
         "base_url": settings.TRACKER_BASE_URL,
+        "period": ReportingPeriod.current(),
     }
     # The sending command runs in no particular language: each mail in its recipient's.
     with translation.override(planned.language or settings.LANGUAGE_CODE):

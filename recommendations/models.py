@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import (
     Count,
@@ -1376,6 +1377,34 @@ class MailKind(models.TextChoices):
     DIGEST = "DIGEST", _("Digest")
     CYCLE_REMINDER = "CYCLE_REMINDER", _("Reminder before a cycle ends")
     TARGET_REMINDER = "TARGET_REMINDER", _("Reminder before a target date")
+    SUBMISSION_REMINDER = "SUBMISSION_REMINDER", _("Reminder before a submission deadline")
+
+
+class SubmissionDeadline(models.Model):
+    """When the year's submissions to the TIP Office are due (the Request for Information's
+    date, late January or early February): reviewers are reminded two weeks before
+    (mail.submission_reminders) of what their organization has not assessed in the report's
+    reporting period."""
+
+    report_year = models.PositiveSmallIntegerField(
+        unique=True,
+        validators=[MinValueValidator(2001), MaxValueValidator(2100)],
+        help_text=_(
+            "The report the submissions are for: 2026 covers 1 April 2025 – 31 March 2026."
+        ),
+        verbose_name=_("report year"),
+    )
+    due_on = models.DateField(verbose_name=_("due on"))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("submission deadline")
+        verbose_name_plural = _("submission deadlines")
+        ordering = ["-report_year"]
+
+    def __str__(self) -> str:
+        return f"{self.report_year}: {self.due_on.isoformat()}"
 
 
 class SentMail(models.Model):

@@ -9,7 +9,6 @@ from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 FIRST_YEAR, LAST_YEAR = 2001, 2100  # the first TIP report appeared in 2001
@@ -57,13 +56,6 @@ class ReportingPeriod:
         """ "1 April 2024 – 31 March 2025" in the active language."""
         style = pgettext("long date format", "j F Y")
         return f"{date_format(self.starts_on, style)} – {date_format(self.ends_on, style)}"
-
-    def describe(self) -> str:
-        """ "The 2025 report's reporting period, 1 April 2024 – 31 March 2025"."""
-        return _("the %(year)s report's reporting period, %(dates)s") % {
-            "year": self.report_year,
-            "dates": self.label(),
-        }
 
 
 def period_of_year(value: str | None) -> ReportingPeriod | None:

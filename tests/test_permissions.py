@@ -172,6 +172,20 @@ EXPECTED = {
         "GET": (None, {**everyone(REDIRECT), "staff": 200, "coordinator": 200, "superuser": 200}),
         "POST": (None, {**everyone(REDIRECT), "staff": 422, "coordinator": 422, "superuser": 422}),
     },
+    # The submission draft: a reviewer's own organization's (of the report's country);
+    # coordinators choose the organization (none chosen here: 400); nobody else has one.
+    "submission": {
+        "GET": (
+            None,
+            {
+                **everyone(403),
+                "ngo": 200,
+                "government": 200,
+                "coordinator": 400,
+                "superuser": 400,
+            },
+        )
+    },
     # Single sign-on (set up here, `sign_on_set_up`): anyone may start one (to the provider);
     # an answer without a code is refused, back to the log-in page.
     "sign_on": {"GET": (None, {role: REDIRECT for role in ROLES})},
@@ -184,6 +198,7 @@ EXPECTED = {
 }
 
 URL_ARGUMENTS = {"slug": "norway-2024", "number": 1, "extension": "csv"}
+EXTENSIONS = {"submission": "docx"}
 
 
 def walk(patterns, prefix: str = "", namespace: str = ""):
@@ -278,6 +293,7 @@ def concrete_url(name: str) -> str:
         "pk": pk_of[name].first() if name in pk_of else snapshots[0].pk if snapshots else 1,
         "token": unsubscribe_token(ngo, Topic.DIGESTS),
         "uidb64": "MQ",
+        "extension": EXTENSIONS.get(name, URL_ARGUMENTS["extension"]),
     }
     route = next(route for n, route in walk(get_resolver().url_patterns) if n == name)
     needed = re.findall(r"<(?:\w+:)?(\w+)>", route)

@@ -21,6 +21,7 @@ LANG = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 def language_of(run) -> str:
     return run.element.rPr.find(f"{LANG}lang").get(f"{LANG}val")
 
+
 pytestmark = pytest.mark.django_db
 
 URL = "/reports/norway-2024/submission.{}"

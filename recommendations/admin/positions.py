@@ -1,16 +1,34 @@
-"""Review cycles, and the positions organizations take: assessments and comments."""
+"""Review cycles and submission deadlines, and the positions organizations take: assessments
+and comments."""
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
-from ..models import Assessment, Comment, ReviewCycle
-from ._shared import ReadOnlyAdmin
+from ..models import Assessment, Comment, ReviewCycle, SubmissionDeadline
+from ..periods import ReportingPeriod
+from ._shared import ReadOnlyAdmin, RefusedHistoryAdmin
 
 
 @admin.register(ReviewCycle)
 class ReviewCycleAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "starts_on", "ends_on"]
+    list_display = ["name", "starts_on", "ends_on", "reporting_period"]
+
+    @admin.display(description=gettext_lazy("reporting period it starts in"))
+    def reporting_period(self, cycle: ReviewCycle) -> str:
+        period = ReportingPeriod.containing(cycle.starts_on)
+        return f"{period.report_year}: {period.label()}"
+
+
+@admin.register(SubmissionDeadline)
+class SubmissionDeadlineAdmin(RefusedHistoryAdmin):
+    """The year's submission deadline; the digests remind reviewers two weeks before."""
+
+    list_display = ["report_year", "due_on", "reporting_period"]
+
+    @admin.display(description=gettext_lazy("reporting period"))
+    def reporting_period(self, deadline: SubmissionDeadline) -> str:
+        return ReportingPeriod(deadline.report_year).label()
 
 
 @admin.register(Assessment)

@@ -13,9 +13,10 @@ from .. import caching
 from ..caching import CachedPage, CachedPartial
 from ..filters import DEFAULT_SORT, NOT_FILTERS, SIDES, SORT_COLUMNS, RecommendationFilter
 from ..lineage import recommended_since
-from ..models import Report, attach_positions
+from ..models import Organization, Report, attach_positions
+from ..periods import ReportingPeriod
 from ..presentation import matrix_groups, matrix_row, status_summary
-from ..rules.access import may_curate
+from ..rules.access import drafts_for_any_organization, may_curate, may_write
 from ._shared import HtmxHttpRequest, wants_partial
 
 TEMPLATE = "recommendations/dashboard.html"
@@ -148,6 +149,8 @@ def _render(
         "sort": sort if sort != DEFAULT_SORT else "",
         "sort_headers": {header.column: header for header in sort_headers(links, sort)},
         "valid": valid,
+        "period": ReportingPeriod.current(),
+        **submission_offer(request, report),
     }
     status = 200 if valid else 400
     if partial:
@@ -184,3 +187,17 @@ def _render(
         content=caching.render_piece(request, f"{TEMPLATE}#content", context),
         status=status,
     )
+
+
+def submission_offer(request: HtmxHttpRequest, report: Report) -> dict[str, object]:
+    """The submission draft the viewer may download beside the other downloads: their own
+    organization's (a reviewer of the report's country), or any organization's of the country
+    (a coordinator, who chooses it), for the current reporting period or one of two before."""
+    current = ReportingPeriod.current()
+    periods = [ReportingPeriod(current.report_year - back) for back in range(3)]
+    if drafts_for_any_organization(request.user):
+        organizations = Organization.objects.filter(country=report.country).order_by("name")
+        return {"drafts": "any", "draft_organizations": organizations, "draft_periods": periods}
+    if may_write(request.user, report):
+        return {"drafts": "own", "draft_periods": periods}
+    return {"drafts": None}
