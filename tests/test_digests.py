@@ -649,3 +649,62 @@ def test_mails_that_cannot_be_sent_are_reported_and_all_others_go_out(
         f"failed: {subject} to other@example.org (other): SMTPException: mailbox unavailable"
         in report
     )
+
+
+def test_a_submission_reminder_names_what_was_not_assessed_in_the_reporting_period(
+    mailed, mailoutbox, current_cycle
+):
+    """Two weeks before the year's submission deadline, each reviewer of an organization with
+    recommendations not assessed in the reporting period is reminded, naming them; once."""
+    from recommendations.models import SubmissionDeadline
+    from recommendations.periods import ReportingPeriod
+
+    period = ReportingPeriod.current()
+    deadline = SubmissionDeadline.objects.create(
+        report_year=period.report_year, due_on=timezone.localdate() + timedelta(days=12)
+    )
+    ngo, other = mailed["ngo"], mailed["other"]
+    for r in Recommendation.objects.filter(report__slug="norway-2024"):
+        make_assessment(r, other, cycle=current_cycle)  # in the period: nothing left
+    make_assessment(rec(1), ngo, cycle=current_cycle)
+    # Before the period began: does not count.
+    make_assessment(rec(2), ngo, cycle=current_cycle, created_at=period.starts_at - timedelta(1))
+
+    run("--days", "14")
+    sent = [m for m in mailoutbox if "submission" in m.subject]
+    expected = [mailed[k].email for k in ("gov", "ngo", "ngo_colleague")]  # not the other NGO
+    assert sorted(m.to[0] for m in sent) == sorted(expected)
+    reminder = sent_to(sent, ngo)[0]
+    total = Recommendation.objects.filter(report__slug="norway-2024").count()
+    assert reminder.subject == (
+        f"Reminder: the {period.report_year} TIP submission is due on "
+        f"{deadline.due_on:%-d %B %Y}; {total - 1} recommendations not assessed in its period"
+    )
+    assert "/recommendations/2/" in reminder.body and "/recommendations/1/" not in reminder.body
+    assert period.label() in reminder.body
+    assert not sent_to(sent, mailed["observer"])  # observers do not assess
+    mailoutbox.clear()
+    run("--days", "14")
+    assert not [m for m in mailoutbox if "submission" in m.subject]
+
+
+def test_no_submission_reminder_beyond_the_horizon_or_after_the_deadline(mailed):
+    from recommendations.models import SubmissionDeadline
+    from recommendations.periods import ReportingPeriod
+
+    today = timezone.localdate()
+    year = ReportingPeriod.current().report_year
+    SubmissionDeadline.objects.create(report_year=year, due_on=today + timedelta(days=15))
+    SubmissionDeadline.objects.create(report_year=year - 1, due_on=today - timedelta(days=1))
+    assert not [p for p in mail.plan_reminders(today) if p.kind == MailKind.SUBMISSION_REMINDER]
+
+
+def test_every_mail_names_the_current_reporting_period(mailed, mailoutbox, current_cycle):
+    from recommendations.periods import ReportingPeriod
+
+    current_cycle.ends_on = timezone.localdate() + timedelta(days=3)
+    current_cycle.save()
+    run("--days", "14")
+    assert mailoutbox
+    for message in mailoutbox:
+        assert ReportingPeriod.current().label() in message.body

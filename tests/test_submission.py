@@ -226,3 +226,42 @@ def test_the_current_period_is_the_default(client, people, norway):
     assert content["period"]["current"] is True
     old = timezone.now() - timedelta(days=800)
     assert not ReportingPeriod.current().contains(old)
+
+
+def test_the_dashboard_offers_the_draft_to_whom_may_have_it(client, people, norway):
+    period = ReportingPeriod.current()
+    client.force_login(people["ngo"])
+    page = client.get("/reports/norway-2024/").content.decode()
+    assert 'href="/reports/norway-2024/submission.docx"' in page
+    assert f"submission draft for the {period.report_year} report (Word)" in page
+    assert f"Reporting period now: {period.label()}" in page
+    client.force_login(people["observer"])
+    page = client.get("/reports/norway-2024/").content.decode()
+    assert "submission.docx" not in page
+    client.force_login(people["coordinator"])
+    page = client.get("/reports/norway-2024/").content.decode()
+    assert 'action="/reports/norway-2024/submission.docx"' in page
+    organization = people["gov"].membership.organization
+    assert f'<option value="{organization.pk}">{organization.name}</option>' in page
+    assert f'<option value="{period.report_year - 1}">' in page
+
+
+def test_a_submission_deadline_is_set_in_admin(client, people):
+    from recommendations.models import SubmissionDeadline
+
+    client.force_login(people["coordinator"])
+    response = client.post(
+        "/admin/recommendations/submissiondeadline/add/",
+        {"report_year": "2026", "due_on": "2026-01-30"},
+    )
+    assert response.status_code == 302
+    deadline = SubmissionDeadline.objects.get()
+    assert (deadline.report_year, deadline.due_on.isoformat()) == (2026, "2026-01-30")
+    assert deadline.history.count() == 1
+    listing = client.get("/admin/recommendations/submissiondeadline/").content.decode()
+    assert "1 April 2025 – 31 March 2026" in listing
+    refused = client.post(
+        "/admin/recommendations/submissiondeadline/add/",
+        {"report_year": "26", "due_on": "2026-01-30"},
+    )
+    assert refused.status_code == 200 and SubmissionDeadline.objects.count() == 1
