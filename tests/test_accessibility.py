@@ -397,6 +397,9 @@ def test_every_page_passes_axe(live_server, tmp_path, provider):
         # A coordinator: the publish form, and the customised admin pages.
         context.clear_cookies()
         log_in(page, base, coordinator.username, audit)
+        page.goto(f"{slug}/")
+        expect(page.get_by_label("Organization", exact=True)).to_be_visible()
+        audit("dashboard, a coordinator's choice of submission draft")
         page.goto(f"{slug}/snapshots/")
         audit("snapshots, with the publish form")
         page.get_by_label("Title").fill("  ")
@@ -484,7 +487,7 @@ def test_every_page_passes_axe(live_server, tmp_path, provider):
     assert not audit.violations, (
         f"{len(audit.violations)} accessibility violation(s):\n" + "\n".join(audit.violations)
     )
-    assert len(audit.audited) == 57
+    assert len(audit.audited) == 58
     assert not refused, refused
     errors = html_errors(audit.documents, tmp_path)
     assert not errors, f"{len(errors)} HTML error(s):\n" + "\n".join(errors)
