@@ -563,6 +563,8 @@ NOT_SHOWN = {
     "otp_static_staticdevice": "recovery codes: as second factors",
     "otp_static_statictoken": "recovery codes: as second factors",
     "recommendations_historicalinvitation": "audit history, shown in admin",
+    "recommendations_submissiondeadline": "deadlines: admin and the reminder mails only",
+    "recommendations_historicalsubmissiondeadline": "audit history, shown in admin",
 }
 
 

@@ -171,7 +171,7 @@ def test_the_draft_in_norwegian(client, people, year_of_work):
 
 
 def test_hostile_text_is_kept_as_text(client, people, norway):
-    hostile = '<w:p>=HYPERLINK("x")\x07 ‘quoted’ & </w:body>\x00'
+    hostile = '<w:p>=HYPERLINK("x")\x07 ‘quoted’ & </w:body>\x0b'
     make_assessment(
         norway.recommendations.get(number=1),
         people["ngo"],
