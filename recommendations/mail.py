@@ -15,6 +15,7 @@ break, which would otherwise make every mail naming it unsendable.
 
 import email.policy
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
@@ -270,18 +271,15 @@ def submission_reminders(deadline: SubmissionDeadline) -> list[PlannedMail]:
     gets one reminder naming them."""
     period = ReportingPeriod(deadline.report_year)
     until = min(timezone.now(), period.ends_before)
-    planned: list[PlannedMail] = []
-    users_by_org = reviewers()
-    organizations = Organization.objects.in_bulk(list(users_by_org))
-    for organization_id, users in users_by_org.items():
-        organization = organizations[organization_id]
+
+    def pending(organization: Organization) -> list[Recommendation]:
         assessed = Assessment.objects.filter(
             recommendation=OuterRef("pk"),
-            organization=organization_id,
+            organization=organization,
             created_at__gte=period.starts_at,
             created_at__lt=until,
         )
-        pending = list(
+        return list(
             Recommendation.objects.filter(
                 report__in=current_reports(), report__country=organization.country
             )
@@ -289,40 +287,58 @@ def submission_reminders(deadline: SubmissionDeadline) -> list[PlannedMail]:
             .select_related("report")
             .order_by("-report__year", "number")
         )
+
+    def wording(organization: Organization, count: int) -> tuple[str, str]:
+        words = {
+            "recommendations": recommendations_counted(count),
+            "year": deadline.report_year,
+            "date": long_date(deadline.due_on),
+            "organization": organization.name,
+            "period": period.label(),
+        }
+        subject = _(
+            "Reminder: the %(year)s TIP submission is due on %(date)s; "
+            "%(recommendations)s not assessed in its period"
+        )
+        why = _(
+            "Submissions for the %(year)s Trafficking in Persons Report are due on "
+            "%(date)s. They cover the reporting period %(period)s, and "
+            "%(organization)s has not assessed these recommendations in it yet "
+            "(the submission draft on the dashboard is made from its assessments):"
+        )
+        return subject % words, why % words
+
+    key = f"submission:{deadline.report_year}:{deadline.due_on.isoformat()}"
+    return reminders_of_pending(MailKind.SUBMISSION_REMINDER, key, pending, wording)
+
+
+def reminders_of_pending(
+    kind: MailKind,
+    key: str,
+    pending_of: Callable[[Organization], list[Recommendation]],
+    wording: Callable[[Organization, int], tuple[str, str]],
+) -> list[PlannedMail]:
+    """One reminder to each reviewer of each organization with recommendations `pending_of`
+    it, naming them; `wording` gives its subject and the sentence before the list, in the
+    recipient's language."""
+    planned: list[PlannedMail] = []
+    users_by_org = reviewers()
+    organizations = Organization.objects.in_bulk(list(users_by_org))
+    for organization_id, users in users_by_org.items():
+        organization = organizations[organization_id]
+        pending = pending_of(organization)
         if not pending:
             continue
         items = [{"recommendation": r, "url": absolute(r.get_absolute_url())} for r in pending]
         for user in users:
             language = language_of(user)
             with translation.override(language):
-                words = {
-                    "recommendations": recommendations_counted(len(pending)),
-                    "year": deadline.report_year,
-                    "date": long_date(deadline.due_on),
-                    "organization": organization.name,
-                    "period": period.label(),
-                }
-                subject = (
-                    _(
-                        "Reminder: the %(year)s TIP submission is due on %(date)s; "
-                        "%(recommendations)s not assessed in its period"
-                    )
-                    % words
-                )
-                why = (
-                    _(
-                        "Submissions for the %(year)s Trafficking in Persons Report are due on "
-                        "%(date)s. They cover the reporting period %(period)s, and "
-                        "%(organization)s has not assessed these recommendations in it yet "
-                        "(the submission draft on the dashboard is made from its assessments):"
-                    )
-                    % words
-                )
+                subject, why = wording(organization, len(pending))
             planned.append(
                 PlannedMail(
                     user=user,
-                    kind=MailKind.SUBMISSION_REMINDER,
-                    key=f"submission:{deadline.report_year}:{deadline.due_on.isoformat()}",
+                    kind=kind,
+                    key=key,
                     subject=subject,
                     language=language,
                     template="email/reminder",
@@ -354,58 +370,36 @@ def current_reports() -> "QuerySet[Report]":
 def cycle_reminders(cycle: ReviewCycle) -> list[PlannedMail]:
     """Each reviewer of an organization that has recommendations of the current reports left
     to assess in `cycle`: one reminder listing them."""
-    planned: list[PlannedMail] = []
-    users_by_org = reviewers()
-    organizations = Organization.objects.in_bulk(list(users_by_org))
-    for organization_id, users in users_by_org.items():
+
+    def pending(organization: Organization) -> list[Recommendation]:
         assessed = Assessment.objects.made_in(cycle).filter(
-            recommendation=OuterRef("pk"), organization=organization_id
+            recommendation=OuterRef("pk"), organization=organization
         )
-        pending = list(
+        return list(
             Recommendation.objects.filter(report__in=current_reports())
             .exclude(Exists(assessed))
             .select_related("report")
             .order_by("-report__year", "report__country", "number")
         )
-        if not pending:
-            continue
-        organization = organizations[organization_id]
-        items = [{"recommendation": r, "url": absolute(r.get_absolute_url())} for r in pending]
-        for user in users:
-            language = language_of(user)
-            with translation.override(language):
-                words = {
-                    "recommendations": recommendations_counted(len(pending)),
-                    "cycle": cycle.name,
-                    "date": long_date(cycle.ends_on),
-                    "organization": organization.name,
-                }
-                subject = (
-                    _(
-                        "Reminder: %(recommendations)s to assess before the %(cycle)s review "
-                        "cycle ends on %(date)s"
-                    )
-                    % words
-                )
-                why = (
-                    _(
-                        "The %(cycle)s review cycle ends on %(date)s. %(organization)s has not "
-                        "assessed these recommendations in it yet:"
-                    )
-                    % words
-                )
-            planned.append(
-                PlannedMail(
-                    user=user,
-                    kind=MailKind.CYCLE_REMINDER,
-                    key=f"cycle:{cycle.pk}",
-                    subject=subject,
-                    language=language,
-                    template="email/reminder",
-                    context={"organization": organization, "items": items, "why": why},
-                )
-            )
-    return planned
+
+    def wording(organization: Organization, count: int) -> tuple[str, str]:
+        words = {
+            "recommendations": recommendations_counted(count),
+            "cycle": cycle.name,
+            "date": long_date(cycle.ends_on),
+            "organization": organization.name,
+        }
+        subject = _(
+            "Reminder: %(recommendations)s to assess before the %(cycle)s review "
+            "cycle ends on %(date)s"
+        )
+        why = _(
+            "The %(cycle)s review cycle ends on %(date)s. %(organization)s has not "
+            "assessed these recommendations in it yet:"
+        )
+        return subject % words, why % words
+
+    return reminders_of_pending(MailKind.CYCLE_REMINDER, f"cycle:{cycle.pk}", pending, wording)
 
 
 def target_reminders(today: date, horizon: date, cycle: ReviewCycle | None) -> list[PlannedMail]:
