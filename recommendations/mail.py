@@ -308,7 +308,7 @@ def submission_reminders(deadline: SubmissionDeadline) -> list[PlannedMail]:
         )
         return subject % words, why % words
 
-    key = f"submission:{deadline.report_year}:{deadline.due_on.isoformat()}"
+    key = f"submission:{deadline.report_year}"  # once a year, whatever the date corrected to
     return reminders_of_pending(MailKind.SUBMISSION_REMINDER, key, pending, wording)
 
 

@@ -3,7 +3,7 @@ with python-docx, the JSON, the reporting period's bounds, and who may have whic
 
 import io
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 from django.utils import timezone
@@ -11,6 +11,7 @@ from docx import Document
 
 from recommendations.models import Pillar
 from recommendations.periods import ReportingPeriod
+from recommendations.rules.access import CURATION_PERMISSIONS
 from recommendations.status import Status
 
 from .conftest import make_assessment
@@ -166,8 +167,12 @@ def test_the_draft_in_norwegian(client, people, year_of_work):
     assert "Rapporteringsperiode: 1. april 2024 – 31. mars 2025" in text
     assert "Screening began in two districts." in text  # the rationale as written
     quotes = [p for p in document.paragraphs if p.style.name == "Quote" and p.text.startswith("“")]
-    assert all(language_of(run) == "en-US" for p in quotes for run in p.runs)
+    assert quotes and all(language_of(run) == "en-US" for p in quotes for run in p.runs)
     assert document.core_properties.language == "nb-NO"
+    # The recommendation's short title in its heading stays English, marked so.
+    heading = next(p for p in document.paragraphs if p.style.name == "Heading 2")
+    label, title = heading.runs
+    assert label.text == "Anbefaling 1: " and language_of(title) == "en-US"
 
 
 def test_hostile_text_is_kept_as_text(client, people, norway):
@@ -192,6 +197,7 @@ def test_hostile_text_is_kept_as_text(client, people, norway):
         ("coordinator", {"organization": "x"}, 400),
         ("coordinator", {"organization": "999999"}, 404),
         ("ngo", {"period": "25"}, 400),
+        ("ngo", {"period": "2099"}, 400),  # a period not begun
         ("ngo", {"period": "١٢٣٤"}, 400),
     ],
 )
@@ -224,8 +230,10 @@ def test_the_current_period_is_the_default(client, people, norway):
     content = json.loads(download(client, people["ngo"], "json").content)
     assert content["period"]["report_year"] == ReportingPeriod.current().report_year
     assert content["period"]["current"] is True
-    old = timezone.now() - timedelta(days=800)
-    assert not ReportingPeriod.current().contains(old)
+    assessed = [
+        a for p in content["pillars"] for r in p["recommendations"] for a in r["assessments"]
+    ]
+    assert len(assessed) == 1
 
 
 def test_the_dashboard_offers_the_draft_to_whom_may_have_it(client, people, norway):
@@ -265,3 +273,37 @@ def test_a_submission_deadline_is_set_in_admin(client, people):
         {"report_year": "26", "due_on": "2026-01-30"},
     )
     assert refused.status_code == 200 and SubmissionDeadline.objects.count() == 1
+
+
+def test_a_coordinator_cannot_ask_for_another_countrys_organization(client, people, norway):
+    from .conftest import make_organization
+
+    swedish = make_organization("Svenska nätverket", country="Sweden")
+    client.force_login(people["coordinator"])
+    response = client.get(URL.format("docx"), {"organization": swedish.pk})
+    assert response.status_code == 400
+    assert "Svenska nätverket is not an organization of Norway." in response.content.decode()
+
+
+def test_a_long_name_fits_the_documents_properties(client, people, norway):
+    author = people["ngo"]
+    author.first_name, author.last_name = "A" * 150, "B" * 150
+    author.save()
+    document = opened(download(client, author))
+    assert document.core_properties.author == ("A" * 150 + " " + "B" * 150)[:255]
+
+
+def test_the_dashboard_offers_a_coordinators_form_to_no_one_else(client, people, norway):
+    """The page cache keys the dashboard by whether the viewer drafts for any organization:
+    staff who curate evidence but may not publish never get a coordinator's cached page."""
+    from django.contrib.auth.models import Permission
+
+    client.force_login(people["coordinator"])
+    assert "submission-draft" in client.get("/reports/norway-2024/").content.decode()
+    curator = people["staff"]
+    codenames = [permission.split(".")[1] for permission in CURATION_PERMISSIONS]
+    curator.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    client.force_login(curator)
+    page = client.get("/reports/norway-2024/")
+    assert "Evidence workspace" in page.content.decode()  # staff who curate, like the coordinator
+    assert "submission-draft" not in page.content.decode()

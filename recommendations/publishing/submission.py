@@ -33,6 +33,7 @@ SUBMISSION_VERSION = 1
 # TIP order: the TVPA minimum standards, then what spans them.
 PILLAR_ORDER = [Pillar.PROSECUTION, Pillar.PROTECTION, Pillar.PREVENTION, Pillar.CROSS_CUTTING]
 # Characters an XML document (a .docx) cannot hold: C0 controls but tab and line breaks.
+PROPERTY_LIMIT = 255
 NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -64,7 +65,9 @@ def submission_content(
             ),
             Prefetch(
                 "assessments",
-                queryset=own.filter(created_at__lt=until).order_by("-created_at", "-pk"),
+                queryset=Assessment.objects.filter(organization=organization, created_at__lt=until)
+                .only("recommendation_id", "status", "created_at")
+                .order_by("-created_at", "-pk"),
                 to_attr="held",
             ),
         )
@@ -171,37 +174,42 @@ def submission_docx(content: dict[str, Any]) -> bytes:
     set_language(document.styles["Normal"].element, language)
     organization, period, report = content["organization"], content["period"], content["report"]
     generated = datetime.fromisoformat(content["generated_at"])
-    properties = document.core_properties
-    properties.title = xml_text(
+    title = xml_text(
         gettext("Submission draft: %(organization)s") % {"organization": organization["name"]}
     )
-    properties.author = xml_text(content["generated_by"])
+    properties = document.core_properties
+    properties.title = title[:PROPERTY_LIMIT]  # Word's limit for a document property
+    properties.author = xml_text(content["generated_by"])[:PROPERTY_LIMIT]
     properties.language = language
 
     # Cover
-    document.add_paragraph(xml_text(properties.title), style="Title")
+    document.add_paragraph(title, style="Title")
     reporting_period = ReportingPeriod(period["report_year"])
     cover = [
         (gettext("Organization"), organization["name"]),
         (gettext("Country"), report["country"]),
         (gettext("Reporting period"), reporting_period.label()),
         (gettext("Generated"), long_date(generated)),
-        (
-            gettext("Source"),
-            gettext(
-                "The U.S. Department of State's %(title)s (the %(country)s chapter), rated %(tier)s"
-            )
-            % {
-                "title": report["title"],
-                "country": report["country"],
-                "tier": dict(Report.Tier.choices)[report["tier"]],
-            },
-        ),
     ]
     for label, value in cover:
         paragraph = document.add_paragraph()
-        paragraph.add_run(xml_text(f"{label}: ")).bold = True
+        paragraph.add_run(xml_text(f"{label}: "), style="Strong")
         paragraph.add_run(xml_text(value))
+    source = document.add_paragraph()
+    source.add_run(xml_text(gettext("Source") + ": "), style="Strong")
+    before, after = (
+        gettext(
+            "The U.S. Department of State's %(title)s (the %(country)s chapter), rated %(tier)s"
+        )
+        % {
+            "title": "\x00",
+            "country": report["country"],
+            "tier": dict(Report.Tier.choices)[report["tier"]],
+        }
+    ).split("\x00")
+    source.add_run(xml_text(before))
+    set_language(source.add_run(xml_text(report["title"]))._r, "en-US")  # the report's title
+    source.add_run(xml_text(after))
     document.add_paragraph(
         gettext(
             "A draft for the Request for Information for the %(year)s Trafficking in Persons "
@@ -214,13 +222,11 @@ def submission_docx(content: dict[str, Any]) -> bytes:
     for pillar in content["pillars"]:
         document.add_heading(xml_text(pillar["name"]), level=1)
         for entry in pillar["recommendations"]:
-            document.add_heading(
-                xml_text(
-                    gettext("Recommendation %(number)s: %(title)s")
-                    % {"number": entry["number"], "title": entry["short_title"]}
-                ),
+            heading = document.add_heading(
+                xml_text(gettext("Recommendation %(number)s:") % {"number": entry["number"]}) + " ",
                 level=2,
             )
+            set_language(heading.add_run(xml_text(entry["short_title"]))._r, "en-US")
             english_quote(document, entry["text"], gettext("The report's recommendation"))
             if not entry["assessments"]:
                 document.add_paragraph(
@@ -234,8 +240,9 @@ def submission_docx(content: dict[str, Any]) -> bytes:
                         f"{assessment['status_label']} · "
                         f"{long_date(datetime.fromisoformat(assessment['created_at']))} · "
                         f"{assessment['author']}"
-                    )
-                ).bold = True
+                    ),
+                    style="Strong",
+                )
                 for line in xml_text(assessment["rationale"]).splitlines() or [""]:
                     document.add_paragraph(line, style="List Continue")
                 for evidence in assessment["evidence"]:
@@ -260,7 +267,8 @@ def submission_docx(content: dict[str, Any]) -> bytes:
     row_properties.append(repeat)
     for position in content["positions"]:
         cells = table.add_row().cells
-        cells[0].text = xml_text(f"{position['number']}. {position['short_title']}")
+        cells[0].text = f"{position['number']}. "
+        set_language(cells[0].paragraphs[0].add_run(xml_text(position["short_title"]))._r, "en-US")
         cells[1].text = position["status_label"] or gettext("Not assessed")
         cells[2].text = (
             long_date(datetime.fromisoformat(position["assessed_at"]))
@@ -285,7 +293,7 @@ def submission_docx(content: dict[str, Any]) -> bytes:
 def english_quote(document: Any, text: str, label: str) -> None:
     """A quote from the report: its label in the reader's language, then the text in the
     Quote style, marked as English."""
-    document.add_paragraph(xml_text(label) + ":", style="Quote").runs[0].italic = False
+    document.add_paragraph(xml_text(label) + ":").paragraph_format.keep_with_next = True
     quote = document.add_paragraph(style="Quote")
     run = quote.add_run(xml_text(f"“{' '.join(text.split())}”"))
     set_language(run._r, "en-US")

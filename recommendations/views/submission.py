@@ -33,15 +33,27 @@ def submission(request: HttpRequest, slug: str, extension: str) -> HttpResponse:
         if not asked.isascii() or not asked.isdigit():
             return bad_request(request, _("The organization must be given by its number."))
         organization = get_object_or_404(Organization, pk=int(asked))
+        if organization.country != report.country:
+            return bad_request(
+                request,
+                _("%(organization)s is not an organization of %(country)s.")
+                % {"organization": organization.name, "country": report.country},
+            )
     else:
         organization = writer_membership(user, report).organization  # 403 for the others
         if asked and asked != str(organization.pk):
             raise PermissionDenied(_("A reviewer drafts only their own organization's submission."))
-    period = ReportingPeriod.current()
+    period = current = ReportingPeriod.current()
     if "period" in request.GET:
         chosen = period_of_year(request.GET["period"])
         if chosen is None:
             return bad_request(request, _("The period must be a report's year, such as 2025."))
+        if chosen.starts_on > current.ends_on:
+            return bad_request(
+                request,
+                _("The %(year)s report's period has not begun: the latest is %(current)s's.")
+                % {"year": chosen.report_year, "current": current.report_year},
+            )
         period = chosen
     content = submission_content(report, organization, period, generated_by=user)
     name = (
