@@ -572,6 +572,11 @@ LAYOUT_TABLE += [
     ("51-web-copy-no-headings", "Zaramont", "TIER_2", "S R P1 P2 P3 T", "ABCDEFGHI"),
     # One numbered recommendation per line, no heading: "2. …" was kept as the text.
     ("52-single-newlines-numbered", "Yrsmark", "TIER_2", "S R P1 P2 P3 T", "CDEFG"),
+    # Bullets glued to the sentence before ("…sectors.•Screen …"); numbered recommendations on
+    # the heading's own line, one holding "171(2)"; the tier line's "HOLLOW ISLES, THE".
+    ("53-bullets-glued", "Glimmerholt", "TIER_2", "S R P1 P2 P3 T", "ABCDEF"),
+    ("54-numbered-inline", "Orlenbay", "TIER_2", "S R P1 P2 P3 T", "ABCDEFGHIJKL"),
+    ("55-tier-line-article-after", "The Hollow Isles", "TIER_2", "S R P1 P2 P3 T", "ABCDEFGHIJ"),
 ]
 # The year of each layout whose title line does not say 2024.
 LAYOUT_YEARS = {
@@ -891,6 +896,13 @@ REFUSED = [
         {},
         "no tier: no tier line such as 'VELDORIA (Tier 2)' and no sentence in the summary "
         "such as 'therefore Veldoria remained on Tier 2'; give the tier (--tier)",
+    ),
+    (
+        "two chapters pasted together",
+        lambda: star_chapter() + "\n\n" + layout_path("11-bullets-dot").read_text(encoding="utf-8"),
+        {},
+        "a second title or tier line, '2024 Trafficking in Persons Report: Kestrel', after the "
+        "chapter's own: two chapters pasted together? Import one chapter at a time",
     ),
     (
         "a list number out of order",

@@ -128,9 +128,19 @@ PROFILE_OPENING = re.compile(
 )
 
 # Where one recommendation ends and the next begins.
-LINE_MARKER = re.compile(r"^ *(?:[•▪◦‣*\-–]|\(?(?P<number>\d{1,2})[.)]) +(?=\S)", re.MULTILINE)
+LINE_MARKER = re.compile(
+    r"^ *(?:[•▪◦‣](?= *\S)|[*\-–](?= +\S)|\(?(?P<number>\d{1,2})[.)](?= +\S)) *",
+    re.MULTILINE,
+)
+# A number inside a paragraph that lists the recommendations on one line, after a sentence end:
+# "…penalties. 2) Amend Article 171(2) …" (counted as line numbers are, so "171(2)" is none).
+INLINE_NUMBER = re.compile(r"(?<=[.;!?)”\"’])[ \n]+\(?(?P<number>\d{1,2})[.)][ \n]+(?=[A-Z“\"‘(])")
 LIST_NUMBER = re.compile(r"^\(?\d{1,2}[.)] ")
-INLINE_SEPARATOR = re.compile(r"(?<=\S)[ \n]+[*•▪][ \n]+(?=\S)")
+INLINE_SEPARATOR = re.compile(
+    r"(?<=\S)[ \n]+[*•▪][ \n]+(?=\S)"
+    # A bullet glued to the sentence before it, as some copies have it: "…law.•Ensure …".
+    r"|(?<=[.;!?)”\"’])[ \n]*[•▪][ \n]*(?=[A-Z“\"‘(])"
+)
 # Recommendations run together by a copy that dropped their bullets: "…the statute.Ensure …", a
 # sentence end (after a lowercase letter, digit or bracket, so not "U.S.") directly followed by
 # a capitalized word. Only ever looked for inside the recommendations.
@@ -307,6 +317,12 @@ def body_units(lines: list[Line | None], start: int) -> list[Unit]:
         if line is None:
             close()
             continue
+        flat = " ".join(line.text.split())
+        if TITLE_LINE.match(flat) or TIER_LINE.match(flat):
+            raise ImportRefused(
+                f"a second title or tier line, {first_words(flat, 10)!r}, after the chapter's "
+                "own: two chapters pasted together? Import one chapter at a time"
+            )
         if kind := heading_kind(line.text):
             close()
             units.append(Unit(Span(line.start, line.end), kind))
@@ -655,7 +671,10 @@ def item_spans(view: str, paragraph: Span, numbering: list[int]) -> list[Span]:
     before."""
     text = view[paragraph.start : paragraph.end]
     cuts: list[tuple[int, int]] = []
-    for match in LINE_MARKER.finditer(text):
+    markers = sorted(
+        [*LINE_MARKER.finditer(text), *INLINE_NUMBER.finditer(text)], key=lambda m: m.start()
+    )
+    for match in markers:
         if match["number"] is not None:
             if int(match["number"]) != numbering[0]:
                 continue

@@ -50,7 +50,8 @@ def country_key(name: str) -> str:
     plain = unicodedata.normalize("NFKD", name.translate(VIEW))
     plain = "".join(c for c in plain if not unicodedata.combining(c))
     plain = re.sub(r"[’‘`´ʼ]", "'", plain).casefold()
-    return re.sub(r"^the ", "", " ".join(plain.split()))
+    plain = re.sub(r",\s*the$", "", " ".join(plain.split()))  # "Verdant Isles, The"
+    return re.sub(r"^the ", "", plain)
 
 
 def check_year(year: int) -> int:
