@@ -31,7 +31,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import formats, timezone, translation
+from django.utils import formats, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 
@@ -270,14 +270,10 @@ def submission_reminders(deadline: SubmissionDeadline) -> list[PlannedMail]:
     recommendations of its country's current report not assessed in the reporting period
     gets one reminder naming them."""
     period = ReportingPeriod(deadline.report_year)
-    until = min(timezone.now(), period.ends_before)
 
     def pending(organization: Organization) -> list[Recommendation]:
-        assessed = Assessment.objects.filter(
-            recommendation=OuterRef("pk"),
-            organization=organization,
-            created_at__gte=period.starts_at,
-            created_at__lt=until,
+        assessed = Assessment.objects.made_during(period).filter(
+            recommendation=OuterRef("pk"), organization=organization
         )
         return list(
             Recommendation.objects.filter(

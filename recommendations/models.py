@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
     from django.db.models import QuerySet
 
+    from .periods import ReportingPeriod
+
 
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -964,6 +966,11 @@ class AssessmentQuerySet(AppendOnlyQuerySet):
         The dashboard's "My organization's" filter and the reminders both ask this."""
         made = self.filter(cycle=cycle)
         return made if before is None else made.filter(created_at__lt=before)
+
+    def made_during(self, period: "ReportingPeriod", now: datetime | None = None) -> Self:
+        """The assessments made within a reporting period (up to now, for the current one):
+        what an organization's submission draft holds, and what its reminder counts."""
+        return self.filter(created_at__gte=period.starts_at, created_at__lt=period.until(now))
 
     def with_cited_ids(self) -> Self:
         """Annotate `cited_ids`: the cited evidence ids as a comma-separated string, aggregated

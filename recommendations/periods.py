@@ -45,6 +45,10 @@ class ReportingPeriod:
         """The first moment after it."""
         return timezone.make_aware(datetime.combine(self.ends_on + timedelta(days=1), time.min))
 
+    def until(self, now: datetime | None = None) -> datetime:
+        """Where what it holds stops: its end, or now for the current period."""
+        return min(now or timezone.now(), self.ends_before)
+
     def contains(self, moment: datetime) -> bool:
         return self.starts_at <= moment < self.ends_before
 

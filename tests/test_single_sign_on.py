@@ -57,6 +57,18 @@ def refused(response, why: str, client) -> None:
     assert not signed_in_as(client).is_authenticated
 
 
+def invite(people, role: str = Membership.Role.REVIEWER) -> Invitation:
+    """A coordinator's invitation of the provider's "invitee" into the NGO, sent."""
+    invitation = Invitation.objects.create(
+        email="invitee@example.org",
+        organization=people["ngo"].membership.organization,
+        role=role,
+        invited_by=people["coordinator"],
+    )
+    invitations.send(invitation)
+    return invitation
+
+
 @pytest.fixture
 def reviewer(people):
     """An invited reviewer whose address the provider knows (its user "reviewer")."""
@@ -219,13 +231,7 @@ def test_an_error_answer_nobody_asked_for_logs_nobody_out_and_shows_no_words(
 
 
 def test_a_waiting_invitation_is_accepted_by_signing_in(client, provider, people):
-    invitation = Invitation.objects.create(
-        email="invitee@example.org",
-        organization=people["ngo"].membership.organization,
-        role=Membership.Role.OBSERVER,
-        invited_by=people["coordinator"],
-    )
-    invitations.send(invitation)
+    invitation = invite(people, role=Membership.Role.OBSERVER)
     mail.outbox.clear()
 
     response = sign_on(client, provider, "invitee")
@@ -251,12 +257,7 @@ def test_a_waiting_invitation_is_accepted_by_signing_in(client, provider, people
 
 
 def test_a_revoked_invitation_opens_nothing(client, provider, people):
-    invitation = Invitation.objects.create(
-        email="invitee@example.org",
-        organization=people["ngo"].membership.organization,
-        invited_by=people["coordinator"],
-    )
-    invitations.send(invitation)
+    invitation = invite(people)
     invitations.revoke(invitation)
     refused(sign_on(client, provider, "invitee"), "No account or invitation", client)
 
@@ -367,12 +368,7 @@ def test_with_passwords_off_the_password_pages_say_so(client, passwords_off, peo
 def test_with_passwords_off_an_invitation_is_accepted_only_by_signing_in(
     client, passwords_off, people
 ):
-    invitation = Invitation.objects.create(
-        email="invitee@example.org",
-        organization=people["ngo"].membership.organization,
-        invited_by=people["coordinator"],
-    )
-    invitations.send(invitation)
+    invitation = invite(people)
     url = invitations.link(invitation).split("testserver")[-1]
     url = urlsplit(url).path
     page = client.get(url).content.decode()
@@ -391,12 +387,7 @@ def test_an_id_token_from_another_issuer_is_refused(client, provider, reviewer, 
 
 def test_an_invitees_username_is_their_address_or_numbered_when_taken(client, provider, people):
     make_user("invitee@example.org")  # someone chose the address as a username
-    Invitation.objects.create(
-        email="invitee@example.org",
-        organization=people["ngo"].membership.organization,
-        invited_by=people["coordinator"],
-    )
-    invitations.send(Invitation.objects.get())
+    invite(people)
     # That account has no address, so the invitation is what the sign-in finds.
     sign_on(client, provider, "invitee")
     assert signed_in_as(client).username == "invitee@example.org-2"
@@ -414,12 +405,7 @@ def test_the_refusal_is_in_the_persons_language(client, provider, people):
 
 
 def test_the_invitation_mail_offers_single_sign_on(provider, people, settings):
-    invitation = Invitation.objects.create(
-        email="invitee@example.org",
-        organization=people["ngo"].membership.organization,
-        invited_by=people["coordinator"],
-    )
-    invitations.send(invitation)
+    invitation = invite(people)
     assert "sign in with Test provider, or to choose a username and password:" in (
         mail.outbox[-1].body
     )
@@ -517,12 +503,7 @@ def test_a_refused_sign_in_leaves_no_token_in_the_session(client, provider, peop
 def test_a_providers_names_are_kept_on_one_line_or_not_at_all(
     client, provider, people, monkeypatch
 ):
-    Invitation.objects.create(
-        email="invitee@example.org",
-        organization=people["ngo"].membership.organization,
-        invited_by=people["coordinator"],
-    )
-    invitations.send(Invitation.objects.get())
+    invite(people)
     original = single_sign_on.Backend.get_userinfo
 
     def header_injection(self, access, id_token, payload):

@@ -3,13 +3,13 @@ with python-docx, the JSON, the reporting period's bounds, and who may have whic
 
 import io
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
 from docx import Document
 
-from recommendations.models import Pillar
+from recommendations.models import Pillar, ReviewCycle
 from recommendations.periods import ReportingPeriod
 from recommendations.rules.access import CURATION_PERMISSIONS
 from recommendations.status import Status
@@ -307,3 +307,31 @@ def test_the_dashboard_offers_a_coordinators_form_to_no_one_else(client, people,
     page = client.get("/reports/norway-2024/")
     assert "Evidence workspace" in page.content.decode()  # staff who curate, like the coordinator
     assert "submission-draft" not in page.content.decode()
+
+
+def test_each_review_cycle_names_the_reporting_period_it_starts_in(client, people, norway):
+    client.force_login(people["coordinator"])
+    listing = client.get("/admin/recommendations/reviewcycle/").content.decode()
+    cycle = ReviewCycle.objects.order_by("starts_on").first()
+    period = ReportingPeriod.containing(cycle.starts_on)
+    assert f"{period.report_year}: {period.label()}" in listing
+
+
+def test_the_draft_reads_the_same_queries_however_long_the_history(client, people, norway):
+    """The position table takes the newest assessment per recommendation in the query: a long
+    history behind the period costs no more."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(people["ngo"])
+    first = norway.recommendations.get(number=1)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(URL.format("json"), {"period": "2025"}).status_code == 200
+        return len(captured)
+
+    short = queries()
+    for day in range(40):
+        make_assessment(first, people["ngo"], created_at=at(2023, 1, 1) + timedelta(days=day))
+    assert queries() == short

@@ -15,7 +15,7 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import get_language, gettext, pgettext
@@ -48,28 +48,33 @@ def submission_content(
     under each recommendation of `report` by pillar, and its position on each at the end of the
     period (or now, for the current period)."""
     now = now or timezone.now()
-    until = min(now, period.ends_before)
-    own = Assessment.objects.filter(organization=organization).select_related("author")
     cited = Prefetch(
         "cited_evidence",
         queryset=EvidenceItem.objects.select_related("section").order_by("pk"),
     )
+    # The position at the period's end: the newest assessment before it, one index lookup per
+    # recommendation however long the history behind it.
+    held = Assessment.objects.filter(
+        recommendation=OuterRef("pk"),
+        organization=organization,
+        created_at__lt=period.until(now),
+    ).order_by("-created_at", "-pk")
     recommendations = list(
-        report.recommendations.order_by("number").prefetch_related(
+        report.recommendations.order_by("number")
+        .annotate(
+            held_status=Subquery(held.values("status")[:1]),
+            held_since=Subquery(held.values("created_at")[:1]),
+        )
+        .prefetch_related(
             Prefetch(
                 "assessments",
-                queryset=own.filter(created_at__gte=period.starts_at, created_at__lt=until)
+                queryset=Assessment.objects.filter(organization=organization)
+                .made_during(period, now)
+                .select_related("author")
                 .prefetch_related(cited)
                 .order_by("created_at", "pk"),
                 to_attr="in_period",
-            ),
-            Prefetch(
-                "assessments",
-                queryset=Assessment.objects.filter(organization=organization, created_at__lt=until)
-                .only("recommendation_id", "status", "created_at")
-                .order_by("-created_at", "-pk"),
-                to_attr="held",
-            ),
+            )
         )
     )
     pillars = []
@@ -114,9 +119,9 @@ def submission_content(
             {
                 "number": r.number,
                 "short_title": r.short_title,
-                "status": r.held[0].status if r.held else None,
-                "status_label": str(status_label(r.held[0].status)) if r.held else None,
-                "assessed_at": local_iso(r.held[0].created_at) if r.held else None,
+                "status": r.held_status,
+                "status_label": str(status_label(r.held_status)) if r.held_status else None,
+                "assessed_at": local_iso(r.held_since) if r.held_since else None,
             }
             for r in recommendations
         ],
