@@ -122,6 +122,19 @@ class PublishSnapshotForm(forms.Form):
     )
 
 
+class MakePublicForm(forms.Form):
+    """Make a published snapshot public (public=1), or withdraw it (public=0)."""
+
+    public = forms.TypedChoiceField(
+        choices=[("1", _("Make public")), ("0", _("Withdraw"))], coerce=lambda value: value == "1"
+    )
+    show_names = forms.BooleanField(
+        required=False,
+        label=_("Show reviewer names"),
+        help_text=_("Otherwise each reviewer's name is replaced by their organization."),
+    )
+
+
 class CompareSnapshotsForm(forms.Form):
     older = IdChoiceField(queryset=Snapshot.objects.none(), label=_("From"))
     newer = IdChoiceField(queryset=Snapshot.objects.none(), label=_("To"))

@@ -69,6 +69,8 @@ COORDINATOR_PERMISSIONS = [
     ("recommendations", "assessment", ["view_assessment"]),
     ("recommendations", "comment", ["view_comment", "change_comment", "delete_comment"]),
     ("recommendations", "snapshot", ["view_snapshot", "publish_snapshot"]),
+    ("recommendations", "publiccopy", ["view_publiccopy", "publish_publicly"]),
+    ("recommendations", "historicalpubliccopy", ["view_historicalpubliccopy"]),
     ("auth", "user", ["view_user", "add_user", "change_user"]),
     # Inviting people: they set their own passwords (recommendations/invitations.py).
     ("recommendations", "invitation", ["view_invitation", "add_invitation", "change_invitation"]),

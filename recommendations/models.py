@@ -1756,6 +1756,142 @@ class Snapshot(AppendOnlyModel):
         return json.loads(self.content)
 
 
+class PublicCopyQuerySet(models.QuerySet["PublicCopy"]):
+    def current(self) -> Self:
+        """Public now: made public and not withdrawn."""
+        return self.filter(withdrawn_at__isnull=True)
+
+    def listing(self) -> Self:
+        """Newest publication first, with what the public pages name beside each (without
+        the content, which only a copy's own page and downloads read)."""
+        return (
+            self.select_related("snapshot__report")
+            .defer("content", "snapshot__content", "snapshot__report__source_text")
+            .order_by("-snapshot__published_at", "-snapshot__pk", "-pk")
+        )
+
+
+PUBLIC_COPY_SIGNING_SALT = "recommendations.PublicCopy"
+
+
+class PublicCopy(models.Model):
+    """A published snapshot made readable by anyone, at /public/snapshots/<sha256>/.
+
+    Its content is the snapshot's JSON with what must stay private taken out (evidence notes
+    always, reviewers' names unless `show_names`: recommendations/publishing/public.py), fixed
+    when it was made public so that what a hash-addressed address serves never changes; when
+    nothing had to be taken out it is the snapshot's JSON byte for byte, with the same SHA-256.
+    The SHA-256 is signed together with the snapshot's chain SHA-256 and the names choice.
+
+    Withdrawing sets `withdrawn_at`: the public pages then answer 410 Gone. Nothing is ever
+    deleted or rewritten; making a snapshot public again (or with the other names choice) is a
+    new row, and every change is in the audit history.
+    """
+
+    snapshot = models.ForeignKey(
+        Snapshot, on_delete=models.PROTECT, related_name="public_copies", verbose_name=_("snapshot")
+    )
+    show_names = models.BooleanField(
+        default=False,
+        help_text=_(
+            "Reviewers' names are shown; otherwise each is replaced by their organization."
+        ),
+        verbose_name=_("show reviewer names"),
+    )
+    content = models.TextField(
+        help_text=_("The snapshot's JSON as the public reads it."), verbose_name=_("content")
+    )
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    signature = models.CharField(
+        max_length=64,
+        help_text=_("HMAC-SHA256 of the snapshot's chain, this SHA-256 and the names choice."),
+        verbose_name=_("signature"),
+    )
+    made_public_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("made public by"),
+    )
+    made_public_at = models.DateTimeField(default=timezone.now, verbose_name=_("made public at"))
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("withdrawn by"),
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True, verbose_name=_("withdrawn at"))
+
+    history = HistoricalRecords()
+
+    objects = PublicCopyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("public copy")
+        verbose_name_plural = _("public copies")
+        ordering = ["-made_public_at", "-pk"]
+        permissions = [("publish_publicly", "Can make a published snapshot public")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Exact(Length("sha256"), 64), name="public_copy_sha256_length"
+            ),
+            # At most one public copy of a snapshot at a time.
+            models.UniqueConstraint(
+                fields=["snapshot"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="public_copy_one_current_per_snapshot",
+            ),
+            models.CheckConstraint(
+                condition=Q(withdrawn_at__isnull=True) | Q(withdrawn_by__isnull=False),
+                name="public_copy_withdrawn_by_someone",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.snapshot} · {self.sha256[:12]}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("public_snapshot", args=[self.sha256])
+
+    @property
+    def public_url(self) -> str:
+        """Its address for everyone: from TRACKER_BASE_URL, never from a request's Host."""
+        return settings.TRACKER_BASE_URL + self.get_absolute_url()
+
+    @staticmethod
+    def sign(
+        chain_sha256: str, sha256: str, show_names: bool, secret: str | bytes | None = None
+    ) -> str:
+        value = f"{chain_sha256}:{sha256}:{int(show_names)}"
+        return salted_hmac(
+            PUBLIC_COPY_SIGNING_SALT, value, secret=secret, algorithm="sha256"
+        ).hexdigest()
+
+    def is_intact(self) -> bool:
+        """Its content is what was made public, and the server signed it (with the secret key
+        or a fallback): checked before anything of it is served."""
+        if sha256_hex(self.content) != self.sha256:
+            return False
+        chain = self.snapshot.chain_sha256
+        return any(
+            constant_time_compare(
+                self.signature, self.sign(chain, self.sha256, self.show_names, secret)
+            )
+            for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+        )
+
+    @property
+    def same_as_published(self) -> bool:
+        """Nothing was taken out: the public JSON is the snapshot's, byte for byte."""
+        return self.sha256 == self.snapshot.content_sha256
+
+    @property
+    def document(self) -> dict:
+        return json.loads(self.content)
+
+
 @receiver(pre_delete, sender=EvidenceItem, dispatch_uid="refuse-deleting-cited-evidence")
 def refuse_deleting_cited_evidence(sender: type, instance: EvidenceItem, **kwargs: object) -> None:
     """Deleting a cited item would change what append-only assessments and comments cite;

@@ -6,6 +6,7 @@ from .views import (
     dashboard,
     exports,
     following,
+    public,
     recommendation,
     site,
     snapshots,
@@ -37,6 +38,24 @@ class SubmissionFormat(ExportFormat):
 
 
 register_converter(SubmissionFormat, "submission_format")
+
+
+class Sha256(ExportFormat):
+    """A SHA-256 in lowercase hex: a public snapshot's address."""
+
+    regex = "[0-9a-f]{64}"
+
+
+register_converter(Sha256, "sha256")
+
+
+class PublicFormat(ExportFormat):
+    """What a public snapshot downloads as: json (as made public), csv or pdf."""
+
+    regex = "json|csv|pdf"
+
+
+register_converter(PublicFormat, "public_format")
 
 urlpatterns = [
     path("", site.home, name="home"),
@@ -75,6 +94,11 @@ urlpatterns = [
     ),
     path("reports/<slug:slug>/snapshots/<int:pk>/", snapshots.snapshot_detail, name="snapshot"),
     path(
+        "reports/<slug:slug>/snapshots/<int:pk>/public/",
+        snapshots.snapshot_public,
+        name="snapshot_public",
+    ),
+    path(
         "reports/<slug:slug>/snapshots/<int:pk>/export.<format:extension>",
         exports.snapshot_export,
         name="snapshot_export",
@@ -105,4 +129,16 @@ urlpatterns = [
         name="carry_forward",
     ),
     path("unsubscribe/<str:token>/", unsubscribe.unsubscribe, name="unsubscribe"),
+    # Readable by anyone, without a log-in (recommendations/views/public.py).
+    path("robots.txt", public.robots_txt, name="robots_txt"),
+    path("public/", public.index, name="public_index"),
+    path("public/feed/", public.feed, name="public_feed"),
+    path("public/snapshots/<sha256:sha>/", public.snapshot, name="public_snapshot"),
+    path(
+        "public/snapshots/<sha256:sha>/export.<public_format:extension>",
+        public.snapshot_export,
+        name="public_snapshot_export",
+    ),
+    path("public/<slug:country>/<int:year>/", public.report, name="public_report"),
+    path("public/<slug:country>/<int:year>/feed/", public.feed, name="public_report_feed"),
 ]

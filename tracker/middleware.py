@@ -1,3 +1,4 @@
+import re
 from collections.abc import Callable
 
 from django.http import HttpRequest
@@ -72,4 +73,40 @@ class MethodNotAllowedPageMiddleware:
             )
             page["Allow"] = response.get("Allow", "")
             return page
+        return response
+
+
+# The pages served the same to everyone (recommendations/views/public.py), and robots.txt.
+PUBLIC_PREFIXES = ("/public/", "/robots.txt")
+# Vary headers a public page must not carry: it depends on neither.
+NOT_VARYING = {"cookie", "accept-language"}
+
+
+class PublicPagesMiddleware:
+    """The public pages neither read nor set a cookie, so that shared caches (CDNs) keep one
+    copy for everyone: the request's cookies are removed before anything reads them (a
+    signed-in visitor sees exactly what everyone sees), any Set-Cookie is dropped, and Vary
+    names neither Cookie nor Accept-Language (the language is in the address). First in
+    MIDDLEWARE, so that it sees the request before and the response after all the others."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if not request.path.startswith(PUBLIC_PREFIXES):
+            return self.get_response(request)
+        request.COOKIES = {}
+        request.META.pop("HTTP_COOKIE", None)
+        response = self.get_response(request)
+        response.cookies.clear()
+        if response.has_header("Vary"):
+            kept = [
+                field
+                for field in re.split(r"\s*,\s*", response["Vary"])
+                if field and field.lower() not in NOT_VARYING
+            ]
+            if kept:
+                response["Vary"] = ", ".join(kept)
+            else:
+                del response["Vary"]
         return response

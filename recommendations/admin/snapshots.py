@@ -7,8 +7,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy
 
-from ..models import Snapshot, SnapshotQuerySet
-from ._shared import EXPORT_EXTENSIONS, ReadOnlyAdmin, snapshot_export_action
+from ..models import PublicCopy, Snapshot, SnapshotQuerySet
+from ._shared import (
+    EXPORT_EXTENSIONS,
+    ReadOnlyAdmin,
+    RefusedHistoryAdmin,
+    snapshot_export_action,
+)
 
 
 @admin.register(Snapshot)
@@ -52,3 +57,36 @@ class SnapshotAdmin(ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("verification"))
     def verification(self, snapshot: Snapshot) -> str:
         return snapshot.verification()
+
+
+@admin.register(PublicCopy)
+class PublicCopyAdmin(ReadOnlyAdmin, RefusedHistoryAdmin):
+    """Who made which snapshot public, when, and who withdrew it (with its audit history).
+    Made public and withdrawn from the snapshot's page, never here."""
+
+    list_display = [
+        "snapshot",
+        "show_names",
+        "made_public_by",
+        "made_public_at",
+        "withdrawn_by",
+        "withdrawn_at",
+        "short_sha256",
+    ]
+    list_filter = ["snapshot__report", "show_names"]
+    list_select_related = ["snapshot__report", "made_public_by", "withdrawn_by"]
+    fields = [
+        "snapshot",
+        "show_names",
+        "sha256",
+        "signature",
+        "made_public_by",
+        "made_public_at",
+        "withdrawn_by",
+        "withdrawn_at",
+        "content",
+    ]
+
+    @admin.display(description="SHA-256")
+    def short_sha256(self, copy: PublicCopy) -> str:
+        return copy.sha256[:12] + "…"

@@ -44,6 +44,20 @@ def render_pdf(document: dict) -> bytes:
 
 def status_report_html(document: dict) -> str:
     """The HTML that render_pdf() lays out."""
+    context = {
+        "document": document,
+        "report": document["report"],
+        "about": about_lines(document),
+        "sections": recommendation_sections(document),
+        "summary": status_summaries(document),
+        "status_css": stylesheet(svg_fills=False),
+    }
+    return render_to_string("exports/status_report.html", context)
+
+
+def recommendation_sections(document: dict) -> list[dict]:
+    """Each recommendation with its positions by side, the evidence they cite and its recent
+    history: the PDF's pages and the public snapshot page's sections."""
     evidence = {item["id"]: item for item in document["evidence"]}
     sections = []
     for r in document["recommendations"]:
@@ -70,6 +84,11 @@ def status_report_html(document: dict) -> str:
                 "history_total": len(history),
             }
         )
+    return sections
+
+
+def status_summaries(document: dict) -> list[tuple[str, list]]:
+    """Where the government's and the NGOs' positions stand across all recommendations."""
     kinds = {o["name"]: o["kind"] for o in document["organizations"]}
     summary = []
     for kind in (OrganizationKind.GOVERNMENT, OrganizationKind.NGO):
@@ -81,12 +100,4 @@ def status_report_html(document: dict) -> str:
             held = {p["organization"]: p["status"] for p in r["positions"]}
             statuses += [held.get(name) for name in names]
         summary.append((str(SIDE_LABELS[kind]), status_summary(statuses)))
-    context = {
-        "document": document,
-        "report": document["report"],
-        "about": about_lines(document),
-        "sections": sections,
-        "summary": summary,
-        "status_css": stylesheet(svg_fills=False),
-    }
-    return render_to_string("exports/status_report.html", context)
+    return summary

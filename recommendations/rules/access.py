@@ -70,6 +70,15 @@ def may_publish(user: "User | AnonymousUser") -> bool:
     return user.is_active and user.has_perm(PUBLISH_PERMISSION)
 
 
+PUBLISH_PUBLICLY_PERMISSION = "recommendations.publish_publicly"
+
+
+def may_publish_publicly(user: "User | AnonymousUser") -> bool:
+    """Making a published snapshot readable by anyone, or withdrawing it: the
+    `publish_publicly` permission (the Coordinators group has it)."""
+    return user.is_active and user.has_perm(PUBLISH_PUBLICLY_PERMISSION)
+
+
 CURATION_PERMISSIONS = (
     "recommendations.add_evidenceitem",
     "recommendations.change_evidenceitem",

@@ -3,11 +3,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ..forms import CompareSnapshotsForm, PublishSnapshotForm
+from ..forms import CompareSnapshotsForm, MakePublicForm, PublishSnapshotForm
 from ..models import Report, Snapshot
 from ..publishing.document import upgraded
+from ..publishing.public import current_copy, make_public, withdraw
 from ..publishing.snapshots import (
     SnapshotProblems,
     compare_documents,
@@ -15,8 +16,8 @@ from ..publishing.snapshots import (
     verified_document,
 )
 from ..publishing.tables import describe_filters
-from ..rules.access import may_publish
-from ._shared import HtmxHttpRequest
+from ..rules.access import may_publish, may_publish_publicly
+from ._shared import HtmxHttpRequest, bad_request
 
 
 def refused(request: HtmxHttpRequest, tampered: SnapshotProblems, refused: str) -> HttpResponse:
@@ -97,8 +98,52 @@ def snapshot_detail(request: HtmxHttpRequest, slug: str, pk: int) -> HttpRespons
             "choices": choices,
             "compare_older": older,
             "compare_newer": newer,
+            "public_copy": current_copy(snapshot),
+            "may_publish_publicly": may_publish_publicly(request.user),
         },
     )
+
+
+@require_POST
+def snapshot_public(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Make the snapshot readable by anyone at its public address (public=1, with or without
+    the reviewers' names), or withdraw it (public=0): its public pages then answer 410."""
+    snapshot = snapshot_or_404(slug, pk)
+    if not may_publish_publicly(request.user):
+        raise PermissionDenied(
+            _("Making a snapshot public needs the public publishing permission.")
+        )
+    form = MakePublicForm(request.POST)
+    if not form.is_valid():
+        return bad_request(
+            request, _("Send public=1 to make the snapshot public, public=0 to withdraw it.")
+        )
+    if form.cleaned_data["public"]:
+        try:
+            copy = make_public(
+                snapshot, by=request.user, show_names=form.cleaned_data["show_names"]
+            )
+        except SnapshotProblems as tampered:
+            return refused(request, tampered, "serve")
+        messages.success(
+            request,
+            _("Snapshot %(number)s is public at %(address)s.")
+            % {
+                "number": snapshot.number_label,
+                "address": copy.public_url,
+            },
+        )
+    elif withdraw(snapshot, by=request.user):
+        messages.success(
+            request,
+            _("Snapshot %(number)s is withdrawn: its public pages now answer “gone”.")
+            % {"number": snapshot.number_label},
+        )
+    else:
+        messages.info(
+            request, _("Snapshot %(number)s was not public.") % {"number": snapshot.number_label}
+        )
+    return redirect(snapshot)
 
 
 @require_GET
