@@ -556,6 +556,8 @@ NOT_SHOWN = {
     "recommendations_preferences": "the language is part of the cache key",
     "recommendations_sentmail": "the record of sent mail; no page shows it",
     versions.TABLE: "the data versions themselves",
+    "recommendations_publiccopy": "shown by the snapshot page and the public pages, never cached",
+    "recommendations_historicalpubliccopy": "audit history, shown in admin",
     "recommendations_prepareddownload": "served only while its version (made of the tokens) holds",
     "django_tasks_database_dbtaskresult": "the queue of background tasks; no page shows it",
     "recommendations_invitation": "invitations: admin and the invitee's own page, never cached",

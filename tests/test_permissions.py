@@ -13,7 +13,8 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from recommendations.mail import Topic, unsubscribe_token
-from recommendations.models import DeclinedCarry, EvidenceItem, Report, Snapshot
+from recommendations.models import DeclinedCarry, EvidenceItem, PublicCopy, Report, Snapshot
+from recommendations.publishing.public import make_public
 from recommendations.publishing.snapshots import publish_snapshot
 from recommendations.rules.curation import links_seen
 from recommendations.rules.writing import assess
@@ -190,6 +191,16 @@ EXPECTED = {
     # an answer without a code is refused, back to the log-in page.
     "sign_on": {"GET": (None, {role: REDIRECT for role in ROLES})},
     "sign_on_callback": {"GET": (None, {role: LOGIN for role in ROLES})},
+    # Making a published snapshot public (or withdrawing it): the publish_publicly permission.
+    "snapshot_public": {"POST": ({"public": "1"}, PUBLISH_OUTCOMES)},
+    # Public pages: the same for everyone, signed in or not (the cookies are not read).
+    "robots_txt": {"GET": (None, {role: 200 for role in ROLES})},
+    "public_index": {"GET": (None, {role: 200 for role in ROLES})},
+    "public_feed": {"GET": (None, {role: 200 for role in ROLES})},
+    "public_report": {"GET": (None, {role: 200 for role in ROLES})},
+    "public_report_feed": {"GET": (None, {role: 200 for role in ROLES})},
+    "public_snapshot": {"GET": (None, {role: 200 for role in ROLES})},
+    "public_snapshot_export": {"GET": (None, {role: 200 for role in ROLES})},
     # An invitation's link (here not one): "this invitation no longer works", whoever asks.
     "accept_invitation": {
         "GET": (None, {role: 410 for role in ROLES}),
@@ -197,7 +208,13 @@ EXPECTED = {
     },
 }
 
-URL_ARGUMENTS = {"slug": "norway-2024", "number": 1, "extension": "csv"}
+URL_ARGUMENTS = {
+    "slug": "norway-2024",
+    "number": 1,
+    "extension": "csv",
+    "country": "norway",
+    "year": 2024,
+}
 EXTENSIONS = {"submission": "docx"}
 
 
@@ -294,6 +311,7 @@ def concrete_url(name: str) -> str:
         "token": unsubscribe_token(ngo, Topic.DIGESTS),
         "uidb64": "MQ",
         "extension": EXTENSIONS.get(name, URL_ARGUMENTS["extension"]),
+        "sha": copy.sha256 if (copy := PublicCopy.objects.current().first()) else "0" * 64,
     }
     route = next(route for n, route in walk(get_resolver().url_patterns) if n == name)
     needed = re.findall(r"<(?:\w+:)?(\w+)>", route)
@@ -324,9 +342,11 @@ def test_every_role_gets_the_expected_answer_from_every_url_and_method(
     client, accounts, norway, name
 ):
     users = accounts
-    if "snapshot" in name:  # two snapshots to show, compare and export
-        publish_snapshot(norway, published_by=accounts["superuser"], title="First")
+    if "snapshot" in name or name.startswith("public"):  # two snapshots, the first public
+        first = publish_snapshot(norway, published_by=accounts["superuser"], title="First")
         publish_snapshot(norway, published_by=accounts["superuser"], title="Second")
+        if name.startswith("public"):
+            make_public(first, by=accounts["superuser"], show_names=False)
     url = concrete_url(name)
     wrong = []
     for method, (data, expected) in EXPECTED[name].items():
@@ -609,3 +629,37 @@ def test_only_a_superuser_changes_privileges_staff_accounts_and_counting_sides(
         if took_effect != expected:
             wrong.append(f"{role} → {whose}: {change}: {'done' if took_effect else 'refused'}")
     assert not wrong, "\n".join(wrong)
+
+
+# What answers without a log-in: the log-in and account-recovery pages, single sign-on, the
+# signed links (unsubscribe, invitation), the status stylesheet, the language switch, the
+# favicon, and the public pages with their feeds. Everything else sends to the log-in page.
+ANSWERS_WITHOUT_LOG_IN = {
+    "set_language",
+    "favicon",
+    "status_stylesheet",
+    "unsubscribe",
+    "login",
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
+    "sign_on",
+    "accept_invitation",
+    "robots_txt",
+    "public_index",
+    "public_feed",
+    "public_report",
+    "public_report_feed",
+    "public_snapshot",
+    "public_snapshot_export",
+}
+
+
+def test_only_the_listed_pages_answer_without_a_log_in():
+    answering = {
+        name
+        for name, methods in EXPECTED.items()
+        if any(expected["anonymous"] != LOGIN for _, expected in methods.values())
+    }
+    assert answering == ANSWERS_WITHOUT_LOG_IN
