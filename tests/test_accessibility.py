@@ -23,7 +23,14 @@ from django.utils import timezone
 from recommendations.invitations import link as invitation_link
 from recommendations.invitations import send as send_invitation
 from recommendations.mail import Topic, unsubscribe_token
-from recommendations.models import EvidenceItem, Invitation, Recommendation, Report, Status
+from recommendations.models import (
+    EvidenceItem,
+    Invitation,
+    PublicCopy,
+    Recommendation,
+    Report,
+    Status,
+)
 from recommendations.publishing.snapshots import publish_snapshot
 from recommendations.rules.writing import add_comment
 from recommendations.views.errors import server_error, service_unavailable
@@ -409,6 +416,28 @@ def test_every_page_passes_axe(live_server, tmp_path, provider):
             "aria-describedby", "id_title_helptext id_title_error"
         )
         audit("snapshots, publishing refused")
+        # Making a snapshot public, and the public pages (read without the session's cookies).
+        page.goto(f"{slug}/snapshots/{newer.pk}/")
+        audit("snapshot, with the form that makes it public")
+        page.get_by_role("button", name="Make public").click()
+        expect(page.get_by_role("button", name="Withdraw")).to_be_visible()
+        audit("snapshot, public")
+        public = PublicCopy.objects.current().get(snapshot=newer)
+        page.goto(f"{base}/public/")
+        audit("public: countries and years")
+        page.goto(f"{base}/public/norway/2024/")
+        audit("public: a report's latest status report")
+        page.goto(f"{base}/public/snapshots/{public.sha256}/")
+        audit("public: a snapshot")
+        page.goto(f"{base}/public/snapshots/{public.sha256}/?lang=nb")
+        audit("public: a snapshot, in Norwegian")
+        page.goto(f"{base}/public/snapshots/{'0' * 64}/")
+        audit("public: not found")
+        page.goto(f"{slug}/snapshots/{newer.pk}/")
+        page.get_by_role("button", name="Withdraw").click()
+        expect(page.get_by_role("button", name="Make public")).to_be_visible()
+        page.goto(f"{base}/public/snapshots/{public.sha256}/?lang=en")  # not in the browser cache
+        audit("public: withdrawn")
 
         page.goto(f"{base}/admin/recommendations/report/")
         audit("admin: reports")
@@ -487,7 +516,7 @@ def test_every_page_passes_axe(live_server, tmp_path, provider):
     assert not audit.violations, (
         f"{len(audit.violations)} accessibility violation(s):\n" + "\n".join(audit.violations)
     )
-    assert len(audit.audited) == 58
+    assert len(audit.audited) == 66
     assert not refused, refused
     errors = html_errors(audit.documents, tmp_path)
     assert not errors, f"{len(errors)} HTML error(s):\n" + "\n".join(errors)
