@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import PublicCopy, Snapshot, sha256_hex
+from ..models import PublicCopy, Report, Snapshot, sha256_hex
 from ..rules.access import may_publish_publicly
 from .json import render_json
 from .snapshots import verified_document
@@ -70,8 +70,9 @@ def make_public(snapshot: Snapshot, *, by: "User", show_names: bool) -> PublicCo
     content = public_content(snapshot, show_names=show_names)
     sha256 = sha256_hex(content)
     with transaction.atomic():
-        # One change at a time per snapshot (the current copy is read and replaced together).
-        Snapshot.objects.select_for_update().filter(pk=snapshot.pk).first()
+        # One change at a time per report (the current copy is read and replaced together);
+        # the report's row, since the app's database role may not lock snapshots (append-only).
+        Report.objects.select_for_update().filter(pk=snapshot.report_id).first()
         current = current_copy(snapshot)
         if current is not None and current.sha256 == sha256:
             return current
@@ -96,7 +97,7 @@ def withdraw(snapshot: Snapshot, *, by: "User") -> PublicCopy | None:
             _("Making a snapshot public needs the public publishing permission.")
         )
     with transaction.atomic():
-        Snapshot.objects.select_for_update().filter(pk=snapshot.pk).first()
+        Report.objects.select_for_update().filter(pk=snapshot.report_id).first()
         current = current_copy(snapshot)
         if current is not None:
             withdraw_copy(current, by=by)
