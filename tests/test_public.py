@@ -427,3 +427,24 @@ def test_the_public_pages_take_few_queries(
     for path in [public_url(copy), public_url(copy, "csv"), "/public/", "/public/norway/2024/"]:
         with django_assert_max_num_queries(2):
             assert client.get(path).status_code == 200
+
+
+def test_a_pdf_is_made_once_per_language_however_often_it_is_asked_for(
+    client, coordinator, snapshot, monkeypatch
+):
+    from recommendations import publishing
+
+    made = []
+    render = publishing.render
+
+    def counting(document, extension):
+        made.append(extension)
+        return render(document, extension)
+
+    monkeypatch.setattr(publishing, "render", counting)
+    copy = make_public(snapshot, by=coordinator, show_names=False)
+    first = client.get(public_url(copy, "pdf")).content
+    assert client.get(public_url(copy, "pdf")).content == first
+    client.get(public_url(copy, "pdf") + "?lang=nb")
+    client.get(public_url(copy, "csv"))
+    assert made == ["pdf", "pdf", "csv"]

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from .. import publishing
+from ..caching import build_once, fetch
 from ..models import PublicCopy, Report
 from ..presentation import norwegian_sort_key
 from ..publishing.document import upgraded
@@ -245,10 +246,7 @@ def snapshot_export(request: HttpRequest, sha: str, extension: str) -> HttpRespo
     if isinstance(copy, HttpResponse):
         return copy
     snapshot = copy.snapshot
-    if extension == "json":
-        body = copy.content.encode("utf-8")
-    else:
-        body = publishing.render(upgraded(copy.document), extension)
+    body = copy.content.encode("utf-8") if extension == "json" else rendered(copy, extension)
     name = publishing.file_name(
         snapshot.report.slug,
         "status",
@@ -261,6 +259,17 @@ def snapshot_export(request: HttpRequest, sha: str, extension: str) -> HttpRespo
     patch_cache_control(response, **IMMUTABLE)
     what = extension if extension == "json" else f"{extension}.{translation.get_language()}"
     return conditional(request, response, f"{copy.sha256}.{what}")
+
+
+def rendered(copy: PublicCopy, extension: str) -> bytes:
+    """The copy as CSV or PDF in the current language. A copy never changes, so each is made
+    once and kept in the cache: anyone may ask for a PDF, which costs seconds to make, and
+    asking again and again must not cost that again (nor may many asks at once: build_once)."""
+    key = f"public-download:{copy.sha256}:{extension}:{translation.get_language()}"
+    if (body := fetch(key)) is not None:
+        return body
+    body, _ = build_once(key, lambda: publishing.render(upgraded(copy.document), extension))
+    return body
 
 
 @login_not_required
