@@ -1460,10 +1460,13 @@ class SnapshotQuerySet(AppendOnlyQuerySet):
         )
 
     def listing(self) -> Self:
-        """Newest first, ready to be verified."""
+        """Newest first, ready to be verified, with the address of each one's public copy
+        (`public_sha256`, None when it is not public)."""
+        public = PublicCopy.objects.current().filter(snapshot=OuterRef("pk")).values("sha256")
         return (
             self.select_related("published_by")
             .with_previous_chain()
+            .annotate(public_sha256=Subquery(public[:1]))
             .order_by("-published_at", "-pk")
         )
 
@@ -1555,6 +1558,7 @@ class Snapshot(AppendOnlyModel):
     objects = SnapshotQuerySet.as_manager()
 
     previous_chain: str | None  # set by SnapshotQuerySet.with_previous_chain()
+    public_sha256: str | None  # set by SnapshotQuerySet.listing()
 
     class Meta:
         verbose_name = _("snapshot")

@@ -90,6 +90,8 @@ def test_a_coordinator_makes_a_snapshot_public_from_its_page(client, coordinator
     page = client.get(snapshot.get_absolute_url()).content.decode()
     assert f"{BASE}/public/snapshots/{copy.sha256}/" in page
     assert "Withdraw" in page
+    listing = client.get(reverse("snapshots", args=[snapshot.report.slug])).content.decode()
+    assert f'href="/public/snapshots/{copy.sha256}/">public</a>' in listing
 
 
 def test_withdrawing_answers_gone_and_never_changes_the_snapshot(client, coordinator, snapshot):
@@ -315,8 +317,11 @@ def test_no_cookie_is_read_or_set_even_for_a_signed_in_visitor(client, coordinat
         response = client.get(path, headers={"accept-language": "nb"})
         assert not response.cookies, path
         assert "cookie" not in response.get("Vary", "").lower(), path
-    # A public page that is not found sets no cookie either.
-    assert not client.get("/public/nothing/here/").cookies
+    # An address under /public/ that matches nothing sets no cookie either, and is not kept
+    # by a shared cache (it is in the visitor's Accept-Language).
+    missing = client.get("/public/nothing/here/", headers={"accept-language": "nb"})
+    assert missing.status_code == 404 and not missing.cookies
+    assert missing["Cache-Control"] == "no-store"
 
 
 def test_a_changed_public_copy_is_never_served(client, coordinator, snapshot):

@@ -86,8 +86,9 @@ class PublicPagesMiddleware:
     """The public pages neither read nor set a cookie, so that shared caches (CDNs) keep one
     copy for everyone: the request's cookies are removed before anything reads them (a
     signed-in visitor sees exactly what everyone sees), any Set-Cookie is dropped, and Vary
-    names neither Cookie nor Accept-Language (the language is in the address). First in
-    MIDDLEWARE, so that it sees the request before and the response after all the others."""
+    names neither Cookie nor Accept-Language (the language is in the address); a response that
+    says nothing about caching is not to be stored. First in MIDDLEWARE, so that it sees the
+    request before and the response after all the others."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
@@ -99,6 +100,10 @@ class PublicPagesMiddleware:
         request.META.pop("HTTP_COOKIE", None)
         response = self.get_response(request)
         response.cookies.clear()
+        if not response.has_header("Cache-Control"):
+            # Django's own answers (an address that matches nothing, a 405) are rendered in the
+            # Accept-Language, which no longer varies them: no shared cache may keep one.
+            patch_cache_control(response, no_store=True)
         if response.has_header("Vary"):
             kept = [
                 field
