@@ -1874,10 +1874,13 @@ class PublicCopy(models.Model):
         ).hexdigest()
 
     def is_intact(self) -> bool:
-        """Its content is what was made public, and the server signed it (with the secret key
-        or a fallback): checked before anything of it is served."""
-        if sha256_hex(self.content) != self.sha256:
-            return False
+        """Its content is what was made public, and the server signed it."""
+        return sha256_hex(self.content) == self.sha256 and self.is_signed()
+
+    def is_signed(self) -> bool:
+        """The server signed this SHA-256 for this snapshot and names choice (with the secret
+        key or a fallback): checked before anything of it is served; its content is checked
+        against the SHA-256 wherever it is read."""
         chain = self.snapshot.chain_sha256
         return any(
             constant_time_compare(

@@ -8,7 +8,9 @@ request's Host. A hash-addressed page or download never changes and is cached fo
 index and a report's latest page for a few minutes, revalidated by an ETag of their content.
 """
 
+import json
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from functools import wraps
 from hashlib import sha256
@@ -31,7 +33,7 @@ from django.views.decorators.http import require_safe
 
 from .. import publishing
 from ..caching import build_once, fetch
-from ..models import PublicCopy, Report
+from ..models import PublicCopy, Report, sha256_hex
 from ..presentation import norwegian_sort_key
 from ..publishing.document import upgraded
 from ..publishing.pdf import recommendation_sections, status_summaries
@@ -69,7 +71,10 @@ def public_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResp
                     _("These pages are in English (lang=en) and Norwegian (lang=nb)."),
                 )
         with translation.override(code):
-            response = view(request, *args, **kwargs)
+            try:
+                response = view(request, *args, **kwargs)
+            except ChangedCopy:
+                return not_served(request)
             response["Content-Language"] = "nb" if code == "nb" else "en"
             return response
 
@@ -123,7 +128,7 @@ def copy_or_refusal(request: HttpRequest, sha: str) -> PublicCopy | HttpResponse
     copies = list(
         PublicCopy.objects.filter(sha256=sha)
         .select_related("snapshot__report")
-        .defer("snapshot__content", "snapshot__report__source_text")
+        .defer("content", "snapshot__content", "snapshot__report__source_text")
         .order_by("withdrawn_at", "-pk")  # a current copy first
     )
     if not copies:
@@ -141,9 +146,40 @@ def copy_or_refusal(request: HttpRequest, sha: str) -> PublicCopy | HttpResponse
             _("Withdrawn"),
             _("This snapshot was made public and later withdrawn by the tracker's coordinators."),
         )
-    if not copy.is_intact():
+    if not copy.is_signed():
         return not_served(request)
     return copy
+
+
+class ChangedCopy(Exception):
+    """A public copy's content no longer has the SHA-256 it was made public with."""
+
+
+def verified_content(copy: PublicCopy) -> str:
+    """The copy's JSON, read now (ChangedCopy if it is not what was made public)."""
+    if sha256_hex(copy.content) != copy.sha256:
+        raise ChangedCopy
+    return copy.content
+
+
+# Each process keeps the last few documents it read for the pages, by SHA-256: a copy never
+# changes, so one read and checked once is good for as long as the process lives. Kept without
+# the assessment history (the pages show the positions, not the history), so each holds
+# little, and a page of a snapshot with a long history reads neither the history nor its JSON.
+PAGE_DOCUMENTS: OrderedDict[str, dict] = OrderedDict()
+PAGE_DOCUMENTS_KEPT = 16
+
+
+def page_document(copy: PublicCopy) -> dict:
+    document = PAGE_DOCUMENTS.get(copy.sha256)
+    if document is None:
+        document = {**upgraded(json.loads(verified_content(copy))), "assessments": []}
+        PAGE_DOCUMENTS[copy.sha256] = document
+        while len(PAGE_DOCUMENTS) > PAGE_DOCUMENTS_KEPT:
+            PAGE_DOCUMENTS.popitem(last=False)
+    else:
+        PAGE_DOCUMENTS.move_to_end(copy.sha256)
+    return document
 
 
 def not_served(request: HttpRequest) -> HttpResponse:
@@ -163,7 +199,7 @@ def not_served(request: HttpRequest) -> HttpResponse:
 
 
 def snapshot_context(copy: PublicCopy) -> dict:
-    document = upgraded(copy.document)
+    document = page_document(copy)
     return {
         "copy": copy,
         "snapshot": copy.snapshot,
@@ -216,7 +252,7 @@ def report(request: HttpRequest, country: str, year: int) -> HttpResponseBase:
             _("No snapshot of this report is public."),
         )
     latest, *earlier = copies
-    if not latest.is_intact():
+    if not latest.is_signed():
         return not_served(request)
     context = snapshot_context(latest) | {"earlier": earlier, "is_latest_page": True}
     response = page(request, "public/snapshot.html", context)
@@ -246,7 +282,10 @@ def snapshot_export(request: HttpRequest, sha: str, extension: str) -> HttpRespo
     if isinstance(copy, HttpResponse):
         return copy
     snapshot = copy.snapshot
-    body = copy.content.encode("utf-8") if extension == "json" else rendered(copy, extension)
+    if extension == "json":
+        body = verified_content(copy).encode("utf-8")
+    else:
+        body = rendered(copy, extension)
     name = publishing.file_name(
         snapshot.report.slug,
         "status",
@@ -268,7 +307,11 @@ def rendered(copy: PublicCopy, extension: str) -> bytes:
     key = f"public-download:{copy.sha256}:{extension}:{translation.get_language()}"
     if (body := fetch(key)) is not None:
         return body
-    body, _ = build_once(key, lambda: publishing.render(upgraded(copy.document), extension))
+
+    def make() -> bytes:
+        return publishing.render(upgraded(json.loads(verified_content(copy))), extension)
+
+    body, _ = build_once(key, make)
     return body
 
 
