@@ -9,7 +9,7 @@ FIXTURES := fixtures/review_cycles.json fixtures/norway-2024.json
 # package-lock.json pins (with its SHA-512), into node_modules/.
 AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: run test test-deep lint messages-check deploy-check load-check bench bench-smoke setup db axe
+.PHONY: run test test-deep lint messages-check deploy-check load-check bench bench-smoke bench-public setup db axe
 
 $(STAMP): requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python >= 3.12 is needed (Django 6.1); set PYTHON=python3.13")'
@@ -90,3 +90,8 @@ bench: $(STAMP)
 
 bench-smoke: $(STAMP)
 	$(BIN)/python bench/benchmark.py --smoke
+	$(BIN)/python bench/public_pages.py --smoke
+
+# The public pages without a log-in, the page cache or a CDN (see README).
+bench-public: $(STAMP)
+	$(BIN)/python bench/public_pages.py
