@@ -1890,11 +1890,6 @@ class PublicCopy(models.Model):
         )
 
     @property
-    def same_as_published(self) -> bool:
-        """Nothing was taken out: the public JSON is the snapshot's, byte for byte."""
-        return self.sha256 == self.snapshot.content_sha256
-
-    @property
     def document(self) -> dict:
         return json.loads(self.content)
 

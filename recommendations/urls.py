@@ -139,6 +139,6 @@ urlpatterns = [
         public.snapshot_export,
         name="public_snapshot_export",
     ),
-    path("public/<slug:country>/<int:year>/", public.report, name="public_report"),
-    path("public/<slug:country>/<int:year>/feed/", public.feed, name="public_report_feed"),
+    path("public/<str:country>/<int:year>/", public.report, name="public_report"),
+    path("public/<str:country>/<int:year>/feed/", public.feed, name="public_report_feed"),
 ]

@@ -8,15 +8,17 @@ from hashlib import sha256
 from xml.etree import ElementTree
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils import translation
 from django.utils.html import escape
 
 from recommendations.models import EvidenceItem, PublicCopy, Report, Snapshot
-from recommendations.publishing.public import PUBLIC_GENERATOR, make_public
+from recommendations.publishing.public import PUBLIC_GENERATOR, make_public, withdraw
 from recommendations.publishing.snapshots import publish_snapshot
 from recommendations.views.public import PAGE_DOCUMENTS
 
-from .conftest import assess_all
+from .conftest import assess_all, make_assessment
 from .test_snapshots import tamper
 
 BASE = "https://tracker.example.org"
@@ -186,6 +188,7 @@ def test_the_json_is_byte_for_byte_the_published_snapshot_when_nothing_is_privat
 ):
     assess_all(people)
     EvidenceItem.objects.update(note="")
+    get_user_model().objects.filter(first_name="").update(first_name="Named")
     snapshot = publish_snapshot(norway, published_by=coordinator, title="Plain")
     copy = make_public(snapshot, by=coordinator, show_names=True)
 
@@ -222,6 +225,8 @@ def test_names_are_replaced_by_organizations_and_notes_never_public(client, coor
         "latest": client.get("/public/norway/2024/").content.decode(),
         "feed": client.get("/public/feed/").content.decode(),
     }
+    # The published snapshot's SHA-256 would let anyone confirm a guess of the hidden names.
+    assert snapshot.content_sha256 not in bodies["html"] + bodies["latest"]
     for what, body in bodies.items():
         for name in PERSONAL_NAMES:
             assert name not in body, (what, name)
@@ -241,7 +246,22 @@ def test_names_are_shown_when_the_coordinator_chose_so_but_never_notes(
     assert "Nina Ås" in html and "Nina Ås" in body
     assert NOTE not in html and NOTE not in body
     assert copy.sha256 != snapshot.content_sha256  # the note was taken out
-    assert "evidence notes taken out" in html
+    document = json.loads(body)
+    assert document["generated_by"] == "Cora Ordinator"  # the publisher chose to show names
+    # A reviewer who gave no name is known by a username (it may be an e-mail address):
+    # shown by their organization.
+    authors = {a["author"] for a in document["assessments"]}
+    assert "other" not in authors and "Migrantrådet" in authors
+    assert "without their evidence notes" in html
+
+
+def test_a_publisher_known_only_by_a_username_is_never_named(client, people, snapshot, norway):
+    nameless = people["coordinator"]
+    nameless.first_name = nameless.last_name = ""
+    nameless.save()
+    plain = publish_snapshot(norway, published_by=nameless, title="Plain")
+    copy = make_public(plain, by=nameless, show_names=True)
+    assert json.loads(copy.content)["generated_by"] == PUBLIC_GENERATOR
 
 
 def test_the_snapshot_page_says_what_it_is_and_how_to_verify_it(client, coordinator, snapshot):
@@ -260,6 +280,8 @@ def test_the_snapshot_page_says_what_it_is_and_how_to_verify_it(client, coordina
     assert escape(quote) in html
     assert "csrfmiddlewaretoken" not in html and "<form" not in html
     assert "Log out" not in html
+    assert "Snapshot #" not in html and "#1" not in html  # no count of the snapshots
+    assert 'href="/static/css/app.css"' in html  # an address that outlives deploys
 
 
 def test_the_index_and_the_latest_page_list_what_is_public(client, people, coordinator, snapshot):
@@ -354,6 +376,8 @@ def test_robots_allow_only_the_public_pages(client, db):
     assert response.content.decode().splitlines() == [
         "User-agent: *",
         "Allow: /public/",
+        "Allow: /static/",
+        "Allow: /status.css",
         "Disallow: /",
     ]
 
@@ -432,6 +456,10 @@ def test_the_feed_lists_newly_public_snapshots(client, coordinator, snapshot):
     norwegian = ElementTree.fromstring(client.get("/public/feed/?lang=nb").content)
     assert norwegian.get("{http://www.w3.org/XML/1998/namespace}lang") == "nb"
     assert "Offentlige" in norwegian.findtext(f"{ATOM}title")
+    links = [e.find(f"{ATOM}link").get("href") for e in norwegian.findall(f"{ATOM}entry")]
+    assert links[1] == f"{BASE}/public/snapshots/{first.sha256}/?lang=nb"
+    unknown = client.get("/public/nowhere/2024/feed/")
+    assert unknown.status_code == 404 and "max-age=60" in unknown["Cache-Control"]
 
 
 def test_the_public_pages_take_few_queries(
@@ -466,3 +494,57 @@ def test_a_pdf_is_made_once_per_language_however_often_it_is_asked_for(
     client.get(public_url(copy, "pdf") + "?lang=nb")
     client.get(public_url(copy, "csv"))
     assert made == ["pdf", "pdf", "csv"]
+
+
+def test_made_public_again_after_withdrawal_answers_again(client, coordinator, snapshot):
+    hidden = make_public(snapshot, by=coordinator, show_names=False)
+    withdraw(snapshot, by=coordinator)
+    again = make_public(snapshot, by=coordinator, show_names=False)
+    assert again.sha256 == hidden.sha256 and again.pk != hidden.pk
+    assert client.get(public_url(again)).status_code == 200
+    assert client.get(public_url(again, "json")).status_code == 200
+    shown = make_public(snapshot, by=coordinator, show_names=True)
+    hidden_again = make_public(snapshot, by=coordinator, show_names=False)
+    assert client.get(public_url(shown)).status_code == 410
+    assert client.get(public_url(hidden_again)).status_code == 200
+
+
+def test_a_snapshot_page_never_shows_what_changes_after_it_was_made_public(
+    client, people, coordinator, snapshot
+):
+    first = make_public(snapshot, by=coordinator, show_names=False)
+    make_assessment(snapshot.report.recommendations.get(number=2), people["ngo"])
+    later = publish_snapshot(snapshot.report, published_by=coordinator, title="Status, June")
+    make_public(later, by=coordinator, show_names=False)
+    page = client.get(public_url(first)).content.decode()
+    assert "Status, June" not in page  # the others are on the report's page
+    assert 'href="/public/norway/2024/"' in page
+    withdraw(later, by=coordinator)
+    assert client.get(public_url(first)).content.decode() == page
+
+
+def test_labels_are_in_the_language_of_the_page_not_of_the_publisher(
+    client, people, coordinator, norway
+):
+    assess_all(people)
+    with translation.override("nb"):
+        snapshot = publish_snapshot(norway, published_by=coordinator, title="Norsk")
+    assert "Beskyttelse" in snapshot.content
+    copy = make_public(snapshot, by=coordinator, show_names=False)
+    english = client.get(public_url(copy)).content.decode()
+    assert "Pillar: Protection" in english and "Beskyttelse" not in english
+    norwegian = client.get(public_url(copy) + "?lang=nb").content.decode()
+    assert "Beskyttelse" in norwegian
+    csv_text = client.get(public_url(copy, "csv")).content.decode("utf-8-sig")
+    assert "Protection" in csv_text and "Beskyttelse" not in csv_text
+
+
+def test_only_coordinators_withdraw(client, people, coordinator, snapshot):
+    copy = make_public(snapshot, by=coordinator, show_names=False)
+    url = reverse("snapshot_public", args=[snapshot.report.slug, snapshot.pk])
+    for role in ("ngo", "gov", "observer", "staff"):
+        client.force_login(people[role])
+        assert client.post(url, {"public": "0"}).status_code == 403
+    client.logout()
+    assert client.post(url, {"public": "0"}).status_code == 302  # to the log-in page
+    assert client.get(public_url(copy)).status_code == 200

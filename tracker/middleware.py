@@ -94,7 +94,7 @@ class PublicPagesMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        if not request.path.startswith(PUBLIC_PREFIXES):
+        if not request.path_info.startswith(PUBLIC_PREFIXES):
             return self.get_response(request)
         request.COOKIES = {}
         request.META.pop("HTTP_COOKIE", None)

@@ -6,15 +6,19 @@ organization) unless the coordinator chose to show them. When nothing had to be 
 public copy is the snapshot's JSON byte for byte, so its SHA-256 is the one published.
 """
 
+from collections.abc import Set
 from typing import TYPE_CHECKING
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import TextChoices
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import PublicCopy, Report, Snapshot, sha256_hex
+from ..models import Pillar, PublicCopy, Report, SectionKind, Snapshot, Tier, sha256_hex
 from ..rules.access import may_publish_publicly
+from ..status import Status
 from .json import render_json
 from .snapshots import verified_document
 
@@ -26,21 +30,24 @@ if TYPE_CHECKING:
 PUBLIC_GENERATOR = "TIP recommendation tracker"
 
 
-def public_document(document: dict, *, show_names: bool) -> dict:
-    """The document without evidence notes, and without personal names unless `show_names`:
-    each assessment's author becomes its organization, the publisher the tracker."""
+def public_document(document: dict, *, show_names: bool, usernames: Set[str] = frozenset()) -> dict:
+    """The document without evidence notes. Unless `show_names`, each assessment's author
+    becomes its organization and the publisher (`generated_by`) the tracker. Even with names
+    shown, a person known only by a username (one of `usernames`: no name given, and the
+    username may be an e-mail address) is never named."""
     public = {**document}
+    if not show_names or document.get("generated_by") in usernames:
+        public["generated_by"] = PUBLIC_GENERATOR
     public["evidence"] = [{**item, "note": ""} for item in document.get("evidence", [])]
-    if show_names:
-        return public
 
-    def anonymous(record: dict) -> dict:
+    def public_author(record: dict) -> dict:
+        if show_names and record["author"] not in usernames:
+            return record
         return {**record, "author": record["organization"]}
 
-    public["generated_by"] = PUBLIC_GENERATOR
-    public["assessments"] = [anonymous(a) for a in document.get("assessments", [])]
+    public["assessments"] = [public_author(a) for a in document.get("assessments", [])]
     public["recommendations"] = [
-        {**r, "positions": [anonymous(p) for p in r["positions"]]}
+        {**r, "positions": [public_author(p) for p in r["positions"]]}
         for r in document.get("recommendations", [])
     ]
     return public
@@ -49,10 +56,47 @@ def public_document(document: dict, *, show_names: bool) -> dict:
 def public_content(snapshot: Snapshot, *, show_names: bool) -> str:
     """The public copy's JSON: the snapshot's own bytes when nothing is taken out."""
     document = verified_document(snapshot)
-    public = public_document(document, show_names=show_names)
+    nameless = get_user_model().objects.filter(first_name="", last_name="")
+    usernames = set(nameless.values_list("username", flat=True))
+    public = public_document(document, show_names=show_names, usernames=usernames)
     if public == document:
         return snapshot.content
     return render_json(public).decode("utf-8")
+
+
+def in_current_language(document: dict) -> dict:
+    """The document's labels (statuses, pillars, sections, tier) in the current language,
+    from their codes: a snapshot holds them in the language it was published in."""
+    statuses = dict(Status.choices)
+
+    def status(record: dict) -> dict:
+        return {**record, "status_label": str(statuses.get(record["status"], record["status"]))}
+
+    def label(choices: type[TextChoices], value: str, stored: str) -> str:
+        return str(choices(value).label) if value in choices.values else stored
+
+    report = document["report"]
+    return {
+        **document,
+        "report": {**report, "tier_label": label(Tier, report["tier"], report["tier_label"])},
+        "statuses": [{"value": value, "label": str(text)} for value, text in Status.choices],
+        "recommendations": [
+            {
+                **r,
+                "pillar_label": label(Pillar, r["pillar"], r["pillar_label"]),
+                "positions": [status(p) for p in r["positions"]],
+            }
+            for r in document["recommendations"]
+        ],
+        "assessments": [status(a) for a in document["assessments"]],
+        "evidence": [
+            {
+                **item,
+                "section_label": label(SectionKind, item["section"], item["section_label"]),
+            }
+            for item in document["evidence"]
+        ],
+    }
 
 
 def current_copy(snapshot: Snapshot) -> PublicCopy | None:

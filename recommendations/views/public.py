@@ -19,7 +19,8 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.syndication.views import Feed
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -37,7 +38,7 @@ from ..models import PublicCopy, Report, sha256_hex
 from ..presentation import norwegian_sort_key
 from ..publishing.document import upgraded
 from ..publishing.pdf import recommendation_sections, status_summaries
-from ..publishing.tables import about_lines
+from ..publishing.public import in_current_language
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,9 @@ def copy_or_refusal(request: HttpRequest, sha: str) -> PublicCopy | HttpResponse
         PublicCopy.objects.filter(sha256=sha)
         .select_related("snapshot__report")
         .defer("content", "snapshot__content", "snapshot__report__source_text")
-        .order_by("withdrawn_at", "-pk")  # a current copy first
+        # A current copy first; of two snapshots whose public copies are the same bytes, the
+        # one made public first, so that what the address shows does not change.
+        .order_by(F("withdrawn_at").asc(nulls_first=True), "pk")
     )
     if not copies:
         return refusal(
@@ -162,23 +165,34 @@ def verified_content(copy: PublicCopy) -> str:
     return copy.content
 
 
-# Each process keeps the last few documents it read for the pages, by SHA-256: a copy never
-# changes, so one read and checked once is good for as long as the process lives. Kept without
-# the assessment history (the pages show the positions, not the history), so each holds
-# little, and a page of a snapshot with a long history reads neither the history nor its JSON.
-PAGE_DOCUMENTS: OrderedDict[str, dict] = OrderedDict()
+def full_document(copy: PublicCopy) -> dict:
+    """The copy's document, checked, with its labels in the current language."""
+    return in_current_language(upgraded(json.loads(verified_content(copy))))
+
+
+# Each process keeps the last few documents it read for the pages, by SHA-256 and language: a
+# copy never changes, so one read and checked once is good for as long as the process lives.
+# Kept without the assessment history (the pages show the positions, not the history), so each
+# holds little, and a page of a snapshot with a long history reads neither the history nor its
+# JSON again.
+PAGE_DOCUMENTS: OrderedDict[tuple[str, str], dict] = OrderedDict()
 PAGE_DOCUMENTS_KEPT = 16
 
 
 def page_document(copy: PublicCopy) -> dict:
-    document = PAGE_DOCUMENTS.get(copy.sha256)
-    if document is None:
-        document = {**upgraded(json.loads(verified_content(copy))), "assessments": []}
-        PAGE_DOCUMENTS[copy.sha256] = document
-        while len(PAGE_DOCUMENTS) > PAGE_DOCUMENTS_KEPT:
+    key = (copy.sha256, translation.get_language())
+    try:
+        PAGE_DOCUMENTS.move_to_end(key)
+        return PAGE_DOCUMENTS[key]
+    except KeyError:  # not kept, or dropped by another thread just now
+        pass
+    document = {**full_document(copy), "assessments": []}
+    PAGE_DOCUMENTS[key] = document
+    while len(PAGE_DOCUMENTS) > PAGE_DOCUMENTS_KEPT:
+        try:
             PAGE_DOCUMENTS.popitem(last=False)
-    else:
-        PAGE_DOCUMENTS.move_to_end(copy.sha256)
+        except KeyError:
+            break
     return document
 
 
@@ -199,13 +213,16 @@ def not_served(request: HttpRequest) -> HttpResponse:
 
 
 def snapshot_context(copy: PublicCopy) -> dict:
+    """What a snapshot's public page shows: all from the copy (the report as it was published
+    too), so that what a hash address shows never changes."""
     document = page_document(copy)
+    report = document["report"]
     return {
         "copy": copy,
         "snapshot": copy.snapshot,
-        "report": copy.snapshot.report,
+        "report": report,
+        "report_path": report_path(report["country"], report["year"]),
         "document": document,
-        "about": about_lines(document),
         "sections": recommendation_sections(document),
         "summary": status_summaries(document),
         "download_base": absolute(reverse("public_snapshot", args=[copy.sha256])),
@@ -218,7 +235,15 @@ def index(request: HttpRequest) -> HttpResponseBase:
     reports: dict[int, dict] = {}
     for copy in PublicCopy.objects.current().listing():
         report = copy.snapshot.report
-        entry = reports.setdefault(report.pk, {"report": report, "latest": copy, "count": 0})
+        entry = reports.setdefault(
+            report.pk,
+            {
+                "report": report,
+                "path": report_path(report.country, report.year),
+                "latest": copy,
+                "count": 0,
+            },
+        )
         entry["count"] += 1
     listed = sorted(
         reports.values(),
@@ -228,10 +253,20 @@ def index(request: HttpRequest) -> HttpResponseBase:
     return by_content(request, response)
 
 
+def country_slug(country: str) -> str:
+    """How a country is named in a public address: its name slugified (letters of any script
+    kept); "-" for a name with no letter or digit."""
+    return slugify(country, allow_unicode=True) or "-"
+
+
+def report_path(country: str, year: int) -> str:
+    return reverse("public_report", args=[country_slug(country), year])
+
+
 def report_or_none(country: str, year: int) -> Report | None:
-    """The report of this country (as in its address: the name slugified) and year."""
+    """The report of this country (as in its address) and year."""
     for report in Report.objects.filter(year=year):
-        if slugify(report.country) == country:
+        if country_slug(report.country) == country:
             return report
     return None
 
@@ -242,7 +277,7 @@ def report(request: HttpRequest, country: str, year: int) -> HttpResponseBase:
     copies = [
         copy
         for copy in PublicCopy.objects.current().filter(snapshot__report__year=year).listing()
-        if slugify(copy.snapshot.report.country) == country
+        if country_slug(copy.snapshot.report.country) == country
     ]
     if not copies:
         return refusal(
@@ -309,7 +344,7 @@ def rendered(copy: PublicCopy, extension: str) -> bytes:
         return body
 
     def make() -> bytes:
-        return publishing.render(upgraded(json.loads(verified_content(copy))), extension)
+        return publishing.render(full_document(copy), extension)
 
     body, _ = build_once(key, make)
     return body
@@ -320,26 +355,27 @@ def rendered(copy: PublicCopy, extension: str) -> bytes:
 def robots_txt(request: HttpRequest) -> HttpResponse:
     """Search engines may read the public pages and nothing else."""
     response = HttpResponse(
-        "User-agent: *\nAllow: /public/\nDisallow: /\n", content_type="text/plain; charset=utf-8"
+        # The public pages' stylesheets and icon too, so that they are seen as people see them.
+        "User-agent: *\nAllow: /public/\nAllow: /static/\nAllow: /status.css\nDisallow: /\n",
+        content_type="text/plain; charset=utf-8",
     )
     patch_cache_control(response, public=True, max_age=86400)
     return response
 
 
 class PublicSnapshotsFeed(Feed):
-    """Newly public snapshots, newest first: of the whole site, or of one report."""
+    """Newly public snapshots, newest first: of the whole site, or of one report (the view
+    finds it), with links in the language the feed is read in."""
 
     feed_type = Atom1Feed
     ITEMS = 50
 
-    def get_object(self, request: HttpRequest, country: str = "", year: int = 0) -> Report | None:
-        """None for the whole site; a report only while one of its snapshots is public."""
-        if not country:
-            return None
-        found = report_or_none(country, year)
-        if found is None or not PublicCopy.objects.current().filter(snapshot__report=found):
-            raise Http404
-        return found
+    def get_object(self, request: HttpRequest, report: Report | None = None) -> Report | None:
+        return report
+
+    @staticmethod
+    def in_language(path: str) -> str:
+        return absolute(path) + ("?lang=nb" if translation.get_language() == "nb" else "")
 
     def title(self, report: Report | None) -> str:
         if report is None:
@@ -354,13 +390,13 @@ class PublicSnapshotsFeed(Feed):
 
     def link(self, report: Report | None) -> str:
         if report is None:
-            return absolute(reverse("public_index"))
-        return absolute(public_report_path(report))
+            return self.in_language(reverse("public_index"))
+        return self.in_language(report_path(report.country, report.year))
 
     def feed_url(self, report: Report | None) -> str:
         if report is None:
-            return absolute(reverse("public_feed"))
-        return absolute(reverse("public_report_feed", args=[slugify(report.country), report.year]))
+            return self.in_language(reverse("public_feed"))
+        return self.in_language(report_path(report.country, report.year) + "feed/")
 
     def items(self, report: Report | None) -> list[PublicCopy]:
         copies = PublicCopy.objects.current().listing()
@@ -378,7 +414,7 @@ class PublicSnapshotsFeed(Feed):
         }
 
     def item_link(self, copy: PublicCopy) -> str:
-        return absolute(copy.get_absolute_url())
+        return self.in_language(copy.get_absolute_url())
 
     def item_pubdate(self, copy: PublicCopy):  # type: ignore[no-untyped-def]
         return copy.made_public_at
@@ -387,12 +423,18 @@ class PublicSnapshotsFeed(Feed):
         return copy.made_public_at
 
 
-def public_report_path(report: Report) -> str:
-    return reverse("public_report", args=[slugify(report.country), report.year])
-
-
 @public_view
 def feed(request: HttpRequest, country: str = "", year: int = 0) -> HttpResponseBase:
-    feed_view = PublicSnapshotsFeed()  # in the language `?lang=` chose (Feed reads it)
-    response = feed_view(request, country=country, year=year) if country else feed_view(request)
+    """The site's feed, or a report's while one of its snapshots is public (else 404)."""
+    report = None
+    if country:
+        report = report_or_none(country, year)
+        if report is None or not PublicCopy.objects.current().filter(snapshot__report=report):
+            return refusal(
+                request,
+                404,
+                _("No public snapshot here"),
+                _("No snapshot of this report is public."),
+            )
+    response = PublicSnapshotsFeed()(request, report=report)  # in the language `?lang=` chose
     return by_content(request, response)
