@@ -59,7 +59,7 @@ print("PUBLIC" + json.dumps({
     "country": slugify(report.country),
     "year": report.year,
     "bytes": len(copy.content.encode()),
-    "assessments": len(copy.document["assessments"]),
+    "assessments": len(json.loads(copy.content)["assessments"]),
 }))
 """
 

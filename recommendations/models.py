@@ -1873,10 +1873,6 @@ class PublicCopy(models.Model):
             PUBLIC_COPY_SIGNING_SALT, value, secret=secret, algorithm="sha256"
         ).hexdigest()
 
-    def is_intact(self) -> bool:
-        """Its content is what was made public, and the server signed it."""
-        return sha256_hex(self.content) == self.sha256 and self.is_signed()
-
     def is_signed(self) -> bool:
         """The server signed this SHA-256 for this snapshot and names choice (with the secret
         key or a fallback): checked before anything of it is served; its content is checked
@@ -1888,10 +1884,6 @@ class PublicCopy(models.Model):
             )
             for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
         )
-
-    @property
-    def document(self) -> dict:
-        return json.loads(self.content)
 
 
 @receiver(pre_delete, sender=EvidenceItem, dispatch_uid="refuse-deleting-cited-evidence")

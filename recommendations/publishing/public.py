@@ -14,10 +14,9 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import TextChoices
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from ..models import Pillar, PublicCopy, Report, SectionKind, Snapshot, Tier, sha256_hex
-from ..rules.access import may_publish_publicly
+from ..rules.access import PUBLISHING_PUBLICLY_ONLY, may_publish_publicly
 from ..status import Status
 from .json import render_json
 from .snapshots import verified_document
@@ -108,9 +107,7 @@ def make_public(snapshot: Snapshot, *, by: "User", show_names: bool) -> PublicCo
     Already public with the same names choice: that copy, unchanged. With the other choice: the
     earlier copy is withdrawn (its address answers 410) and a new one made."""
     if not may_publish_publicly(by):
-        raise PermissionDenied(
-            _("Making a snapshot public needs the public publishing permission.")
-        )
+        raise PermissionDenied(PUBLISHING_PUBLICLY_ONLY)
     content = public_content(snapshot, show_names=show_names)
     sha256 = sha256_hex(content)
     with transaction.atomic():
@@ -137,9 +134,7 @@ def make_public(snapshot: Snapshot, *, by: "User", show_names: bool) -> PublicCo
 def withdraw(snapshot: Snapshot, *, by: "User") -> PublicCopy | None:
     """Withdraw the snapshot's public copy, if it has one (which is returned)."""
     if not may_publish_publicly(by):
-        raise PermissionDenied(
-            _("Making a snapshot public needs the public publishing permission.")
-        )
+        raise PermissionDenied(PUBLISHING_PUBLICLY_ONLY)
     with transaction.atomic():
         Report.objects.select_for_update().filter(pk=snapshot.report_id).first()
         current = current_copy(snapshot)

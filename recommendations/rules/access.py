@@ -71,6 +71,7 @@ def may_publish(user: "User | AnonymousUser") -> bool:
 
 
 PUBLISH_PUBLICLY_PERMISSION = "recommendations.publish_publicly"
+PUBLISHING_PUBLICLY_ONLY = _("Making a snapshot public needs the public publishing permission.")
 
 
 def may_publish_publicly(user: "User | AnonymousUser") -> bool:

@@ -253,6 +253,12 @@ def index(request: HttpRequest) -> HttpResponseBase:
     return by_content(request, response)
 
 
+def report_not_public(request: HttpRequest) -> HttpResponse:
+    return refusal(
+        request, 404, _("No public snapshot here"), _("No snapshot of this report is public.")
+    )
+
+
 def country_slug(country: str) -> str:
     """How a country is named in a public address: its name slugified (letters of any script
     kept); "-" for a name with no letter or digit."""
@@ -280,12 +286,7 @@ def report(request: HttpRequest, country: str, year: int) -> HttpResponseBase:
         if country_slug(copy.snapshot.report.country) == country
     ]
     if not copies:
-        return refusal(
-            request,
-            404,
-            _("No public snapshot here"),
-            _("No snapshot of this report is public."),
-        )
+        return report_not_public(request)
     latest, *earlier = copies
     if not latest.is_signed():
         return not_served(request)
@@ -299,13 +300,7 @@ def snapshot(request: HttpRequest, sha: str) -> HttpResponseBase:
     copy = copy_or_refusal(request, sha)
     if isinstance(copy, HttpResponse):
         return copy
-    others = list(
-        PublicCopy.objects.current()
-        .filter(snapshot__report=copy.snapshot.report)
-        .exclude(pk=copy.pk)
-        .listing()
-    )
-    response = page(request, "public/snapshot.html", snapshot_context(copy) | {"earlier": others})
+    response = page(request, "public/snapshot.html", snapshot_context(copy))
     patch_cache_control(response, **IMMUTABLE)
     return conditional(request, response, f"{copy.sha256}.html.{translation.get_language()}")
 
@@ -430,11 +425,6 @@ def feed(request: HttpRequest, country: str = "", year: int = 0) -> HttpResponse
     if country:
         report = report_or_none(country, year)
         if report is None or not PublicCopy.objects.current().filter(snapshot__report=report):
-            return refusal(
-                request,
-                404,
-                _("No public snapshot here"),
-                _("No snapshot of this report is public."),
-            )
+            return report_not_public(request)
     response = PublicSnapshotsFeed()(request, report=report)  # in the language `?lang=` chose
     return by_content(request, response)

@@ -16,7 +16,7 @@ from ..publishing.snapshots import (
     verified_document,
 )
 from ..publishing.tables import describe_filters
-from ..rules.access import may_publish, may_publish_publicly
+from ..rules.access import PUBLISHING_PUBLICLY_ONLY, may_publish, may_publish_publicly
 from ._shared import HtmxHttpRequest, bad_request
 
 
@@ -110,9 +110,7 @@ def snapshot_public(request: HtmxHttpRequest, slug: str, pk: int) -> HttpRespons
     the reviewers' names), or withdraw it (public=0): its public pages then answer 410."""
     snapshot = snapshot_or_404(slug, pk)
     if not may_publish_publicly(request.user):
-        raise PermissionDenied(
-            _("Making a snapshot public needs the public publishing permission.")
-        )
+        raise PermissionDenied(PUBLISHING_PUBLICLY_ONLY)
     form = MakePublicForm(request.POST)
     if not form.is_valid():
         return bad_request(
